@@ -1,0 +1,189 @@
+/**
+ * Configuration is read and validated once, at start-up, into a typed object.
+ * Every problem is reported at once, naming the variable and the form it must
+ * take; values are never echoed back, since URLs carry passwords.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export type Environment = "development" | "test" | "production";
+
+/** Where the two databases come from. */
+export type DatabaseSource =
+  /** Both URLs given: the databases exist already (provisioned by Pulumi or by hand). */
+  | { kind: "urls"; platformUrl: string; userDataUrl: string; platformMigrationUrl?: string; userDataMigrationUrl?: string }
+  /** An admin login to a server: the project provisions its databases and roles there. */
+  | { kind: "admin"; adminUrl: string }
+  /** Nothing given, outside production: the project runs its own embedded PostgreSQL. */
+  | { kind: "embedded"; dataDir: string | null; port: number };
+
+export interface PoolSettings {
+  /** DB_POOL_SIZE: connections kept ready. */
+  size: number;
+  /** DB_MAX_OVERFLOW: extra connections allowed under load. */
+  maxOverflow: number;
+  /** DB_POOL_TIMEOUT, in milliseconds: how long to wait for a free connection. */
+  timeoutMs: number;
+  /** DB_POOL_RECYCLE, in seconds: the longest a connection is kept (0 = for ever). */
+  recycleSeconds: number;
+}
+
+export interface Config {
+  environment: Environment;
+  source: DatabaseSource;
+  /** DATABASE_ENV_PREFIX: prefixes database and role names, so stacks can share a server. */
+  envPrefix: string;
+  pool: PoolSettings;
+  /** DATABASE_ECHO: log each statement with its duration. */
+  echo: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** The checkout's root folder, for defaults that live inside it. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+
+  const environment = read.oneOf("ENVIRONMENT", ["development", "test", "production"] as const, "development");
+  const platformUrl = read.postgresUrl("PLATFORM_DATABASE_URL");
+  const userDataUrl = read.postgresUrl("USER_DATA_DATABASE_URL");
+  const platformMigrationUrl = read.postgresUrl("PLATFORM_MIGRATION_DATABASE_URL");
+  const userDataMigrationUrl = read.postgresUrl("USER_DATA_MIGRATION_DATABASE_URL");
+  const adminUrl = read.postgresUrl("DATABASE_ADMIN_URL");
+  const envPrefix = read.matching("DATABASE_ENV_PREFIX", /^([a-z][a-z0-9_]{0,19})?$/, "", "a lowercase identifier of at most 20 characters (letters, digits, _) starting with a letter, or empty");
+  const pool: PoolSettings = {
+    size: read.integer("DB_POOL_SIZE", 20, 1),
+    maxOverflow: read.integer("DB_MAX_OVERFLOW", 30, 0),
+    timeoutMs: read.seconds("DB_POOL_TIMEOUT", 30) * 1000,
+    recycleSeconds: read.integer("DB_POOL_RECYCLE", 3600, 0),
+  };
+  const echo = read.boolean("DATABASE_ECHO", false);
+  const dataDirRaw = read.raw("EMBEDDED_PG_DATA_DIR");
+  const port = read.integer("EMBEDDED_PG_PORT", environment === "test" ? 0 : 54329, 0, 65535);
+
+  let source: DatabaseSource | undefined;
+  const given = [platformUrl && "PLATFORM_DATABASE_URL", userDataUrl && "USER_DATA_DATABASE_URL"].filter(Boolean);
+  if (given.length === 1) {
+    const missing = platformUrl ? "USER_DATA_DATABASE_URL" : "PLATFORM_DATABASE_URL";
+    problems.push(
+      `${given[0]} is set but ${missing} is not: the platform needs both databases; set both URLs, or neither to use the embedded database`,
+    );
+  } else if (platformUrl && userDataUrl) {
+    source = { kind: "urls", platformUrl, userDataUrl, platformMigrationUrl, userDataMigrationUrl };
+  } else if (adminUrl) {
+    source = { kind: "admin", adminUrl };
+  } else if (environment === "production") {
+    problems.push(
+      "ENVIRONMENT=production needs PLATFORM_DATABASE_URL and USER_DATA_DATABASE_URL (postgresql://user:password@host:port/database); the embedded database is for development and tests only",
+    );
+  } else {
+    const dataDir =
+      dataDirRaw !== undefined
+        ? path.resolve(PROJECT_ROOT, dataDirRaw)
+        : environment === "test"
+          ? null // a throw-away directory per run
+          : path.join(PROJECT_ROOT, ".data", "postgres");
+    source = { kind: "embedded", dataDir, port };
+  }
+
+  if (problems.length > 0 || !source) throw new ConfigError(problems);
+  return { environment, source, envPrefix, pool, echo };
+}
+
+/** Reads variables, collecting problems instead of stopping at the first one. */
+class Reader {
+  private readonly env: Env;
+  private readonly problems: string[];
+  constructor(env: Env, problems: string[]) {
+    this.env = env;
+    this.problems = problems;
+  }
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === "" ? undefined : value;
+  }
+
+  private fail<T>(name: string, expected: string, fallback: T): T {
+    this.problems.push(`${name} must be ${expected}`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    return (allowed as readonly string[]).includes(value)
+      ? (value as T)
+      : this.fail(name, `one of ${allowed.join(", ")}`, fallback);
+  }
+
+  integer(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    return /^\d+$/.test(value) && n >= min && n <= max
+      ? n
+      : this.fail(name, `a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`}`, fallback);
+  }
+
+  seconds(name: string, fallback: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    return /^\d+(\.\d+)?$/.test(value) && n > 0 ? n : this.fail(name, "a number of seconds greater than 0", fallback);
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (["true", "1", "yes", "on"].includes(value)) return true;
+    if (["false", "0", "no", "off"].includes(value)) return false;
+    return this.fail(name, "true or false", fallback);
+  }
+
+  matching(name: string, form: RegExp, fallback: string, expected: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    return form.test(value) ? value : this.fail(name, expected, fallback);
+  }
+
+  postgresUrl(name: string): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const expected = "a URL of the form postgresql://user:password@host:port/database";
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return this.fail(name, expected, undefined);
+    }
+    const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
+    if (!["postgres:", "postgresql:"].includes(url.protocol) || !url.hostname || !database) {
+      return this.fail(name, expected, undefined);
+    }
+    return value;
+  }
+}
+
+/** A URL with its password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}

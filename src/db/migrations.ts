@@ -1,0 +1,74 @@
+/**
+ * graphile-migrate, once per database. Each database has its own
+ * configuration file (.gmrc for the platform, .gmrc.user_data for user data);
+ * this module fills in what depends on the deployment: the owner's connection,
+ * the shadow and root connections, and the role-name placeholders from the
+ * topology spec.
+ */
+import * as gm from "graphile-migrate";
+import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
+import JSON5 from "json5";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT, redactUrl } from "../config.ts";
+import type { DatabaseKey } from "../topology.ts";
+import { withLogin, type Deployment } from "./deployment.ts";
+
+export const DATABASE_KEYS: readonly DatabaseKey[] = ["platform", "userData"];
+
+export function migrationSettings(deployment: Deployment, key: DatabaseKey): gm.Settings {
+  const spec = deployment.topology.database(key);
+  const endpoints = deployment.endpoints(key);
+  const file = path.join(PROJECT_ROOT, spec.migrateConfig);
+  const base = JSON5.parse(readFileSync(file, "utf8")) as gm.Settings;
+  if (!endpoints.migrationUrl) {
+    throw new Error(
+      `No migration login for ${spec.name}: set ${key === "platform" ? "PLATFORM" : "USER_DATA"}_MIGRATION_DATABASE_URL to the owner's URL`,
+    );
+  }
+  const placeholders = deployment.topology.placeholders();
+  // graphile-migrate derives :DATABASE_OWNER from the connection's user itself.
+  delete placeholders[deployment.topology.role("owner").placeholder];
+  const owner = new URL(endpoints.migrationUrl);
+  return {
+    ...base,
+    migrationsFolder: path.resolve(PROJECT_ROOT, base.migrationsFolder ?? "migrations"),
+    connectionString: endpoints.migrationUrl,
+    shadowConnectionString: deployment.adminUrl
+      ? withLogin(endpoints.migrationUrl, decodeURIComponent(owner.username), decodeURIComponent(owner.password), `${endpoints.name}_shadow`)
+      : undefined,
+    rootConnectionString: deployment.adminUrl,
+    placeholders: { ...base.placeholders, ...placeholders },
+    logger: quietLogger,
+  };
+}
+
+/** graphile-migrate's info lines are noise on every start; warnings and errors still show. */
+const quietLogger = new gm.Logger(() => (level, message) => {
+  if (level === "info" || level === "debug") return;
+  process.stderr.write(`[migrate] ${level}: ${message}\n`);
+});
+
+/**
+ * graphile-migrate keeps its pools for a moment after use, and exits the
+ * process if one of them errors; release them before a server they point at
+ * is stopped.
+ */
+export function releaseMigrationPools(): void {
+  clearAllPools();
+}
+
+/** Applies committed migrations to both databases. */
+export async function migrateAll(deployment: Deployment): Promise<void> {
+  for (const key of DATABASE_KEYS) {
+    const settings = migrationSettings(deployment, key);
+    try {
+      await gm.migrate(settings);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`migrating ${deployment.endpoints(key).name} (${redactUrl(settings.connectionString!)}) failed: ${reason}`);
+    } finally {
+      releaseMigrationPools();
+    }
+  }
+}

