@@ -74,14 +74,15 @@ export function loadConfig(env: Env = process.env): Config {
   const port = read.integer("EMBEDDED_PG_PORT", environment === "test" ? 0 : 54329, 0, 65535);
 
   let source: DatabaseSource | undefined;
-  const given = [platformUrl && "PLATFORM_DATABASE_URL", userDataUrl && "USER_DATA_DATABASE_URL"].filter(Boolean);
+  // Presence, not validity, decides the pairing; a malformed URL was reported above.
+  const given = ["PLATFORM_DATABASE_URL", "USER_DATA_DATABASE_URL"].filter((name) => read.raw(name) !== undefined);
   if (given.length === 1) {
-    const missing = platformUrl ? "USER_DATA_DATABASE_URL" : "PLATFORM_DATABASE_URL";
+    const missing = given[0] === "PLATFORM_DATABASE_URL" ? "USER_DATA_DATABASE_URL" : "PLATFORM_DATABASE_URL";
     problems.push(
       `${given[0]} is set but ${missing} is not: the platform needs both databases; set both URLs, or neither to use the embedded database`,
     );
-  } else if (platformUrl && userDataUrl) {
-    source = { kind: "urls", platformUrl, userDataUrl, platformMigrationUrl, userDataMigrationUrl };
+  } else if (given.length === 2) {
+    if (platformUrl && userDataUrl) source = { kind: "urls", platformUrl, userDataUrl, platformMigrationUrl, userDataMigrationUrl };
   } else if (adminUrl) {
     source = { kind: "admin", adminUrl };
   } else if (environment === "production") {

@@ -18,6 +18,12 @@ export interface RoleSpec {
   readonly bypassRls: boolean;
   /** Why this role may bypass row-level security; required when bypassRls is true. */
   readonly bypassRlsReason?: string;
+  /**
+   * statement_timeout for the role's sessions, in milliseconds. Role settings
+   * apply to the login role of a session (not after SET ROLE), so the API's
+   * limit is set on the authenticator.
+   */
+  readonly statementTimeoutMs?: number;
   /** Roles this role is a member of (may SET ROLE to). */
   readonly memberOf: readonly RoleKey[];
   /** The graphile-migrate placeholder that carries the name into migrations. */
@@ -55,6 +61,7 @@ export const ROLE_SPECS: readonly RoleSpec[] = [
     login: true,
     inherit: false,
     bypassRls: false,
+    statementTimeoutMs: 30_000,
     memberOf: ["authenticated", "anonymous", "platformAdmin"],
     placeholder: ":DATABASE_AUTHENTICATOR",
     purpose: "the login the API and services connect as; holds no rights until it switches role per transaction",

@@ -68,6 +68,11 @@ async function provisionRoles(exec: Exec, topology: Topology, passwords: LoginPa
       ? await formatSql(exec, `${verb} role %I with ${attributes} password %L`, role.name, password)
       : await formatSql(exec, `${verb} role %I with ${attributes}${rowCount ? " password null" : ""}`, role.name);
     await exec(sql);
+    await exec(
+      role.statementTimeoutMs === undefined
+        ? await formatSql(exec, "alter role %I reset statement_timeout", role.name)
+        : await formatSql(exec, "alter role %I set statement_timeout = %L", role.name, String(role.statementTimeoutMs)),
+    );
   }
 
   // Memberships among the topology's roles: grant what the spec says, revoke anything else.

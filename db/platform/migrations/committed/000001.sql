@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:c7c6f2f8cd4609b9d3f1a5ff90970eb2e76f9bcf
+--! Hash: sha1:66a44cb1c6a7009367c6fe8aacc90ba68e9da0c4
 
 -- Platform database: accounts, plans, subscriptions and usage.
 -- Roles come from the topology spec through placeholders; they are never created here.
@@ -223,6 +223,109 @@ comment on function platform.change_subscription(uuid, text, timestamptz) is
   'Upgrades or downgrades a user: cancels their live subscription and starts one on the named plan, atomically. For the billing service (platform admin).';
 
 --------------------------------------------------------------------------------
+-- Registration: the first request of a new Clerk user creates their account and
+-- a Free subscription, exactly once even when first requests race.
+create function platform.register_user(clerk_id text, email text, display_name text default null)
+  returns platform.users
+  language plpgsql
+  volatile
+  set search_path = pg_catalog
+as $$
+declare
+  result platform.users;
+  created boolean;
+begin
+  insert into platform.users as u (clerk_id, email, display_name)
+  values (register_user.clerk_id, register_user.email, register_user.display_name)
+  on conflict on constraint users_clerk_id_key do update
+    set email = excluded.email,
+        display_name = coalesce(excluded.display_name, u.display_name)
+  returning (u.xmax = 0) into created; -- xmax = 0: the row was inserted, not updated
+  if created then
+    insert into platform.user_subscriptions (user_id, plan_id)
+    select u.id, p.id from platform.users u, platform.subscription_plans p
+     where u.clerk_id = register_user.clerk_id and p.name = 'Free';
+  end if;
+  select * into result from platform.users u where u.clerk_id = register_user.clerk_id;
+  return result;
+end;
+$$;
+comment on function platform.register_user(text, text, text) is
+  'Finds or creates the account of a Clerk user (keeping its email current); a new account starts on the Free plan. For the API''s sign-in path (platform admin).';
+
+--------------------------------------------------------------------------------
+-- Usage and fair use.
+create function platform.plan_limits(target_user_id uuid) returns jsonb
+  language sql
+  stable
+  set search_path = pg_catalog
+as $$
+  -- The live subscription's plan; a user without one is held to the Free plan.
+  select coalesce(
+    (select p.features from platform.user_subscriptions s
+       join platform.subscription_plans p on p.id = s.plan_id
+      where s.user_id = target_user_id and s.status in ('trialing', 'active', 'past_due')),
+    (select p.features from platform.subscription_plans p where p.name = 'Free'))
+$$;
+comment on function platform.plan_limits(uuid) is 'The features and limits of the plan a user is on (Free when they have no live subscription).';
+
+create function platform.record_usage(
+  target_user_id uuid,
+  feature text,
+  tokens_used bigint,
+  cost_usd numeric default 0,
+  metadata jsonb default '{}'
+) returns platform.platform_usage_logs
+  language plpgsql
+  volatile
+  set search_path = pg_catalog
+as $$
+declare
+  monthly_limit bigint;
+  used bigint;
+  result platform.platform_usage_logs;
+begin
+  -- One user's usage is recorded one event at a time, so two concurrent
+  -- requests cannot both slip under the limit.
+  perform 1 from platform.users where id = target_user_id for update;
+  if not found then
+    raise exception 'unknown user %', target_user_id using errcode = '22023';
+  end if;
+  monthly_limit := (platform.plan_limits(target_user_id) ->> 'monthly_tokens')::bigint;
+  if monthly_limit is not null then
+    select coalesce(sum(l.tokens_used), 0) into used
+      from platform.platform_usage_logs l
+     where l.user_id = target_user_id and l.created_at >= date_trunc('month', now(), 'UTC');
+    if used + record_usage.tokens_used > monthly_limit then
+      raise exception 'monthly token limit exceeded: % of % tokens used, % more requested', used, monthly_limit, record_usage.tokens_used
+        using errcode = '53400', hint = 'Upgrade the plan or wait for next month.';
+    end if;
+  end if;
+  insert into platform.platform_usage_logs (user_id, feature, tokens_used, cost_usd, metadata)
+  values (target_user_id, record_usage.feature, record_usage.tokens_used, record_usage.cost_usd, record_usage.metadata)
+  returning * into result;
+  return result;
+end;
+$$;
+comment on function platform.record_usage(uuid, text, bigint, numeric, jsonb) is
+  'Records one billable operation, refusing it (SQLSTATE 53400) when it would take the user past their plan''s monthly token limit. For services (platform admin).';
+
+create function platform.usage_summary(since timestamptz default date_trunc('month', now(), 'UTC'))
+  returns table (feature text, tokens_used bigint, cost_usd numeric, events bigint)
+  language sql
+  stable
+  set search_path = pg_catalog
+as $$
+  -- Row-level security limits a signed-in user to their own usage.
+  select l.feature, sum(l.tokens_used)::bigint, sum(l.cost_usd), count(*)
+    from platform.platform_usage_logs l
+   where l.user_id = (select platform.current_user_id()) and l.created_at >= since
+   group by l.feature
+   order by l.feature
+$$;
+comment on function platform.usage_summary(timestamptz) is 'The signed-in user''s usage by feature since a moment (the start of this month, UTC, by default).';
+
+--------------------------------------------------------------------------------
 -- Row-level security: per-user tables show a signed-in user their own rows;
 -- the platform admin sees and maintains every row. Nobody else sees anything.
 alter table platform.users enable row level security;
@@ -270,3 +373,7 @@ grant select on platform.platform_usage_logs to :DATABASE_AUTHENTICATED;
 grant select, insert, update, delete on platform.users, platform.user_subscriptions, platform.platform_usage_logs
   to :DATABASE_PLATFORM_ADMIN;
 grant execute on function platform.change_subscription(uuid, text, timestamptz) to :DATABASE_PLATFORM_ADMIN;
+grant execute on function platform.register_user(text, text, text) to :DATABASE_PLATFORM_ADMIN;
+grant execute on function platform.record_usage(uuid, text, bigint, numeric, jsonb) to :DATABASE_PLATFORM_ADMIN;
+grant execute on function platform.plan_limits(uuid) to :DATABASE_PLATFORM_ADMIN;
+grant execute on function platform.usage_summary(timestamptz) to :DATABASE_AUTHENTICATED, :DATABASE_PLATFORM_ADMIN;

@@ -1,0 +1,18 @@
+/**
+ * One pg pool per database, sized and timed from the validated configuration
+ * (the seed's DB_POOL_* variables).
+ */
+import pg from "pg";
+import type { PoolSettings } from "../config.ts";
+
+export function createPool(connectionString: string, settings: PoolSettings, applicationName: string): pg.Pool {
+  return new pg.Pool({
+    connectionString,
+    application_name: applicationName,
+    // DB_POOL_SIZE connections are the steady state; DB_MAX_OVERFLOW more may open under load.
+    max: settings.size + settings.maxOverflow,
+    connectionTimeoutMillis: settings.timeoutMs,
+    maxLifetimeSeconds: settings.recycleSeconds,
+    idleTimeoutMillis: 30_000,
+  });
+}

@@ -1,0 +1,102 @@
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { ConfigError, PROJECT_ROOT, loadConfig, redactUrl } from "../src/config.ts";
+
+const PLATFORM = "postgresql://api:s3cret-platform@db.example.com:5432/alwrity_platform";
+const USER_DATA = "postgresql://api:s3cret-userdata@db.example.com:5432/alwrity_user_data";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  test("defaults follow the seed: pool 20 + 30 overflow, 30 s timeout, 3600 s recycle, no echo, development", () => {
+    const config = loadConfig({});
+    expect(config.environment).toBe("development");
+    expect(config.pool).toEqual({ size: 20, maxOverflow: 30, timeoutMs: 30_000, recycleSeconds: 3600 });
+    expect(config.echo).toBe(false);
+    expect(config.envPrefix).toBe("");
+  });
+
+  test("without URLs, development uses the embedded server with a persistent, git-ignored data directory", () => {
+    expect(loadConfig({}).source).toEqual({ kind: "embedded", dataDir: path.join(PROJECT_ROOT, ".data", "postgres"), port: 54329 });
+  });
+
+  test("the test environment gets a throw-away embedded server on a free port", () => {
+    expect(loadConfig({ ENVIRONMENT: "test" }).source).toEqual({ kind: "embedded", dataDir: null, port: 0 });
+  });
+
+  test("the data directory is configurable and made absolute", () => {
+    const source = loadConfig({ EMBEDDED_PG_DATA_DIR: "tmp/pg" }).source;
+    expect(source).toMatchObject({ kind: "embedded", dataDir: path.join(PROJECT_ROOT, "tmp/pg") });
+  });
+
+  test("both URLs select the external databases", () => {
+    const config = loadConfig({ PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, ENVIRONMENT: "production" });
+    expect(config.source).toMatchObject({ kind: "urls", platformUrl: PLATFORM, userDataUrl: USER_DATA });
+  });
+
+  test("an admin URL alone selects provisioning on that server", () => {
+    expect(loadConfig({ DATABASE_ADMIN_URL: "postgres://postgres@127.0.0.1:5432/postgres" }).source.kind).toBe("admin");
+  });
+
+  test("production without both URLs refuses to start and says what is needed", () => {
+    expect(problemsOf({ ENVIRONMENT: "production" })).toEqual([
+      expect.stringMatching(/^ENVIRONMENT=production needs PLATFORM_DATABASE_URL and USER_DATA_DATABASE_URL/),
+    ]);
+  });
+
+  test("one URL without the other is an error naming the missing one", () => {
+    expect(problemsOf({ PLATFORM_DATABASE_URL: PLATFORM })).toEqual([
+      expect.stringMatching(/^PLATFORM_DATABASE_URL is set but USER_DATA_DATABASE_URL is not/),
+    ]);
+    expect(problemsOf({ USER_DATA_DATABASE_URL: USER_DATA })[0]).toMatch(/^USER_DATA_DATABASE_URL is set but PLATFORM_DATABASE_URL is not/);
+  });
+
+  test.each([
+    ["DB_POOL_SIZE", "twenty", "DB_POOL_SIZE must be a whole number from 1 up"],
+    ["DB_POOL_SIZE", "0", "DB_POOL_SIZE must be a whole number from 1 up"],
+    ["DB_MAX_OVERFLOW", "-1", "DB_MAX_OVERFLOW must be a whole number from 0 up"],
+    ["DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be a number of seconds greater than 0"],
+    ["DB_POOL_RECYCLE", "1h", "DB_POOL_RECYCLE must be a whole number from 0 up"],
+    ["DATABASE_ECHO", "maybe", "DATABASE_ECHO must be true or false"],
+    ["ENVIRONMENT", "staging", "ENVIRONMENT must be one of development, test, production"],
+    ["EMBEDDED_PG_PORT", "70000", "EMBEDDED_PG_PORT must be a whole number from 0 to 65535"],
+    ["DATABASE_ENV_PREFIX", "Bad-Prefix", "DATABASE_ENV_PREFIX must be a lowercase identifier"],
+  ])("a malformed %s (%s) is named with its expected form", (name, value, message) => {
+    expect(problemsOf({ [name]: value })[0]).toContain(message);
+  });
+
+  test("every problem is reported at once", () => {
+    expect(problemsOf({ DB_POOL_SIZE: "x", DATABASE_ECHO: "x", ENVIRONMENT: "x" })).toHaveLength(3);
+  });
+
+  test.each(["mysql://u:p@h/db", "postgresql://u:hunter2@host", "not a url hunter2"])(
+    "a malformed database URL is refused without echoing it (%s)",
+    (url) => {
+      const problems = problemsOf({ PLATFORM_DATABASE_URL: url, USER_DATA_DATABASE_URL: USER_DATA });
+      expect(problems).toEqual(["PLATFORM_DATABASE_URL must be a URL of the form postgresql://user:password@host:port/database"]);
+      expect(problems.join()).not.toContain("hunter2");
+    },
+  );
+
+  test("DATABASE_ECHO accepts the usual spellings", () => {
+    expect(loadConfig({ DATABASE_ECHO: "TRUE" }).echo).toBe(true);
+    expect(loadConfig({ DATABASE_ECHO: "0" }).echo).toBe(false);
+  });
+
+  test("DB_POOL_TIMEOUT is read in seconds", () => {
+    expect(loadConfig({ DB_POOL_TIMEOUT: "2.5" }).pool.timeoutMs).toBe(2500);
+  });
+});
+
+test("redactUrl hides the password", () => {
+  expect(redactUrl(PLATFORM)).toBe("postgresql://api:***@db.example.com:5432/alwrity_platform");
+  expect(redactUrl(PLATFORM)).not.toContain("s3cret");
+});
