@@ -28,6 +28,26 @@ export interface PoolSettings {
   recycleSeconds: number;
 }
 
+export interface ApiSettings {
+  /** PORT: where the GraphQL API listens. */
+  port: number;
+  /** API_HOST: the interface it binds (loopback outside production). */
+  host: string;
+  /** API_MAX_BODY_BYTES: larger request bodies get HTTP 413. */
+  maxBodyBytes: number;
+}
+
+export interface ClerkSettings {
+  /** CLERK_JWT_KEY: the instance's PEM public key, for networkless verification. */
+  jwtKey: string | undefined;
+  /** CLERK_SECRET_KEY: lets the SDK fetch the instance's JWKS instead. */
+  secretKey: string | undefined;
+  /** CLERK_AUTHORIZED_PARTIES: origins allowed in the token's azp claim (comma-separated). */
+  authorizedParties: string[];
+  /** CLERK_ISSUER: the expected iss claim (the instance's Frontend API URL). */
+  issuer: string | undefined;
+}
+
 export interface Config {
   environment: Environment;
   source: DatabaseSource;
@@ -36,6 +56,8 @@ export interface Config {
   pool: PoolSettings;
   /** DATABASE_ECHO: log each statement with its duration. */
   echo: boolean;
+  api: ApiSettings;
+  clerk: ClerkSettings;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +95,21 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDirRaw = read.raw("EMBEDDED_PG_DATA_DIR");
   const port = read.integer("EMBEDDED_PG_PORT", environment === "test" ? 0 : 54329, 0, 65535);
 
+  const api: ApiSettings = {
+    port: read.integer("PORT", 5678, 0, 65535),
+    host: read.matching("API_HOST", /^[\w.:-]+$/, environment === "production" ? "0.0.0.0" : "127.0.0.1", "a host name or IP address"),
+    maxBodyBytes: read.integer("API_MAX_BODY_BYTES", 100_000, 1_000),
+  };
+  const clerk: ClerkSettings = {
+    jwtKey: read.pem("CLERK_JWT_KEY"),
+    secretKey: read.matching("CLERK_SECRET_KEY", /^sk_(test|live)_\S+$/, "", "a Clerk secret key (sk_test_… or sk_live_…)") || undefined,
+    authorizedParties: read.list("CLERK_AUTHORIZED_PARTIES", /^https?:\/\/[^\s/]+$/, "a comma-separated list of origins such as https://app.example.com"),
+    issuer: read.matching("CLERK_ISSUER", /^https:\/\/\S+$/, "", "the https URL of the Clerk instance (the tokens' iss claim)") || undefined,
+  };
+  if (environment === "production" && !clerk.jwtKey && !clerk.secretKey) {
+    problems.push("ENVIRONMENT=production needs CLERK_JWT_KEY (the instance's PEM public key) or CLERK_SECRET_KEY, or nobody can sign in");
+  }
+
   let source: DatabaseSource | undefined;
   // Presence, not validity, decides the pairing; a malformed URL was reported above.
   const given = ["PLATFORM_DATABASE_URL", "USER_DATA_DATABASE_URL"].filter((name) => read.raw(name) !== undefined);
@@ -100,7 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
-  return { environment, source, envPrefix, pool, echo };
+  return { environment, source, envPrefix, pool, echo, api, clerk };
 }
 
 /** Reads variables, collecting problems instead of stopping at the first one. */
@@ -158,6 +195,22 @@ class Reader {
     const value = this.raw(name);
     if (value === undefined) return fallback;
     return form.test(value) ? value : this.fail(name, expected, fallback);
+  }
+
+  /** A PEM public key; literal "\n" sequences (common in env files) become newlines. */
+  pem(name: string): string | undefined {
+    const value = this.raw(name)?.replace(/\\n/g, "\n");
+    if (value === undefined) return undefined;
+    return /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\s*$/.test(value)
+      ? value
+      : this.fail(name, "a PEM public key (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)", undefined);
+  }
+
+  list(name: string, item: RegExp, expected: string): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    const items = value.split(",").map((v) => v.trim()).filter(Boolean);
+    return items.every((v) => item.test(v)) ? items : this.fail(name, expected, []);
   }
 
   postgresUrl(name: string): string | undefined {

@@ -1,14 +1,16 @@
 /**
  * The platform as one running thing: databases up (embedded or configured),
- * provisioned where the project provisions, migrated. `npm start` and
- * `alwrity dev` both run this.
+ * provisioned where the project provisions, migrated, and the GraphQL API
+ * listening. `npm start` and `alwrity dev` both run this.
  */
+import { startApiServer, type ApiServer } from "./api/server.ts";
 import { redactUrl, type Config } from "./config.ts";
 import { openDeployment, type Deployment } from "./db/deployment.ts";
 import { migrateAll } from "./db/migrations.ts";
 
 export interface RunningPlatform {
   readonly deployment: Deployment;
+  readonly api: ApiServer;
   /** Human-readable lines describing where things are. */
   readonly summary: readonly string[];
   stop(): Promise<void>;
@@ -16,21 +18,27 @@ export interface RunningPlatform {
 
 export async function startPlatform(config: Config): Promise<RunningPlatform> {
   const deployment = await openDeployment(config);
+  let api: ApiServer;
   try {
     await migrateAll(deployment);
+    api = await startApiServer(config, deployment);
   } catch (error) {
     await deployment.close();
     throw error;
   }
   const summary = [deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`);
   if (deployment.embedded) summary.push(`embedded PostgreSQL data directory: ${deployment.embedded.dataDir}`);
+  summary.push(`GraphQL API: ${api.url}`);
+  if (api.graphiqlUrl) summary.push(`GraphiQL (Ruru): ${api.graphiqlUrl}   (sign in: npm run token -- you@example.com)`);
   let stopped = false;
   return {
     deployment,
+    api,
     summary,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await api.stop();
       await deployment.close();
     },
   };

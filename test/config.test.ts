@@ -4,6 +4,7 @@ import { ConfigError, PROJECT_ROOT, loadConfig, redactUrl } from "../src/config.
 
 const PLATFORM = "postgresql://api:s3cret-platform@db.example.com:5432/alwrity_platform";
 const USER_DATA = "postgresql://api:s3cret-userdata@db.example.com:5432/alwrity_user_data";
+const PEM = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----";
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -38,7 +39,7 @@ describe("loadConfig", () => {
   });
 
   test("both URLs select the external databases", () => {
-    const config = loadConfig({ PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, ENVIRONMENT: "production" });
+    const config = loadConfig({ PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, ENVIRONMENT: "production", CLERK_JWT_KEY: PEM });
     expect(config.source).toMatchObject({ kind: "urls", platformUrl: PLATFORM, userDataUrl: USER_DATA });
   });
 
@@ -47,7 +48,7 @@ describe("loadConfig", () => {
   });
 
   test("production without both URLs refuses to start and says what is needed", () => {
-    expect(problemsOf({ ENVIRONMENT: "production" })).toEqual([
+    expect(problemsOf({ ENVIRONMENT: "production", CLERK_JWT_KEY: PEM })).toEqual([
       expect.stringMatching(/^ENVIRONMENT=production needs PLATFORM_DATABASE_URL and USER_DATA_DATABASE_URL/),
     ]);
   });
@@ -85,6 +86,33 @@ describe("loadConfig", () => {
       expect(problems.join()).not.toContain("hunter2");
     },
   );
+
+  test("production without a Clerk key refuses to start: nobody could sign in", () => {
+    expect(problemsOf({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA })).toEqual([
+      expect.stringMatching(/^ENVIRONMENT=production needs CLERK_JWT_KEY .* or CLERK_SECRET_KEY/),
+    ]);
+  });
+
+  test("the API listens on PORT 5678 on loopback by default, on every interface in production", () => {
+    expect(loadConfig({}).api).toEqual({ port: 5678, host: "127.0.0.1", maxBodyBytes: 100_000 });
+    const production = loadConfig({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, CLERK_JWT_KEY: PEM });
+    expect(production.api.host).toBe("0.0.0.0");
+  });
+
+  test("a PEM key with literal \\n sequences (as env files carry it) is normalised", () => {
+    expect(loadConfig({ CLERK_JWT_KEY: PEM.replace(/\n/g, "\\n") }).clerk.jwtKey).toBe(PEM);
+  });
+
+  test("Clerk settings are validated", () => {
+    expect(problemsOf({ CLERK_JWT_KEY: "not a key" })).toEqual([expect.stringMatching(/^CLERK_JWT_KEY must be a PEM public key/)]);
+    expect(problemsOf({ CLERK_AUTHORIZED_PARTIES: "https://a.example, ftp://b" })).toEqual([
+      expect.stringMatching(/^CLERK_AUTHORIZED_PARTIES must be a comma-separated list of origins/),
+    ]);
+    expect(loadConfig({ CLERK_AUTHORIZED_PARTIES: "https://a.example, http://localhost:3000" }).clerk.authorizedParties).toEqual([
+      "https://a.example",
+      "http://localhost:3000",
+    ]);
+  });
 
   test("DATABASE_ECHO accepts the usual spellings", () => {
     expect(loadConfig({ DATABASE_ECHO: "TRUE" }).echo).toBe(true);

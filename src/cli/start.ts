@@ -3,6 +3,7 @@
  * `npm start`: brings the platform up (see src/platform.ts) and keeps it
  * running until Ctrl-C, which stops everything cleanly.
  */
+import "../api/graphile-env.ts";
 import { loadConfig } from "../config.ts";
 import { startPlatform } from "../platform.ts";
 import { runCli } from "./run-cli.ts";

@@ -1,0 +1,73 @@
+/**
+ * Verifies bearer tokens as Clerk session tokens with Clerk's own SDK. A
+ * development server also accepts tokens from the development sign-in (see
+ * dev-keys.ts), recognised by their issuer and verified with the local key.
+ */
+import { verifyToken } from "@clerk/backend";
+import { TokenVerificationError } from "@clerk/backend/errors";
+import type { ClerkSettings } from "../../config.ts";
+import { DEV_ISSUER } from "./dev-keys.ts";
+
+export interface Identity {
+  /** The Clerk user id (the token's subject). */
+  clerkId: string;
+  email: string | undefined;
+  name: string | undefined;
+}
+
+/** A request whose token was refused: answered with HTTP 401 and this reason. */
+export class AuthError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message = "invalid bearer token") {
+    super(message);
+    this.name = "AuthError";
+    this.reason = reason;
+  }
+}
+
+/** The form platform.users.clerk_id accepts. */
+const CLERK_ID = /^[A-Za-z0-9_-]{1,255}$/;
+
+export type TokenVerifier = (token: string) => Promise<Identity>;
+
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { iss?: unknown };
+    return typeof payload.iss === "string" ? payload.iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createTokenVerifier(clerk: ClerkSettings, devPublicKey: string | undefined): TokenVerifier {
+  const clerkConfigured = Boolean(clerk.jwtKey || clerk.secretKey);
+  return async (token) => {
+    if (token.split(".").length !== 3) throw new AuthError("token-invalid", "the bearer token is not a JWT");
+    // The issuer only picks the key; the signature check below is what counts.
+    const dev = devPublicKey !== undefined && unverifiedIssuer(token) === DEV_ISSUER;
+    if (!dev && !clerkConfigured) {
+      throw new AuthError("token-verification-unconfigured", "this server has no Clerk key (CLERK_JWT_KEY or CLERK_SECRET_KEY)");
+    }
+    let claims: Record<string, unknown>;
+    try {
+      claims = (await verifyToken(
+        token,
+        dev
+          ? { jwtKey: devPublicKey, issuer: DEV_ISSUER }
+          : {
+              jwtKey: clerk.jwtKey,
+              secretKey: clerk.secretKey,
+              authorizedParties: clerk.authorizedParties.length ? clerk.authorizedParties : undefined,
+              issuer: clerk.issuer,
+            },
+      )) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof TokenVerificationError) throw new AuthError(error.reason, error.message);
+      throw error;
+    }
+    const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+    const clerkId = claims.sub as string;
+    if (!CLERK_ID.test(clerkId)) throw new AuthError("token-invalid-subject", "the token's subject is not a Clerk user id");
+    return { clerkId, email: text(claims.email), name: text(claims.name) };
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * What clients learn about errors. GraphQL errors (validation, unknown fields)
+ * pass unchanged. Database errors keep their SQLSTATE, so clients can tell a
+ * permission denial from a missing reference, but in production their text is
+ * replaced by a fixed message. Anything else is logged with the request id and
+ * answered with an opaque message.
+ */
+import { randomUUID } from "node:crypto";
+import { isSafeError } from "postgraphile/grafast";
+import { GraphQLError, type GraphQLFormattedError } from "postgraphile/graphql";
+import type { Environment } from "../config.ts";
+import { logError } from "./log.ts";
+import { currentRequest } from "./request-context.ts";
+
+/** Messages safe to show for a SQLSTATE, in production. */
+const PUBLIC_MESSAGES: Record<string, string> = {
+  "23502": "A required value is missing",
+  "23503": "A referenced record does not exist or is not yours",
+  "23505": "A record with these values already exists",
+  "23514": "A value is out of range or malformed",
+  "22001": "A value is too long",
+  "22P02": "A value is malformed",
+  "22023": "A value is not valid",
+  "42501": "Permission denied",
+  "53400": "A limit of your plan has been reached",
+  "57014": "The request took too long",
+};
+
+export function makeErrorMask(environment: Environment): (error: GraphQLError) => GraphQLError | GraphQLFormattedError {
+  const production = environment === "production";
+  return (error) => {
+    const original = error.originalError as (Error & { code?: unknown }) | undefined;
+    if (!original || original instanceof GraphQLError) return error;
+    if (isSafeError(original)) return error;
+    // PostGraphile's answer to an update or delete that matched no row the user can see.
+    if (/^No values were (updated|deleted) in collection '\w+'/.test(original.message)) return error;
+    const requestId = currentRequest.getStore()?.requestId;
+    const base = { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path };
+    const code = typeof original.code === "string" && /^[0-9A-Z]{5}$/.test(original.code) ? original.code : undefined;
+    if (code && (PUBLIC_MESSAGES[code] || !production)) {
+      const message = production ? PUBLIC_MESSAGES[code]! : original.message;
+      return new GraphQLError(message, { ...base, extensions: { code, requestId } });
+    }
+    const errorId = randomUUID();
+    logError("request failed", original, requestId, { errorId, path: error.path });
+    return new GraphQLError(production ? "Internal error" : original.message, { ...base, extensions: { errorId, requestId } });
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The GraphQL API over both databases: PostGraphile's schema, served by
+ * grafserv on node's http server, behind the auth gate. Each database's work
+ * for a request runs in its own transaction as authenticated_users (with the
+ * user id set transaction-locally) or as the anonymous role, through the
+ * authenticator login.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { postgraphile } from "postgraphile";
+import { grafserv } from "postgraphile/grafserv/node";
+import type { Config } from "../config.ts";
+import type { Deployment } from "../db/deployment.ts";
+import { createPool } from "../db/pools.ts";
+import { createAccountResolver } from "./auth/accounts.ts";
+import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
+import { createTokenVerifier } from "./auth/tokens.ts";
+import { authGatePlugin } from "./auth-gate.ts";
+import { makeSchemaPreset, SERVICE_KEYS } from "./preset.ts";
+import { requestStateOf } from "./request-context.ts";
+
+export interface ApiServer {
+  readonly url: string;
+  /** The in-browser IDE (Ruru), in development only. */
+  readonly graphiqlUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startApiServer(config: Config, deployment: Deployment): Promise<ApiServer> {
+  const { topology } = deployment;
+  const pools = {
+    platform: createPool(deployment.platform.apiUrl, config.pool, "alwrity-api"),
+    userData: createPool(deployment.userData.apiUrl, config.pool, "alwrity-api"),
+  };
+  const development = config.environment === "development";
+  const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
+  const resolveAccount = createAccountResolver(pools, topology);
+  const anonymous = { role: topology.role("anonymous").name };
+  const authenticated = topology.role("authenticated").name;
+
+  const preset: GraphileConfig.Preset = {
+    extends: [makeSchemaPreset({ environment: config.environment, topology, pools, maxBodyBytes: config.api.maxBodyBytes })],
+    plugins: [authGatePlugin(verify, resolveAccount)],
+    grafast: {
+      context(requestContext) {
+        const viewer = requestStateOf(requestContext.node?.req)?.viewer ?? { kind: "anonymous" };
+        // Every service must get settings: a service without them would run as the login role.
+        const settings = viewer.kind === "user" ? { role: authenticated, "app.current_user_id": viewer.userId } : anonymous;
+        return Object.fromEntries(Object.values(SERVICE_KEYS).map((s) => [s.pgSettingsKey, settings]));
+      },
+    },
+  };
+
+  const pgl = postgraphile(preset);
+  const server = createServer();
+  const closePools = () => Promise.all([pools.platform.end(), pools.userData.end()]);
+  try {
+    await pgl.getSchema(); // introspect before listening, so the first request is fast
+    await pgl.createServ(grafserv).addTo(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.api.port, config.api.host, resolve);
+    });
+  } catch (error) {
+    await Promise.resolve(pgl.release()).catch(() => undefined);
+    await closePools();
+    throw error instanceof Error && (error as NodeJS.ErrnoException).code === "EADDRINUSE"
+      ? new Error(`port ${config.api.port} is already in use: stop the other server or set PORT`)
+      : error;
+  }
+
+  const address = server.address() as AddressInfo;
+  const host = config.api.host === "0.0.0.0" ? "localhost" : address.address;
+  const base = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  let stopped = false;
+  return {
+    url: `${base}/graphql`,
+    graphiqlUrl: development ? `${base}/graphiql` : undefined,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pgl.release();
+      await closePools();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Starts the real API server against the test deployment's databases, with a
+ * Clerk key pair made for the run, and offers a small GraphQL client.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { loadConfig, type Config } from "../../src/config.ts";
+import { openDeployment } from "../../src/db/deployment.ts";
+import { startApiServer, type ApiServer } from "../../src/api/server.ts";
+import { signToken, type TokenClaims } from "../../src/api/auth/dev-keys.ts";
+import { testDeployment } from "../support/test-deployment.ts";
+
+export const AUTHORIZED_PARTY = "http://localhost:3000";
+
+export interface TestApi {
+  server: ApiServer;
+  config: Config;
+  /** A token signed with the test Clerk key (valid unless claims say otherwise). */
+  token(claims: TokenClaims): string;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>>;
+  stop(): Promise<void>;
+}
+
+export interface GqlResponse<T> {
+  status: number;
+  data: T | undefined;
+  errors: Array<{ message: string; extensions?: Record<string, unknown> }> | undefined;
+}
+
+export function makeClerkKeys() {
+  return generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+}
+
+/** Configuration that points the API at the test deployment's databases. */
+export function testApiConfig(env: Record<string, string>): Config {
+  const deployment = testDeployment();
+  return loadConfig({
+    ENVIRONMENT: "test",
+    PLATFORM_DATABASE_URL: deployment.databases.platform.apiUrl,
+    USER_DATA_DATABASE_URL: deployment.databases.userData.apiUrl,
+    DATABASE_ENV_PREFIX: deployment.prefix,
+    PORT: "0",
+    ...env,
+  });
+}
+
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+  const keys = makeClerkKeys();
+  const config = testApiConfig({ CLERK_JWT_KEY: keys.publicKey, CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY, ...env });
+  const server = await startApiServer(config, await openDeployment(config));
+  return {
+    server,
+    config,
+    token: (claims) => signToken(keys.privateKey, { azp: AUTHORIZED_PARTY, ...claims }),
+    async gql(query, variables, token) {
+      const response = await fetch(server.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as { data?: any; errors?: any };
+      return { status: response.status, data: body.data ?? undefined, errors: body.errors };
+    },
+    stop: () => server.stop(),
+  };
+}
