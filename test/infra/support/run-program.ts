@@ -35,6 +35,8 @@ export interface RecordedResource {
   readonly inputs: Record<string, any>;
   /** Top-level inputs that arrived as secrets. */
   readonly secretInputs: ReadonlySet<string>;
+  /** The provider reference (`<provider urn>::<id>`), "" for a default provider. */
+  readonly provider: string;
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
   /** URNs this resource waits for: dependsOn and the resources its inputs come from. */
@@ -61,7 +63,7 @@ interface MonitorRequest {
 }
 
 export async function runProgram(stack: string, config: Record<string, string>, secretKeys: string[] = []): Promise<ProgramRun> {
-  const inputs = new Map<string, { inputs: Record<string, any>; secretInputs: Set<string> }>();
+  const inputs = new Map<string, { inputs: Record<string, any>; secretInputs: Set<string>; provider: string }>();
   const options = new Map<string, { protect: boolean; retainOnDelete: boolean; dependencies: string[] }>();
   const urnOf = (type: string, name: string) => `urn:pulumi:${stack}::${PROJECT}::${type}::${name}`;
 
@@ -74,7 +76,7 @@ export async function runProgram(stack: string, config: Record<string, string>, 
           if (pulumi.runtime.isRpcSecret(value)) secretInputs.add(key);
           unwrapped[key] = pulumi.runtime.unwrapRpcSecret(value);
         }
-        inputs.set(urnOf(args.type, args.name), { inputs: unwrapped, secretInputs });
+        inputs.set(urnOf(args.type, args.name), { inputs: unwrapped, secretInputs, provider: args.provider ?? "" });
         const state: Record<string, any> = { ...args.inputs };
         // The engine, not the mock monitor, marks `result` secret; do what it does.
         if (args.type === TYPES.password) state.result = pulumi.secret(`mock-password-${args.name}`);
