@@ -24,6 +24,9 @@ export function connectionUrl(
     url.password = encodeURIComponent(password);
     url.pathname = `/${encodeURIComponent(database)}`;
     url.searchParams.set("sslmode", endpoint.sslmode);
+    // node-postgres reads sslmode=require as verify-full unless asked for
+    // libpq's meaning, the one the stack's sslmode has for Pulumi's own connection.
+    url.searchParams.set("uselibpqcompat", "true");
     return url.toString();
   });
   return pulumi.secret(url);

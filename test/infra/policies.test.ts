@@ -200,11 +200,12 @@ describe("stack outputs", () => {
       const value = run.outputs[output as keyof typeof URLS];
       expect(await isSecret(value), output).toBe(true);
       const url = new URL(await valueOf(value));
-      expect({ user: url.username, password: url.password, database: url.pathname, sslmode: url.searchParams.get("sslmode") }, output).toEqual({
+      const query = Object.fromEntries(url.searchParams);
+      expect({ user: url.username, password: url.password, database: url.pathname, query }, output).toEqual({
         user: topology.role(role).name,
         password: `mock-password-${role}-password`,
         database: `/${topology.database(database).name}`,
-        sslmode: stackConfig.sslmode,
+        query: { sslmode: stackConfig.sslmode, uselibpqcompat: "true" },
       });
     }
   });
