@@ -37,6 +37,12 @@ export interface DatabaseSpec {
   readonly owner: RoleKey;
   /** Login roles allowed to CONNECT; PUBLIC loses CONNECT and TEMPORARY. */
   readonly connect: readonly RoleKey[];
+  /**
+   * Extensions the migrations need, created by whoever provisions the server
+   * (creating most extensions needs more rights than the owner has). Empty
+   * while the migrations use only core features (gen_random_uuid is core).
+   */
+  readonly extensions: readonly string[];
   /** The graphile-migrate configuration file for this database. */
   readonly migrateConfig: string;
   readonly purpose: string;
@@ -105,6 +111,7 @@ export const DATABASE_SPECS: readonly DatabaseSpec[] = [
     baseName: "alwrity_platform",
     owner: "owner",
     connect: ["owner", "authenticator"],
+    extensions: [],
     migrateConfig: ".gmrc",
     purpose: "users, subscription plans, subscriptions and usage logs",
   },
@@ -113,6 +120,7 @@ export const DATABASE_SPECS: readonly DatabaseSpec[] = [
     baseName: "alwrity_user_data",
     owner: "owner",
     connect: ["owner", "authenticator"],
+    extensions: [],
     migrateConfig: ".gmrc.user_data",
     purpose: "each user's profile, projects, content assets and personas, isolated by row-level security",
   },

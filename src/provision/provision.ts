@@ -1,7 +1,7 @@
 /**
  * Local provisioning: makes a PostgreSQL server hold exactly what the topology
  * spec describes (roles with their attributes and memberships, the two
- * databases with their owner and CONNECT rights). Idempotent: run it on every
+ * databases with their owner, CONNECT rights and extensions). Idempotent: run it on every
  * start; it converges an existing server instead of failing on it. Schema
  * objects are not created here; migrations own those.
  */
@@ -16,15 +16,16 @@ export interface LoginPasswords {
 type Exec = (sql: string, values?: unknown[]) => Promise<pg.QueryResult>;
 
 export async function provision(adminUrl: string, topology: Topology, passwords: LoginPasswords): Promise<void> {
-  await withAdmin(adminUrl, async (exec) => {
+  await withClient(adminUrl, async (exec) => {
     await provisionRoles(exec, topology, passwords);
     await provisionDatabases(exec, topology);
   });
+  await provisionExtensions(adminUrl, topology);
 }
 
 /** Drops the databases (and their graphile-migrate shadows) and roles of a topology. */
 export async function deprovision(adminUrl: string, topology: Topology): Promise<void> {
-  await withAdmin(adminUrl, async (exec) => {
+  await withClient(adminUrl, async (exec) => {
     for (const db of topology.databases) {
       for (const name of [db.name, `${db.name}_shadow`]) {
         await exec(await formatSql(exec, "drop database if exists %I with (force)", name));
@@ -36,8 +37,8 @@ export async function deprovision(adminUrl: string, topology: Topology): Promise
   });
 }
 
-async function withAdmin(adminUrl: string, fn: (exec: Exec) => Promise<void>): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+async function withClient(url: string, fn: (exec: Exec) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await fn((sql, values) => client.query(sql, values));
@@ -110,5 +111,19 @@ async function provisionDatabases(exec: Exec, topology: Topology): Promise<void>
     for (const login of db.connectNames) {
       await exec(await formatSql(exec, "grant connect on database %I to %I", db.name, login));
     }
+  }
+}
+
+/** Extensions live inside a database, so each database with some gets its own connection. */
+async function provisionExtensions(adminUrl: string, topology: Topology): Promise<void> {
+  for (const db of topology.databases) {
+    if (db.extensions.length === 0) continue;
+    const url = new URL(adminUrl);
+    url.pathname = `/${encodeURIComponent(db.name)}`;
+    await withClient(url.toString(), async (exec) => {
+      for (const extension of db.extensions) {
+        await exec(await formatSql(exec, "create extension if not exists %I", extension));
+      }
+    });
   }
 }
