@@ -211,7 +211,12 @@ describe("stack outputs", () => {
   });
 
   test("the app's configuration accepts the outputs as they are", async () => {
-    const env: Record<string, string> = { ENVIRONMENT: "production", DATABASE_ENV_PREFIX: run.outputs.DATABASE_ENV_PREFIX };
+    // Production also needs a Clerk key; that comes from the app's own secrets, not from Pulumi.
+    const env: Record<string, string> = {
+      ENVIRONMENT: "production",
+      DATABASE_ENV_PREFIX: run.outputs.DATABASE_ENV_PREFIX,
+      CLERK_SECRET_KEY: "sk_test_placeholder",
+    };
     for (const name of Object.keys(URLS) as (keyof typeof URLS)[]) env[name] = await valueOf(run.outputs[name]);
     const config = loadConfig(env);
     expect(config.envPrefix).toBe(topology.prefix);
