@@ -42,6 +42,19 @@ function ancestors(target: string): string[] {
   }
 }
 
+/** Whether the postgres OS user may enter `dir`, judged from its mode bits (ACLs aside). */
+function modeAllowsEntry(dir: string, user: { uid: number; gid: number }): boolean {
+  const { mode, uid, gid } = statSync(dir);
+  if (uid === user.uid) return (mode & 0o100) !== 0;
+  if (gid === user.gid) return (mode & 0o010) !== 0;
+  return (mode & 0o001) !== 0;
+}
+
+function osUserIds(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(spawnSync("id", [flag, POSTGRES_OS_USER], { encoding: "utf8" }).stdout.trim());
+  return { uid: id("-u"), gid: id("-g") };
+}
+
 /**
  * Makes sure the postgres OS user can enter every folder leading to `targets`
  * (which must exist). No-op unless running as root.
@@ -49,21 +62,21 @@ function ancestors(target: string): string[] {
 export function ensurePostgresUserCanReach(targets: readonly string[]): void {
   if (!runningAsRoot()) return;
   ensureOsUser();
+  if (targets.every((target) => postgresCan("-x", target))) return;
+  const ids = osUserIds();
   const blocked = new Set<string>();
   for (const target of targets) {
     for (const dir of ancestors(target)) {
-      if (!statSync(dir).isDirectory()) continue;
-      if (!postgresCan("-x", dir)) blocked.add(dir);
+      if (!modeAllowsEntry(dir, ids)) blocked.add(dir);
     }
   }
-  if (blocked.size === 0) return;
   const folders = [...blocked];
-  const granted = spawnSync("setfacl", ["-m", `u:${POSTGRES_OS_USER}:x`, ...folders]);
-  if (granted.error || granted.status !== 0 || folders.some((dir) => !postgresCan("-x", dir))) {
+  const granted = folders.length > 0 ? spawnSync("setfacl", ["-m", `u:${POSTGRES_OS_USER}:x`, ...folders]) : undefined;
+  if (!granted || granted.error || granted.status !== 0 || targets.some((target) => !postgresCan("-x", target))) {
     throw new Error(
       [
         `The embedded PostgreSQL runs as the '${POSTGRES_OS_USER}' OS user (PostgreSQL refuses to run as root),`,
-        `and that user cannot enter: ${folders.join(", ")}.`,
+        `and that user cannot enter: ${folders.join(", ") || targets.join(", ")}.`,
         `Either install the acl package (apt-get install acl) so the project can grant it entry to those folders only,`,
         `or clone the project into a folder every user can enter (for example /srv or /opt),`,
         `or point the project at an existing server with DATABASE_ADMIN_URL.`,
