@@ -4,8 +4,8 @@
  * `alwrity dev` both run this.
  */
 import { redactUrl, type Config } from "./config.ts";
-import { openDeployment, type Deployment } from "./db/deployment.ts";
-import { migrateAll } from "./db/migrations.ts";
+import type { Deployment } from "./db/deployment.ts";
+import { openMigratedDeployment } from "./db/migrations.ts";
 
 export interface RunningPlatform {
   readonly deployment: Deployment;
@@ -15,13 +15,7 @@ export interface RunningPlatform {
 }
 
 export async function startPlatform(config: Config): Promise<RunningPlatform> {
-  const deployment = await openDeployment(config);
-  try {
-    await migrateAll(deployment);
-  } catch (error) {
-    await deployment.close();
-    throw error;
-  }
+  const deployment = await openMigratedDeployment(config);
   const summary = [deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`);
   if (deployment.embedded) summary.push(`embedded PostgreSQL data directory: ${deployment.embedded.dataDir}`);
   let stopped = false;

@@ -8,10 +8,9 @@
  * Configuration comes from the environment (see src/config.ts). Errors are
  * one line on stderr and exit code 1 (see run-cli.ts).
  */
-import { loadConfig } from "../config.ts";
-import { startPlatform } from "../platform.ts";
 import { DB_COMMANDS, runDbCommand, type DbCommand } from "./db-commands.ts";
 import { runCli } from "./run-cli.ts";
+import { servePlatform } from "./serve-platform.ts";
 
 const MAIN_HELP = `usage: alwrity <command> [--help]
 
@@ -51,7 +50,7 @@ runCli(async (args) => {
   if (group === "dev") {
     if (command !== undefined) throw new Error(`alwrity dev takes no arguments; see alwrity dev --help`);
     if (help) return console.log(DEV_HELP);
-    return dev();
+    return servePlatform();
   }
   if (group !== "db") throw new Error(`unknown command "${group}"; see alwrity --help`);
   if (command === undefined) {
@@ -64,14 +63,3 @@ runCli(async (args) => {
   if (help) return console.log(commandHelp(command as DbCommand));
   await runDbCommand(command as DbCommand, { json });
 });
-
-async function dev(): Promise<void> {
-  const platform = await startPlatform(loadConfig());
-  for (const line of platform.summary) console.log(line);
-  console.log("ready; press Ctrl-C to stop");
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  await platform.stop();
-}

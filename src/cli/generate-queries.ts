@@ -11,8 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateQueryTypes, GENERATED_ROOT, staleFiles } from "../codegen/query-types.ts";
 import { loadConfig, type Config } from "../config.ts";
-import { openDeployment } from "../db/deployment.ts";
-import { migrateAll } from "../db/migrations.ts";
+import { openMigratedDeployment } from "../db/migrations.ts";
 import { runCli } from "./run-cli.ts";
 
 runCli(async (args) => {
@@ -20,10 +19,9 @@ runCli(async (args) => {
   if (args.some((a) => a !== "--check")) throw new Error("usage: generate:queries [--check]");
   const config = loadConfig();
   const throwAway: Config = config.source.kind === "embedded" ? { ...config, source: { kind: "embedded", dataDir: null, port: 0 } } : config;
-  const deployment = await openDeployment(throwAway);
+  const deployment = await openMigratedDeployment(throwAway);
   const out = check ? mkdtempSync(path.join(tmpdir(), "alwrity-queries-")) : GENERATED_ROOT;
   try {
-    await migrateAll(deployment);
     const urls = { platform: deployment.platform.migrationUrl, userData: deployment.userData.migrationUrl };
     if (!urls.platform || !urls.userData) {
       throw new Error("generating query types needs the owner logins: set PLATFORM_MIGRATION_DATABASE_URL and USER_DATA_MIGRATION_DATABASE_URL");

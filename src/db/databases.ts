@@ -19,8 +19,8 @@ import type { DatabaseKey } from "../topology.ts";
 import { testConnection, LOGIN_ONLY, type ConnectionReport } from "./connection-check.ts";
 import { databaseInfo, type DatabaseInfo } from "./database-info.ts";
 import { platformDatabase, userScopedDatabase, type PlatformDatabase, type UserScopedDatabase } from "./database.ts";
-import { openDeployment, type Deployment } from "./deployment.ts";
-import { migrateAll } from "./migrations.ts";
+import type { Deployment } from "./deployment.ts";
+import { openMigratedDeployment } from "./migrations.ts";
 import { createPool } from "./pools.ts";
 import { findRlsProblems, RowLevelSecurityError, type RlsFindings } from "./rls-check.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
@@ -105,12 +105,6 @@ export interface InitializedDatabases extends Databases {
  * is safe on every start. close() also stops what it started.
  */
 export async function initDatabases(config: Config, options: Omit<DatabasesOptions, "onClose"> = {}): Promise<InitializedDatabases> {
-  const deployment = await openDeployment(config);
-  try {
-    await migrateAll(deployment);
-  } catch (error) {
-    await deployment.close();
-    throw error;
-  }
+  const deployment = await openMigratedDeployment(config);
   return { ...createDatabases(deployment, config, { ...options, onClose: () => deployment.close() }), deployment };
 }
