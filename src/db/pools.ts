@@ -41,6 +41,7 @@ export class DatabaseUnreachableError extends Error {
 
 /** Takes a connection, turning pg's timeouts and socket errors into errors that say what happened where. */
 export async function checkout(pool: pg.Pool, target: PoolTarget, settings: PoolSettings): Promise<pg.PoolClient> {
+  if (pool.ended) throw new Error(`${target.name}: the database API was closed (closeDatabases); create a new one`);
   const max = settings.size + settings.maxOverflow;
   // Decided before waiting: a full pool means the wait is for a free connection, not for the server.
   const full = pool.totalCount >= max && pool.idleCount === 0;
