@@ -1,21 +1,10 @@
-/** A local port nothing listens on: a database URL pointing there is unreachable. */
-import { createServer } from "node:net";
+/** Database URLs that cannot be reached: a local port nothing listens on. */
+import { freePort } from "../../src/embedded/embedded-server.ts";
 
-export async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-/** `url` with its port replaced by one nothing listens on. */
+/** `url` with its host and port replaced by a local port nothing listens on. */
 export async function unreachable(url: string): Promise<string> {
   const u = new URL(url);
   u.hostname = "127.0.0.1";
-  u.port = String(await closedPort());
+  u.port = String(await freePort());
   return u.toString();
 }
