@@ -7,22 +7,11 @@ import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { PROJECT_ROOT } from "../../src/config.ts";
 import { unreachable } from "../support/closed-port.ts";
+import { deploymentEnv } from "../support/databases.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
 const deployment = testDeployment();
 const CLI = path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts");
-
-/** The test deployment, as the API and migrations reach it (nothing inherited from the test run's own environment). */
-function deploymentEnv(): Record<string, string> {
-  return {
-    ENVIRONMENT: "test",
-    DATABASE_ENV_PREFIX: deployment.prefix,
-    PLATFORM_DATABASE_URL: deployment.databases.platform.apiUrl,
-    USER_DATA_DATABASE_URL: deployment.databases.userData.apiUrl,
-    PLATFORM_MIGRATION_DATABASE_URL: deployment.databases.platform.migrationUrl,
-    USER_DATA_MIGRATION_DATABASE_URL: deployment.databases.userData.migrationUrl,
-  };
-}
 
 interface Run {
   code: number | null;

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { generateQueryTypes, GENERATED_ROOT, staleFiles } from "../../src/codegen/query-types.ts";
+import { generateQueryTypes, staleFiles } from "../../src/codegen/query-types.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
 const { databases } = testDeployment();
@@ -30,7 +30,7 @@ test("the committed files in generated/ are up to date with the query files", ()
 test("the check names a committed file that differs, and one that is missing", () => {
   const committed = mkdtempSync(path.join(tmpdir(), "alwrity-committed-"));
   try {
-    cpSync(GENERATED_ROOT, committed, { recursive: true });
+    cpSync(fresh, committed, { recursive: true });
     writeFileSync(path.join(committed, "user_data", "assets.queries.ts"), "// edited by hand\n");
     rmSync(path.join(committed, "platform", "usage.queries.ts"));
     expect(staleFiles(fresh, committed)).toEqual(["generated/platform/usage.queries.ts is missing", "generated/user_data/assets.queries.ts is stale"]);

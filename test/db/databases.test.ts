@@ -11,7 +11,7 @@ import { initDatabases } from "../../src/db/databases.ts";
 import { PoolExhaustedError } from "../../src/db/pools.ts";
 import { findRlsProblems, RowLevelSecurityError } from "../../src/db/rls-check.ts";
 import { unreachable } from "../support/closed-port.ts";
-import { databasesFor, sharedEndpoints } from "../support/databases.ts";
+import { databasesFor, deploymentEnv, sharedEndpoints } from "../support/databases.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
 const deployment = testDeployment();
@@ -160,14 +160,7 @@ describe("pools", () => {
 
 describe("lifecycle", () => {
   test("initDatabases migrates idempotently and close() may be called twice", async () => {
-    const config = loadConfig({
-      ENVIRONMENT: "test",
-      DATABASE_ENV_PREFIX: deployment.prefix,
-      PLATFORM_DATABASE_URL: deployment.databases.platform.apiUrl,
-      USER_DATA_DATABASE_URL: deployment.databases.userData.apiUrl,
-      PLATFORM_MIGRATION_DATABASE_URL: deployment.databases.platform.migrationUrl,
-      USER_DATA_MIGRATION_DATABASE_URL: deployment.databases.userData.migrationUrl,
-    });
+    const config = loadConfig(deploymentEnv());
     for (let run = 0; run < 2; run++) {
       const initialized = await initDatabases(config, { logger: () => undefined });
       expect((await initialized.testConnections()).every((r) => r.reachable)).toBe(true);

@@ -20,6 +20,19 @@ export const POOL: PoolSettings = { size: 2, maxOverflow: 0, timeoutMs: 5_000, r
 
 export type Endpoints = Pick<Deployment, "topology" | "platform" | "userData">;
 
+/** Configuration (environment variables) pointing at the shared test deployment's databases by URL. */
+export function deploymentEnv(): Record<string, string> {
+  const d = testDeployment();
+  return {
+    ENVIRONMENT: "test",
+    DATABASE_ENV_PREFIX: d.prefix,
+    PLATFORM_DATABASE_URL: d.databases.platform.apiUrl,
+    USER_DATA_DATABASE_URL: d.databases.userData.apiUrl,
+    PLATFORM_MIGRATION_DATABASE_URL: d.databases.platform.migrationUrl,
+    USER_DATA_MIGRATION_DATABASE_URL: d.databases.userData.migrationUrl,
+  };
+}
+
 /** The shared test deployment's endpoints. */
 export function sharedEndpoints(): Endpoints {
   const d = testDeployment();
