@@ -135,8 +135,10 @@ async function runPgtyped(set: QuerySet, ownerUrl: string, target: string): Prom
     // A clean environment: pgtyped lets PG* variables and yargs lets CONFIG, URI, FILE... override its config.
     const env = { PATH: process.env.PATH ?? "", PGPASSWORD: decodeURIComponent(url.password) };
     const { code, stderr } = await run(process.execPath, [cli, "-c", configFile], env);
-    if (code !== 0 || /error|invalid|failed/i.test(stderr)) {
-      if (process.env.DEBUG) process.stderr.write(stderr);
+    // pgtyped's own words for a query it could not type (file names alone must not match).
+    if (code !== 0 || /Error in query|Error processing|is invalid|Parse error|Failed to parse/.test(stderr)) {
+      if (process.env.DEBUG) process.stderr.write(stderr); // pgtyped's full report, for DEBUG=1
+
       throw new Error(`pgtyped failed on ${set.queries}: ${pgtypedProblem(stderr) ?? `exit code ${code}`}`);
     }
   } finally {
