@@ -5,8 +5,8 @@
  */
 import { startApiServer, type ApiServer } from "./api/server.ts";
 import { redactUrl, type Config } from "./config.ts";
-import { openDeployment, type Deployment } from "./db/deployment.ts";
-import { migrateAll } from "./db/migrations.ts";
+import type { Deployment } from "./db/deployment.ts";
+import { openMigratedDeployment } from "./db/migrations.ts";
 
 export interface RunningPlatform {
   readonly deployment: Deployment;
@@ -17,10 +17,9 @@ export interface RunningPlatform {
 }
 
 export async function startPlatform(config: Config): Promise<RunningPlatform> {
-  const deployment = await openDeployment(config);
+  const deployment = await openMigratedDeployment(config);
   let api: ApiServer;
   try {
-    await migrateAll(deployment);
     api = await startApiServer(config, deployment);
   } catch (error) {
     await deployment.close();

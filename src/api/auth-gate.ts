@@ -8,12 +8,12 @@ import type {} from "postgraphile";
 import type {} from "postgraphile/grafserv";
 import type {} from "postgraphile/grafserv/node";
 import { randomUUID } from "node:crypto";
+import { jsonLinesLogger } from "../log.ts";
 import type { AccountResolver } from "./auth/accounts.ts";
 import { AuthError, type TokenVerifier } from "./auth/tokens.ts";
 import { currentRequest, rememberRequest, type RequestState, type Viewer } from "./request-context.ts";
-import { logError } from "./log.ts";
 
-export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountResolver): GraphileConfig.Plugin {
+export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountResolver, log = jsonLinesLogger()): GraphileConfig.Plugin {
   async function viewerFor(authorization: string | undefined): Promise<Viewer> {
     if (!authorization) return { kind: "anonymous" };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -36,7 +36,7 @@ export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountRes
             state = { requestId, viewer: await viewerFor(req.headers.authorization) };
           } catch (error) {
             if (!(error instanceof AuthError)) {
-              logError("authentication failed", error, requestId);
+              log("authentication_failed", { requestId, message: (error as Error).message, stack: (error as Error).stack });
               return jsonResult(500, { errors: [{ message: "Internal error", extensions: { requestId } }] }, requestId);
             }
             return jsonResult(

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { isSafeError } from "postgraphile/grafast";
 import { GraphQLError, type GraphQLFormattedError } from "postgraphile/graphql";
 import type { Environment } from "../config.ts";
-import { logError } from "./log.ts";
+import { jsonLinesLogger } from "../log.ts";
 import { currentRequest } from "./request-context.ts";
 
 /** Messages safe to show for a SQLSTATE, in production. */
@@ -26,7 +26,7 @@ const PUBLIC_MESSAGES: Record<string, string> = {
   "57014": "The request took too long",
 };
 
-export function makeErrorMask(environment: Environment): (error: GraphQLError) => GraphQLError | GraphQLFormattedError {
+export function makeErrorMask(environment: Environment, log = jsonLinesLogger()): (error: GraphQLError) => GraphQLError | GraphQLFormattedError {
   const production = environment === "production";
   return (error) => {
     const original = error.originalError as (Error & { code?: unknown }) | undefined;
@@ -42,7 +42,7 @@ export function makeErrorMask(environment: Environment): (error: GraphQLError) =
       return new GraphQLError(message, { ...base, extensions: { code, requestId } });
     }
     const errorId = randomUUID();
-    logError("request failed", original, requestId, { errorId, path: error.path });
+    log("request_failed", { requestId, errorId, path: error.path, message: original.message, code, stack: original.stack });
     return new GraphQLError(production ? "Internal error" : original.message, { ...base, extensions: { errorId, requestId } });
   };
 }

@@ -6,23 +6,21 @@ import { makeSchema } from "postgraphile";
 import { lexicographicSortSchema, printSchema } from "postgraphile/graphql";
 import type { Config } from "../config.ts";
 import type { Deployment } from "../db/deployment.ts";
-import { createPool } from "../db/pools.ts";
+import { createDatabases } from "../db/databases.ts";
 import { makeSchemaPreset } from "./preset.ts";
 
 export const SCHEMA_HEADER =
   "# DO NOT EDIT: generated from the database schema by `npm run generate:schema` (src/cli/export-schema.ts).\n";
 
 export async function printApiSchema(config: Config, deployment: Deployment): Promise<string> {
-  const pools = {
-    platform: createPool(deployment.platform.apiUrl, config.pool, "alwrity-schema-export"),
-    userData: createPool(deployment.userData.apiUrl, config.pool, "alwrity-schema-export"),
-  };
+  const databases = createDatabases(deployment, config);
+  const pools = { platform: databases.poolForGraphQL("platform"), userData: databases.poolForGraphQL("userData") };
   try {
     const { schema } = await makeSchema(
       makeSchemaPreset({ environment: config.environment, topology: deployment.topology, pools, maxBodyBytes: config.api.maxBodyBytes }),
     );
     return SCHEMA_HEADER + printSchema(lexicographicSortSchema(schema)) + "\n";
   } finally {
-    await Promise.all([pools.platform.end(), pools.userData.end()]);
+    await databases.close();
   }
 }

@@ -11,7 +11,7 @@ import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import type { Config } from "../config.ts";
 import type { Deployment } from "../db/deployment.ts";
-import { createPool } from "../db/pools.ts";
+import { createDatabases } from "../db/databases.ts";
 import { createAccountResolver } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
@@ -28,13 +28,11 @@ export interface ApiServer {
 
 export async function startApiServer(config: Config, deployment: Deployment): Promise<ApiServer> {
   const { topology } = deployment;
-  const pools = {
-    platform: createPool(deployment.platform.apiUrl, config.pool, "alwrity-api"),
-    userData: createPool(deployment.userData.apiUrl, config.pool, "alwrity-api"),
-  };
+  const databases = createDatabases(deployment, config);
+  const pools = { platform: databases.poolForGraphQL("platform"), userData: databases.poolForGraphQL("userData") };
   const development = config.environment === "development";
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
-  const resolveAccount = createAccountResolver(pools, topology);
+  const resolveAccount = createAccountResolver(databases);
   const anonymous = { role: topology.role("anonymous").name };
   const authenticated = topology.role("authenticated").name;
 
@@ -53,7 +51,7 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
 
   const pgl = postgraphile(preset);
   const server = createServer();
-  const closePools = () => Promise.all([pools.platform.end(), pools.userData.end()]);
+  const closePools = () => databases.close();
   try {
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);

@@ -12,7 +12,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT, redactUrl } from "../config.ts";
 import type { DatabaseKey } from "../topology.ts";
-import { withLogin, type Deployment } from "./deployment.ts";
+import type { Config } from "../config.ts";
+import { openDeployment, withLogin, type Deployment } from "./deployment.ts";
 
 export const DATABASE_KEYS: readonly DatabaseKey[] = ["platform", "userData"];
 
@@ -71,4 +72,16 @@ export async function migrateAll(deployment: Deployment): Promise<void> {
       releaseMigrationPools();
     }
   }
+}
+
+/** Opens the configured deployment and brings both databases up to date; on failure nothing is left running. */
+export async function openMigratedDeployment(config: Config): Promise<Deployment> {
+  const deployment = await openDeployment(config);
+  try {
+    await migrateAll(deployment);
+  } catch (error) {
+    await deployment.close();
+    throw error;
+  }
+  return deployment;
 }

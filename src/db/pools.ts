@@ -1,13 +1,21 @@
 /**
  * One pg pool per database, sized and timed from the validated configuration
- * (the seed's DB_POOL_* variables).
+ * (the seed's DB_POOL_* variables), and the one way to take a connection from
+ * it: a wait that ends with an error naming the database, never a hang.
  */
 import pg from "pg";
 import type { PoolSettings } from "../config.ts";
+import type { Logger } from "../log.ts";
 
-export function createPool(connectionString: string, settings: PoolSettings, applicationName: string): pg.Pool {
+/** A database as the API reaches it: its name (for messages) and its URL. */
+export interface PoolTarget {
+  readonly name: string;
+  readonly url: string;
+}
+
+export function createPool(target: PoolTarget, settings: PoolSettings, applicationName: string, log: Logger): pg.Pool {
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: target.url,
     application_name: applicationName,
     // DB_POOL_SIZE connections are the steady state; DB_MAX_OVERFLOW more may open under load.
     max: settings.size + settings.maxOverflow,
@@ -15,10 +23,48 @@ export function createPool(connectionString: string, settings: PoolSettings, app
     maxLifetimeSeconds: settings.recycleSeconds,
     idleTimeoutMillis: 30_000,
   });
-  // An idle connection that dies (server restart, admin termination) must not crash the process;
-  // the pool drops it and opens a new one when needed.
-  pool.on("error", (error) => {
-    process.stderr.write(JSON.stringify({ level: "warn", message: "idle database connection lost", application: applicationName, error: error.message }) + "\n");
-  });
+  // An idle connection that fails (server restart, network) is dropped by the pool;
+  // without a listener its error would end the process.
+  pool.on("error", (error) => log("pool_connection_error", { database: target.name, message: error.message }));
   return pool;
+}
+
+/** Every connection of the pool stayed busy for DB_POOL_TIMEOUT. */
+export class PoolExhaustedError extends Error {
+  override name = "PoolExhaustedError";
+}
+
+/** The database could not be reached (or refused the login). */
+export class DatabaseUnreachableError extends Error {
+  override name = "DatabaseUnreachableError";
+}
+
+/** Takes a connection, turning pg's timeouts and socket errors into errors that say what happened where. */
+export async function checkout(pool: pg.Pool, target: PoolTarget, settings: PoolSettings): Promise<pg.PoolClient> {
+  if (pool.ended) throw new Error(`${target.name}: the database API was closed (closeDatabases); create a new one`);
+  const max = settings.size + settings.maxOverflow;
+  // Decided before waiting: a full pool means the wait is for a free connection, not for the server.
+  const full = pool.totalCount >= max && pool.idleCount === 0;
+  try {
+    return await pool.connect();
+  } catch (error) {
+    if (full && /timeout/i.test(describe(error))) {
+      throw new PoolExhaustedError(
+        `${target.name}: pool exhausted: all ${max} connections (DB_POOL_SIZE + DB_MAX_OVERFLOW) stayed busy for ${settings.timeoutMs / 1000}s (DB_POOL_TIMEOUT)`,
+      );
+    }
+    throw new DatabaseUnreachableError(`cannot connect to ${target.name} at ${hostOf(target.url)}: ${describe(error)}`);
+  }
+}
+
+function hostOf(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 5432}`;
+}
+
+/** pg reports a refused localhost connection as an AggregateError without a message. */
+export function describe(error: unknown): string {
+  if (error instanceof AggregateError && !error.message) return error.errors.map(describe).join("; ");
+  if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
+  return String(error);
 }

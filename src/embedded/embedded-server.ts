@@ -40,7 +40,8 @@ function throwAwayParent(): string {
   return dir;
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on at this moment. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from "../../src/config.ts";
 import { openDeployment } from "../../src/db/deployment.ts";
 import { startApiServer, type ApiServer } from "../../src/api/server.ts";
 import { signToken, type TokenClaims } from "../../src/api/auth/dev-keys.ts";
-import { testDeployment } from "../support/test-deployment.ts";
+import { deploymentEnv } from "../support/databases.ts";
 
 export const AUTHORIZED_PARTY = "http://localhost:3000";
 
@@ -36,15 +36,7 @@ export function makeClerkKeys() {
 
 /** Configuration that points the API at the test deployment's databases. */
 export function testApiConfig(env: Record<string, string>): Config {
-  const deployment = testDeployment();
-  return loadConfig({
-    ENVIRONMENT: "test",
-    PLATFORM_DATABASE_URL: deployment.databases.platform.apiUrl,
-    USER_DATA_DATABASE_URL: deployment.databases.userData.apiUrl,
-    DATABASE_ENV_PREFIX: deployment.prefix,
-    PORT: "0",
-    ...env,
-  });
+  return loadConfig({ ...deploymentEnv(), ...env });
 }
 
 export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {

@@ -1,0 +1,81 @@
+/**
+ * `alwrity db <command>`: the database service API from the command line.
+ * Each command opens the configured deployment (starting the embedded server
+ * when no database is configured), does its work and closes everything.
+ */
+import { loadConfig } from "../config.ts";
+import { createDatabases, initDatabases, type Databases } from "../db/databases.ts";
+import { openDeployment } from "../db/deployment.ts";
+import { formatBytes, formatTable } from "./table.ts";
+
+export const DB_COMMANDS = {
+  test: "check that both databases answer: latency, server version, login role (exit 1 if one is unreachable)",
+  init: "provision where the project provisions, and apply pending migrations to both databases (safe to repeat)",
+  info: "size, tables with row estimates, row-level security and policies, applied migrations, pool counts (--json for machines)",
+  "verify-rls": "check that every per-user table has forced row-level security and a policy for each command (exit 1 naming the table if not)",
+} as const;
+export type DbCommand = keyof typeof DB_COMMANDS;
+
+export async function runDbCommand(command: DbCommand, options: { json: boolean }): Promise<void> {
+  const config = loadConfig();
+  if (command === "init") {
+    const databases = await initDatabases(config);
+    try {
+      for (const db of [databases.deployment.platform, databases.deployment.userData]) console.log(`${db.name}: provisioned where needed and migrated`);
+    } finally {
+      await databases.close();
+    }
+    return;
+  }
+  const deployment = await openDeployment(config);
+  const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
+  try {
+    if (command === "test") await test(databases);
+    else if (command === "info") await info(databases, options.json);
+    else await verifyRls(databases);
+  } finally {
+    await databases.close();
+  }
+}
+
+async function test(databases: Databases): Promise<void> {
+  const reports = await databases.testConnections();
+  const rows = reports.map((r) => [
+    r.database,
+    r.reachable ? "yes" : "no",
+    r.latencyMs === undefined ? "-" : `${r.latencyMs} ms`,
+    r.serverVersion ?? "-",
+    r.connectedAs ?? "-",
+  ]);
+  console.log(formatTable(["database", "reachable", "latency", "server", "connected as"], rows));
+  const down = reports.filter((r) => !r.reachable);
+  if (down.length > 0) throw new Error(down.map((r) => `${r.database} is unreachable: ${r.error}`).join("; "));
+}
+
+async function info(databases: Databases, json: boolean): Promise<void> {
+  const infos = await databases.getDatabaseInfo();
+  if (json) {
+    console.log(JSON.stringify(infos, null, 2));
+    return;
+  }
+  for (const db of infos) {
+    console.log(`${db.database}: ${formatBytes(db.sizeBytes)}; pool ${db.pool.total} open, ${db.pool.idle} idle, ${db.pool.waiting} waiting`);
+    const rows = db.tables.map((t) => [
+      t.table,
+      t.rowEstimate === null ? "?" : String(t.rowEstimate),
+      t.rlsEnabled ? (t.rlsForced ? "forced" : "enabled") : "off",
+      t.policies.map((p) => `${p.name} (${p.command})`).join(", ") || "-",
+    ]);
+    console.log(formatTable(["table", "rows (est.)", "RLS", "policies"], rows));
+    const migrations = db.migrations ? db.migrations.map((m) => m.filename).join(", ") || "none" : `unknown: ${db.migrationsNote}`;
+    console.log(`migrations: ${migrations}\n`);
+  }
+}
+
+async function verifyRls(databases: Databases): Promise<void> {
+  const findings = await databases.verifyRowLevelSecurity();
+  for (const [key, f] of Object.entries(findings)) {
+    const name = key === "platform" ? databases.platform.name : databases.userData.name;
+    console.log(`${name}: ${f.tables.length} per-user tables, all with forced row-level security and a policy per command (${f.tables.join(", ")})`);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The `alwrity` command as a user runs it: a child process on the project's
+ * Node, configured through its environment to use the test deployment.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { PROJECT_ROOT } from "../../src/config.ts";
+import { unreachable } from "../support/closed-port.ts";
+import { deploymentEnv } from "../support/databases.ts";
+import { testDeployment } from "../support/test-deployment.ts";
+
+const deployment = testDeployment();
+const CLI = path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function alwrity(args: string[], env: Record<string, string> = deploymentEnv(), until?: { line: RegExp; then: NodeJS.Signals }): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (until && until.line.test(stdout)) child.kill(until.then);
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const names = [deployment.databases.platform.name, deployment.databases.userData.name];
+
+describe("alwrity", () => {
+  test.each([[["--help"]], [["db", "--help"]], [["db", "test", "--help"]], [["db", "init", "--help"]], [["db", "info", "--help"]], [["db", "verify-rls", "--help"]], [["dev", "--help"]]])(
+    "%j prints usage and exits 0",
+    async (args) => {
+      const run = await alwrity(args, {});
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout).toMatch(/^usage: alwrity/);
+    },
+  );
+
+  test("an unknown command is one clear line and exit 1", async () => {
+    expect(await alwrity(["db", "frobnicate"])).toEqual({ code: 1, stdout: "", stderr: 'error: unknown command "db frobnicate"; see alwrity db --help\n' });
+  });
+
+  test("bad configuration: exit 1 with the variable named, no password shown", async () => {
+    const run = await alwrity(["db", "test"], { ...deploymentEnv(), DB_POOL_TIMEOUT: "soon" });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: Invalid configuration:\n {2}- DB_POOL_TIMEOUT must be a number of seconds greater than 0\n$/);
+  });
+
+  test("db test prints a row per database and exits 0", async () => {
+    const run = await alwrity(["db", "test"]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    for (const name of names) expect(run.stdout).toMatch(new RegExp(`${name}\\s+yes\\s+[\\d.]+ ms\\s+\\d+.*${deployment.topology.role("authenticator").name}`));
+  });
+
+  test("db test with an unreachable database exits 1 naming it", async () => {
+    const run = await alwrity(["db", "test"], { ...deploymentEnv(), USER_DATA_DATABASE_URL: await unreachable(deployment.databases.userData.apiUrl) });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(new RegExp(`${names[1]}\\s+no`));
+    expect(run.stderr).toMatch(new RegExp(`^error: ${names[1]} is unreachable: cannot connect to ${names[1]} at 127\\.0\\.0\\.1:\\d+: .*ECONNREFUSED.*\\n$`));
+    expect(run.stderr).not.toContain(new URL(deployment.databases.userData.apiUrl).password);
+  });
+
+  test("db init migrates (nothing pending) and exits 0", async () => {
+    const run = await alwrity(["db", "init"]);
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stdout).toBe(names.map((n) => `${n}: provisioned where needed and migrated\n`).join(""));
+  });
+
+  test("db info prints tables with RLS per database; --json gives the same as data", async () => {
+    const human = await alwrity(["db", "info"]);
+    expect(human).toMatchObject({ code: 0, stderr: "" });
+    expect(human.stdout).toMatch(/user_data\.user_projects\s+\S+\s+forced\s+delete_own \(delete\), insert_own \(insert\)/);
+    expect(human.stdout).toMatch(/migrations: 000001\.sql/);
+
+    const json = await alwrity(["db", "info", "--json"]);
+    expect(json.code).toBe(0);
+    const infos = JSON.parse(json.stdout) as { database: string; tables: { table: string; rlsForced: boolean }[] }[];
+    expect(infos.map((i) => i.database)).toEqual(names);
+    expect(infos[1]!.tables.every((t) => t.rlsForced)).toBe(true);
+  });
+
+  test("db verify-rls passes on the test deployment", async () => {
+    const run = await alwrity(["db", "verify-rls"]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toContain(`${names[1]}: 4 per-user tables, all with forced row-level security`);
+  });
+
+  test("dev starts the platform, prints its summary, and stops cleanly on Ctrl-C", async () => {
+    const run = await alwrity(["dev"], deploymentEnv(), { line: /ready; press Ctrl-C to stop/, then: "SIGINT" });
+    expect(run.code).toBe(0);
+    for (const name of names) expect(run.stdout).toContain(`${name}: postgresql://`);
+    expect(run.stdout).not.toContain(new URL(deployment.databases.platform.apiUrl).password);
+  });
+});
