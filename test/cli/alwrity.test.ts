@@ -29,8 +29,16 @@ function alwrity(args: string[], env: Record<string, string> = deploymentEnv(), 
       if (until && until.line.test(stdout)) child.kill(until.then);
     });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // A hung child fails the test with what it printed, instead of a bare timeout.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`alwrity ${args.join(" ")} did not finish in 25 s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, 25_000);
     child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
