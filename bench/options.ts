@@ -6,6 +6,7 @@
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PROJECT_ROOT } from "../src/config.ts";
+import type { Operation } from "./workload.ts";
 
 export interface BenchOptions {
   smoke: boolean;
@@ -20,10 +21,12 @@ export interface BenchOptions {
   /** RLS case: timed iterations per query for small users, and for heavy users. */
   rlsIterations: number;
   rlsHeavyIterations: number;
-  /** Seconds of load per measured run, and of discarded warm-up before it. */
+  /** Seconds of load per measured run (pgbench: at least 1), and of discarded warm-up before it. */
   seconds: number;
   warmupSeconds: number;
   concurrency: number[];
+  /** Operations put under load in case 2 (all of them are checked against both servers first). */
+  operations: Operation[];
   poolSizes: number[];
   /** Distinct signed-in users the HTTP load rotates through. */
   tokenUsers: number;
@@ -40,6 +43,7 @@ const FULL = {
   seconds: 6,
   warmupSeconds: 2,
   concurrency: [1, 8, 32],
+  operations: ["projects", "projectAssets", "createAsset"] as Operation[],
   poolSizes: [5, 10, 20, 40],
   tokenUsers: 1000,
   coldStarts: 3,
@@ -50,9 +54,10 @@ const SMOKE: typeof FULL = {
   assets: 30_000,
   rlsIterations: 30,
   rlsHeavyIterations: 5,
-  seconds: 1,
+  seconds: 0.5,
   warmupSeconds: 0,
   concurrency: [4],
+  operations: ["projectAssets"],
   poolSizes: [5],
   tokenUsers: 40,
   coldStarts: 1,
@@ -89,6 +94,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number from ${min} up`);
     return n;
   };
+  const decimal = (name: string, fallback: number, min: number) => {
+    const raw = take(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number from ${min} up`);
+    return n;
+  };
   const list = (name: string, fallback: number[]) => {
     const raw = take(name);
     if (raw === undefined) return fallback;
@@ -107,9 +119,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     heavyProjects: 50,
     rlsIterations: int("rls-iterations", base.rlsIterations, 1),
     rlsHeavyIterations: int("rls-heavy-iterations", base.rlsHeavyIterations, 1),
-    seconds: int("seconds", base.seconds, 1),
+    seconds: decimal("seconds", base.seconds, 0.1),
     warmupSeconds: int("warmup-seconds", base.warmupSeconds, 0),
     concurrency: list("concurrency", base.concurrency),
+    operations: base.operations,
     poolSizes: list("pool-sizes", base.poolSizes),
     tokenUsers: int("token-users", base.tokenUsers, 1),
     coldStarts: int("cold-starts", base.coldStarts, 1),

@@ -56,7 +56,7 @@ function headline(rows: ResultRow[], poolPlateau: number, cold: { existingSecond
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   const shape = { users: options.users, assets: options.assets, heavyShares: options.heavyShares, heavyProjects: options.heavyProjects };
-  const load = { seconds: options.seconds, warmupSeconds: options.warmupSeconds, concurrency: options.concurrency, tokenUsers: options.tokenUsers };
+  const load = { seconds: options.seconds, warmupSeconds: options.warmupSeconds, concurrency: options.concurrency, tokenUsers: options.tokenUsers, operations: options.operations };
   log(`generating ${shape.users} users and ${shape.assets} assets`);
   const servers = await prepareServers(shape);
   log(`data set loaded in ${servers.loadSeconds.toFixed(1)} s`);

@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { loadConfig } from "../src/config.ts";
 import { openDeployment, type Deployment } from "../src/db/deployment.ts";
 import { migrateAll } from "../src/db/migrations.ts";
@@ -24,6 +25,28 @@ export interface BenchServers {
 }
 
 const embeddedConfig = (dataDir: string) => loadConfig({ ENVIRONMENT: "test", EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: "0" });
+
+/**
+ * A pg pool's end() resolves before its connections have finished closing; a
+ * server stopped at that moment terminates them, and the pool logs each one as
+ * lost. Waiting (briefly) for the client backends to leave keeps the log clean.
+ */
+async function connectionsGone(adminUrl: string, timeoutMs = 3000): Promise<void> {
+  const client = new pg.Client(adminUrl);
+  await client.connect();
+  try {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const { rows } = await client.query(
+        "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+      );
+      if (rows[0].n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 export async function prepareServers(shape: DatasetShape): Promise<BenchServers> {
   const root = mkdtempSync(path.join(tmpdir(), "alwrity-bench-"));
@@ -60,6 +83,7 @@ export async function prepareServers(shape: DatasetShape): Promise<BenchServers>
       return {
         ...deployment,
         async close() {
+          await connectionsGone(deployment.adminUrl!);
           await deployment.close();
           rmSync(folder, { recursive: true, force: true });
         },

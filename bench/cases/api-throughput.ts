@@ -31,6 +31,7 @@ export interface LoadOptions {
   warmupSeconds: number;
   concurrency: number[];
   tokenUsers: number;
+  operations: Operation[];
 }
 
 const CASE = "2 API throughput";
@@ -56,10 +57,12 @@ export async function runApiThroughput(deployment: Deployment, shape: DatasetSha
   });
   try {
     for (const op of Object.keys(OPERATION_LABELS) as Operation[]) {
+      await primeAndCheck(api.url, graphqlRequests(op, users));
+      await primeAndCheck(hand.url, handWrittenRequests(op, users));
+    }
+    for (const op of options.operations) {
       const gqlRequests = graphqlRequests(op, users);
       const handRequests = handWrittenRequests(op, users);
-      await primeAndCheck(api.url, gqlRequests);
-      await primeAndCheck(hand.url, handRequests);
       for (const connections of options.concurrency) {
         const load = { connections, seconds: options.seconds, warmupSeconds: options.warmupSeconds };
         const gql = await runHttpLoad({ ...load, url: api.url, requests: gqlRequests });

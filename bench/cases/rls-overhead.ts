@@ -2,12 +2,16 @@
  * Case 1: what row-level security costs. The API's most frequent queries run
  * as authenticated_users under RLS (no user filter in the SQL: the policies add
  * it) and, side by side, as the owner (who bypasses RLS) with the filter
- * written out. Both go through the same steps on their own connection (begin;
- * set_config of role and user; the query as a prepared statement; commit), and
- * only the query's round trip is timed, alternating the two so drift hits both.
+ * written out. Both run on one connection (a superuser's, switching role per
+ * transaction), so they share the backend and its caches: begin; set_config
+ * of role and user; the query as a prepared statement; commit. Only the
+ * query's round trip is timed, and the variants alternate, so drift hits all.
+ * A third variant, the owner filtering on (select current_user_id()) itself,
+ * tells the cost of the policy machinery from that of the user-id function.
  */
 import pg from "pg";
 import type { Deployment } from "../../src/db/deployment.ts";
+import { withLogin } from "../../src/db/deployment.ts";
 import { isHeavy, projectId, userId, type DatasetShape } from "../dataset.ts";
 import { planProblems, readPlan } from "../plan-check.ts";
 import type { ResultRow } from "../report.ts";
@@ -15,66 +19,72 @@ import { summarize } from "../stats.ts";
 
 interface RlsQuery {
   name: string;
-  /** As the API sends it: RLS supplies the user filter. */
-  rls: string;
-  /** The same query with the user filter written out; $1 is the user id. */
-  owner: string;
+  /** The SQL with an optional user filter; its own parameters start at $first. */
+  sql(userFilter: string | undefined, first: number): string;
   params(n: number): string[];
 }
+
+const where = (conditions: Array<string | undefined>) => {
+  const given = conditions.filter(Boolean);
+  return given.length ? ` where ${given.join(" and ")}` : "";
+};
 
 export const RLS_QUERIES: RlsQuery[] = [
   {
     name: "a user's projects, newest first",
-    rls: "select id, project_name, project_type, created_at from user_data.user_projects order by created_at desc",
-    owner: "select id, project_name, project_type, created_at from user_data.user_projects where user_id = $1 order by created_at desc",
+    sql: (filter) => `select id, project_name, project_type, created_at from user_data.user_projects${where([filter])} order by created_at desc`,
     params: () => [],
   },
   {
     name: "a project's 20 newest assets",
-    rls: "select id, title, asset_type, created_at from user_data.user_content_assets where project_id = $1 order by created_at desc limit 20",
-    owner:
-      "select id, title, asset_type, created_at from user_data.user_content_assets where user_id = $1 and project_id = $2 order by created_at desc limit 20",
+    sql: (filter, first) =>
+      `select id, title, asset_type, created_at from user_data.user_content_assets${where([filter, `project_id = $${first}`])} order by created_at desc limit 20`,
     params: (n) => [projectId(n, 1)],
   },
   {
     name: "count of a user's assets",
-    rls: "select count(*) from user_data.user_content_assets",
-    owner: "select count(*) from user_data.user_content_assets where user_id = $1",
+    sql: (filter) => `select count(*) from user_data.user_content_assets${where([filter])}`,
     params: () => [],
   },
 ];
+
+/** The query as the API sends it: RLS supplies the user filter. */
+export const asSentByApi = (query: RlsQuery) => query.sql(undefined, 1);
 
 export const RLS_TARGET = 1.05;
 const SET_CONTEXT = "select set_config('role', $1, true), set_config('app.current_user_id', $2, true)";
 
 interface Side {
-  client: pg.Client;
+  key: "rls" | "owner" | "ownerInitPlan";
+  label: string;
   role: string;
   sql: string;
   params(n: number): string[];
 }
 
-async function timedTransaction(side: Side, n: number, name: string): Promise<number> {
-  await side.client.query("begin");
-  await side.client.query(SET_CONTEXT, [side.role, userId(n)]);
+async function timedTransaction(client: pg.Client, side: Side, n: number, name: string): Promise<number> {
+  await client.query("begin");
+  await client.query(SET_CONTEXT, [side.role, userId(n)]);
   const started = process.hrtime.bigint();
-  await side.client.query({ name, text: side.sql, values: side.params(n) });
+  await client.query({ name, text: side.sql, values: side.params(n) });
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-  await side.client.query("commit");
+  await client.query("commit");
   return elapsed;
 }
 
-async function explain(side: Side, n: number): Promise<{ json: unknown; text: string }> {
-  await side.client.query("begin");
+async function explain(client: pg.Client, side: Side, n: number): Promise<{ json: unknown; text: string }> {
+  await client.query("begin");
   try {
-    await side.client.query(SET_CONTEXT, [side.role, userId(n)]);
-    const json = await side.client.query(`explain (format json, verbose) ${side.sql}`, side.params(n));
-    const text = await side.client.query(`explain ${side.sql}`, side.params(n));
+    await client.query(SET_CONTEXT, [side.role, userId(n)]);
+    const json = await client.query(`explain (format json, verbose) ${side.sql}`, side.params(n));
+    const text = await client.query(`explain ${side.sql}`, side.params(n));
     return { json: json.rows[0]["QUERY PLAN"], text: text.rows.map((r) => r["QUERY PLAN"]).join("\n") };
   } finally {
-    await side.client.query("rollback");
+    await client.query("rollback");
   }
 }
+
+const signedMicros = (ms: number) => `${ms < 0 ? "−" : "+"}${Math.abs(ms * 1000).toFixed(0)} µs`;
 
 export interface RlsOptions {
   iterations: number;
@@ -85,21 +95,35 @@ export async function runRlsOverhead(deployment: Deployment, shape: DatasetShape
   const rows: ResultRow[] = [];
   const problems: string[] = [];
   const topology = deployment.topology;
-  const rlsClient = new pg.Client(deployment.userData.apiUrl);
-  const ownerClient = new pg.Client(deployment.userData.migrationUrl);
-  await Promise.all([rlsClient.connect(), ownerClient.connect()]);
+  const admin = new URL(deployment.adminUrl!);
+  const client = new pg.Client(
+    withLogin(deployment.adminUrl!, decodeURIComponent(admin.username), decodeURIComponent(admin.password), deployment.userData.name),
+  );
+  await client.connect();
   try {
     const heavyUsers = shape.heavyShares.map((_, i) => i + 1);
     const smallUser = () => heavyUsers.length + 1 + Math.floor(Math.random() * (shape.users - heavyUsers.length));
+    const authenticated = topology.role("authenticated").name;
+    const owner = topology.role("owner").name;
     for (const [q, query] of RLS_QUERIES.entries()) {
-      const rls: Side = { client: rlsClient, role: topology.role("authenticated").name, sql: query.rls, params: query.params };
-      const owner: Side = { client: ownerClient, role: topology.role("owner").name, sql: query.owner, params: (n) => [userId(n), ...query.params(n)] };
+      const sides: Side[] = [
+        { key: "rls", label: "RLS", role: authenticated, sql: asSentByApi(query), params: query.params },
+        { key: "owner", label: "owner + filter", role: owner, sql: query.sql("user_id = $1", 2), params: (n) => [userId(n), ...query.params(n)] },
+        {
+          key: "ownerInitPlan",
+          label: "owner + (select current_user_id())",
+          role: owner,
+          sql: query.sql("user_id = (select user_data.current_user_id())", 1),
+          params: query.params,
+        },
+      ];
+      const rls = sides[0]!;
 
       // Under RLS the planner cannot know whose rows it reads, so one plan must suit
       // every tenant; check it for a heavy and a small user. (The owner's plan may
       // rightly scan a table that one user fills a third of: it is not checked.)
       for (const n of [heavyUsers[0]!, smallUser()]) {
-        const plan = await explain(rls, n);
+        const plan = await explain(client, rls, n);
         const found = planProblems(readPlan(plan.json, "user_data"), true);
         if (found.length) {
           problems.push(
@@ -112,36 +136,42 @@ export async function runRlsOverhead(deployment: Deployment, shape: DatasetShape
         ["small users", smallUser, options.iterations],
         ["heavy users", () => heavyUsers[Math.floor(Math.random() * heavyUsers.length)]!, options.heavyIterations],
       ] as const) {
-        const times = { rls: [] as number[], owner: [] as number[] };
+        const times = { rls: [] as number[], owner: [] as number[], ownerInitPlan: [] as number[] };
         const warmup = Math.min(50, iterations);
         for (let i = 0; i < warmup + iterations; i++) {
           const n = users();
-          // Alternate which side goes first, so neither always finds the other's pages in cache.
-          const order = i % 2 ? ([["rls", rls], ["owner", owner]] as const) : ([["owner", owner], ["rls", rls]] as const);
-          for (const [key, side] of order) {
-            const ms = await timedTransaction(side, n, `bench_rls_${q}_${key}`);
-            if (i >= warmup) times[key].push(ms);
+          // Rotate which side goes first, so none always finds the others' pages in cache.
+          for (let k = 0; k < sides.length; k++) {
+            const side = sides[(i + k) % sides.length]!;
+            const ms = await timedTransaction(client, side, n, `bench_rls_${q}_${side.key}`);
+            if (i >= warmup) times[side.key].push(ms);
           }
         }
-        const rlsSummary = summarize(times.rls);
-        const ownerSummary = summarize(times.owner);
+        const [rlsSummary, ownerSummary, initPlanSummary] = [summarize(times.rls), summarize(times.owner), summarize(times.ownerInitPlan)];
         const ratio = rlsSummary.p50 / ownerSummary.p50;
         const subject = `${query.name} · ${group}`;
-        rows.push({ case: "1 RLS overhead", subject, variant: "owner + filter", latency: ownerSummary, outcome: "info" });
+        const base = { case: "1 RLS overhead", subject };
+        rows.push({ ...base, variant: sides[1]!.label, latency: ownerSummary, outcome: "info" });
         rows.push({
-          case: "1 RLS overhead",
-          subject,
-          variant: "RLS",
+          ...base,
+          variant: sides[2]!.label,
+          latency: initPlanSummary,
+          ratio: { value: initPlanSummary.p50 / ownerSummary.p50, of: "of owner p50" },
+          outcome: "info",
+        });
+        rows.push({
+          ...base,
+          variant: rls.label,
           latency: rlsSummary,
           ratio: { value: ratio, of: "RLS/owner p50" },
           target: `≤ ${RLS_TARGET.toFixed(2)}`,
           outcome: ratio <= RLS_TARGET ? "pass" : "fail",
-          note: `mean ratio ${(rlsSummary.mean / ownerSummary.mean).toFixed(2)}`,
+          note: `${signedMicros(rlsSummary.p50 - ownerSummary.p50)} p50; mean ratio ${(rlsSummary.mean / ownerSummary.mean).toFixed(2)}`,
         });
       }
     }
   } finally {
-    await Promise.all([rlsClient.end(), ownerClient.end()]);
+    await client.end();
   }
   return { rows, problems };
 }

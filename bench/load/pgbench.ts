@@ -59,7 +59,7 @@ export async function runPgbench(spec: PgbenchSpec): Promise<LoadResult> {
       "--protocol=prepared",
       `--client=${spec.clients}`,
       `--jobs=${Math.min(spec.clients, 2)}`,
-      `--time=${seconds}`,
+      `--time=${Math.max(1, Math.round(seconds))}`,
       `--define=users=${spec.users}`,
       `--file=${script}`,
     ];
