@@ -39,7 +39,7 @@ const range = (values: number[], format: (v: number) => string) => {
 };
 
 function headline(rows: ResultRow[], poolPlateau: number, cold: { existingSeconds: number; newSeconds: number }): Record<string, string> {
-  const rls = rows.filter((r) => r.case.startsWith("1") && r.ratio);
+  const rls = rows.filter((r) => r.case.startsWith("1") && r.variant === "RLS");
   const smallRls = rls.filter((r) => r.subject.endsWith("small users"));
   const api = rows.filter((r) => r.case.startsWith("2") && r.variant === "GraphQL API");
   const top = Math.max(...api.map((r) => r.concurrency!));

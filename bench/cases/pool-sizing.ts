@@ -11,8 +11,8 @@ import type { ResultRow } from "../report.ts";
 import { graphqlRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor } from "../workload.ts";
 import { failureProblem, type LoadOptions } from "./api-throughput.ts";
 
-/** Less than this gain from doubling the pool counts as no longer rising. */
-const RISING = 1.05;
+/** Within this fraction of the best throughput counts as having reached it (runs differ by a few percent). */
+const REACHED = 0.95;
 
 export async function runPoolSizing(deployment: Deployment, shape: DatasetShape, options: LoadOptions & { poolSizes: number[] }) {
   const rows: ResultRow[] = [];
@@ -44,9 +44,11 @@ export async function runPoolSizing(deployment: Deployment, shape: DatasetShape,
       await api.stop();
     }
   }
-  // The plateau starts at the first size whose successor gains less than RISING.
-  const plateau = measured.find((m, i) => i === measured.length - 1 || measured[i + 1]!.rps < m.rps * RISING)!;
+  // The plateau starts at the smallest size that comes within REACHED of the best.
+  const best = Math.max(...measured.map((m) => m.rps));
+  const worst = Math.min(...measured.map((m) => m.rps));
+  const plateau = measured.find((m) => m.rps >= best * REACHED)!;
   const last = rows.at(-1)!;
-  last.note = `throughput stops rising at pool size ${plateau.size}`;
+  last.note = `throughput stops rising at pool size ${plateau.size} (all sizes within ${Math.round((best / worst - 1) * 100)} % of each other)`;
   return { rows, problems, plateau: plateau.size };
 }
