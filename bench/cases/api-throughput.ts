@@ -1,0 +1,112 @@
+/**
+ * Case 2: what the GraphQL API costs. Each hot operation, at each concurrency,
+ * three ways: the real API (production mode), the hand-written handler doing
+ * the same work with the least code (the ceiling), and the bare SQL
+ * transaction under pgbench (the floor under both). The HTTP load comes from
+ * a separate process and rotates through many signed-in users.
+ */
+import type { Deployment } from "../../src/db/deployment.ts";
+import { primeAndCheck, productionConfig, startApiUnderTest } from "../api-under-test.ts";
+import type { DatasetShape } from "../dataset.ts";
+import { startHandWrittenServer } from "../hand-written-server.ts";
+import { failuresOf, runHttpLoad, type LoadResult } from "../load/http-load.ts";
+import { runPgbench } from "../load/pgbench.ts";
+import type { ResultRow } from "../report.ts";
+import {
+  graphqlRequests,
+  handWrittenRequests,
+  makeClerkKeys,
+  OPERATION_LABELS,
+  sampleUsers,
+  tokensFor,
+  type Operation,
+} from "../workload.ts";
+
+export const SHARE_TARGET = 0.4;
+export const P99_TARGET_MS = 25;
+export const P99_TARGET_CONCURRENCY = 32;
+
+export interface LoadOptions {
+  seconds: number;
+  warmupSeconds: number;
+  concurrency: number[];
+  tokenUsers: number;
+  operations: Operation[];
+}
+
+const CASE = "2 API throughput";
+
+/** Turns a broken load (errors instead of answers) into a problem; its numbers mean nothing. */
+export function failureProblem(what: string, result: LoadResult): string | undefined {
+  const failures = failuresOf(result);
+  return failures > 0
+    ? `${what}: ${failures} failed requests (non-2xx ${result.non2xx}, errors ${result.errors}, GraphQL errors ${result.mismatches})`
+    : undefined;
+}
+
+export async function runApiThroughput(deployment: Deployment, shape: DatasetShape, options: LoadOptions) {
+  const rows: ResultRow[] = [];
+  const problems: string[] = [];
+  const keys = makeClerkKeys();
+  const config = productionConfig(deployment, keys);
+  const users = tokensFor(keys, sampleUsers(shape, options.tokenUsers));
+  const api = await startApiUnderTest(config, deployment);
+  const hand = await startHandWrittenServer(config, deployment).catch(async (error) => {
+    await api.stop();
+    throw error;
+  });
+  try {
+    for (const op of Object.keys(OPERATION_LABELS) as Operation[]) {
+      await primeAndCheck(api.url, graphqlRequests(op, users));
+      await primeAndCheck(hand.url, handWrittenRequests(op, users));
+    }
+    for (const op of options.operations) {
+      const gqlRequests = graphqlRequests(op, users);
+      const handRequests = handWrittenRequests(op, users);
+      for (const connections of options.concurrency) {
+        const load = { connections, seconds: options.seconds, warmupSeconds: options.warmupSeconds };
+        const gql = await runHttpLoad({ ...load, url: api.url, requests: gqlRequests });
+        const handResult = await runHttpLoad({ ...load, url: hand.url, requests: handRequests });
+        const sql = await runPgbench({
+          url: deployment.userData.apiUrl,
+          role: deployment.topology.role("authenticated").name,
+          users: shape.users,
+          op,
+          clients: connections,
+          seconds: options.seconds,
+          warmupSeconds: options.warmupSeconds,
+        });
+        const subject = OPERATION_LABELS[op];
+        for (const [what, result] of [["GraphQL API", gql], ["hand-written", handResult], ["pgbench", sql]] as const) {
+          const problem = failureProblem(`${subject}, ${what}, ${connections} concurrent`, result);
+          if (problem) problems.push(problem);
+        }
+        const share = gql.rps / handResult.rps;
+        const p99Judged = connections === P99_TARGET_CONCURRENCY;
+        const pass = share >= SHARE_TARGET && (!p99Judged || gql.latency.p99 < P99_TARGET_MS);
+        const base = { case: CASE, subject, concurrency: connections };
+        rows.push({ ...base, variant: "pgbench (bare SQL)", rps: sql.rps, latency: sql.latency, outcome: "info" });
+        rows.push({
+          ...base,
+          variant: "hand-written",
+          rps: handResult.rps,
+          latency: handResult.latency,
+          ratio: { value: handResult.rps / sql.rps, of: "of pgbench req/s" },
+          outcome: "info",
+        });
+        rows.push({
+          ...base,
+          variant: "GraphQL API",
+          rps: gql.rps,
+          latency: gql.latency,
+          ratio: { value: share, of: "of hand-written req/s" },
+          target: `≥ ${SHARE_TARGET.toFixed(2)}${p99Judged ? `; p99 < ${P99_TARGET_MS} ms` : ""}`,
+          outcome: pass ? "pass" : "fail",
+        });
+      }
+    }
+  } finally {
+    await Promise.all([api.stop(), hand.stop()]);
+  }
+  return { rows, problems };
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: generates the data set once, runs each case on its own
+ * fresh embedded server, prints one table and writes bench/results/latest.json
+ * and latest.md. Exit code 1 when a plan regressed to a sequential scan or a
+ * measurement broke (errors instead of answers), and, with --strict, when a
+ * speed target was missed. See bench/README.md.
+ */
+import "./production-mode.ts";
+import pg from "pg";
+import type { Deployment } from "../src/db/deployment.ts";
+import { runApiThroughput, P99_TARGET_CONCURRENCY } from "./cases/api-throughput.ts";
+import { runColdStart } from "./cases/cold-start.ts";
+import { runPoolSizing } from "./cases/pool-sizing.ts";
+import { runRlsOverhead } from "./cases/rls-overhead.ts";
+import { runTenantSkew } from "./cases/tenant-skew.ts";
+import { describeMachine } from "./machine.ts";
+import { parseOptions } from "./options.ts";
+import { textTable, writeReport, type BenchReport, type ResultRow } from "./report.ts";
+import { prepareServers } from "./servers.ts";
+
+const started = performance.now();
+const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+
+async function serverVersion(deployment: Deployment): Promise<string> {
+  const client = new pg.Client(deployment.adminUrl);
+  await client.connect();
+  try {
+    return (await client.query("show server_version")).rows[0].server_version;
+  } finally {
+    await client.end();
+  }
+}
+
+const range = (values: number[], format: (v: number) => string) => {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return lo === hi ? format(lo) : `${format(lo)}–${format(hi)}`;
+};
+
+function headline(rows: ResultRow[], poolPlateau: number, cold: { existingSeconds: number; newSeconds: number }): Record<string, string> {
+  const rls = rows.filter((r) => r.case.startsWith("1") && r.variant === "RLS");
+  const smallRls = rls.filter((r) => r.subject.endsWith("small users"));
+  const api = rows.filter((r) => r.case.startsWith("2") && r.variant === "GraphQL API");
+  const top = Math.max(...api.map((r) => r.concurrency!));
+  const pct = (v: number) => `${Math.round(v * 100)} %`;
+  const atTop = api.filter((r) => r.concurrency === top);
+  return {
+    "RLS overhead": `RLS / owner-with-filter p50 ratio ${range(rls.map((r) => r.ratio!.value), (v) => v.toFixed(2))} (small users ${range(smallRls.map((r) => r.ratio!.value), (v) => v.toFixed(2))}; target ≤ 1.05)`,
+    "API share of the hand-written ceiling": `${range(api.map((r) => r.ratio!.value), pct)} of its req/s; at ${top} concurrent ${atTop.map((r) => `${r.subject.slice(0, 3)} ${pct(r.ratio!.value)}, p99 ${r.latency!.p99.toFixed(1)} ms`).join("; ")} (targets ≥ 40 %, p99 < 25 ms at ${P99_TARGET_CONCURRENCY})`,
+    "Pool size where throughput stops rising": String(poolPlateau),
+    "Cold start": `${cold.existingSeconds.toFixed(2)} s on an existing data directory (target ≤ 3 s), ${cold.newSeconds.toFixed(2)} s on a new one`,
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const shape = { users: options.users, assets: options.assets, heavyShares: options.heavyShares, heavyProjects: options.heavyProjects };
+  const load = { seconds: options.seconds, warmupSeconds: options.warmupSeconds, concurrency: options.concurrency, tokenUsers: options.tokenUsers, operations: options.operations };
+  log(`generating ${shape.users} users and ${shape.assets} assets`);
+  const servers = await prepareServers(shape);
+  log(`data set loaded in ${servers.loadSeconds.toFixed(1)} s`);
+  const rows: ResultRow[] = [];
+  const problems: string[] = [];
+  let postgres = "unknown";
+  const onFreshServer = async <T extends { rows: ResultRow[]; problems: string[] }>(label: string, run: (d: Deployment) => Promise<T>) => {
+    log(label);
+    const deployment = await servers.fresh(label.split(":")[0]!.replace(/\W+/g, "-"));
+    try {
+      postgres = await serverVersion(deployment);
+      const result = await run(deployment);
+      rows.push(...result.rows);
+      problems.push(...result.problems);
+      return result;
+    } finally {
+      await deployment.close();
+    }
+  };
+  try {
+    await onFreshServer("rls: case 1, RLS overhead", (d) =>
+      runRlsOverhead(d, shape, { iterations: options.rlsIterations, heavyIterations: options.rlsHeavyIterations }),
+    );
+    await onFreshServer("api: case 2, API throughput and latency", (d) => runApiThroughput(d, shape, load));
+    const pool = await onFreshServer("pool: case 3, pool sizing", (d) => runPoolSizing(d, shape, { ...load, poolSizes: options.poolSizes }));
+    log("case 4, cold start");
+    const cold = await runColdStart(servers.root, options.coldStarts);
+    rows.push(...cold.rows);
+    await onFreshServer("skew: case 5, tenant skew", (d) => runTenantSkew(d, shape, load));
+
+    const report: BenchReport = {
+      startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
+      seconds: (performance.now() - started) / 1000,
+      mode: options.smoke ? "smoke" : "full",
+      machine: describeMachine(postgres),
+      dataset: { users: shape.users, assets: shape.assets, "heavy users' shares": shape.heavyShares.join("/"), "load seconds": servers.loadSeconds.toFixed(1) },
+      headline: headline(rows, pool.plateau, cold),
+      rows,
+      problems,
+    };
+    console.log(textTable(rows));
+    console.log("");
+    for (const [k, v] of Object.entries(report.headline)) console.log(`${k}: ${v}`);
+    writeReport(report, options.outDir);
+    log(`results written to ${options.outDir}/latest.{json,md}`);
+  } finally {
+    servers.cleanup();
+  }
+
+  const missed = rows.filter((r) => r.outcome === "fail");
+  if (problems.length) {
+    console.error(`\nFAILED: ${problems.length} problem(s):\n\n${problems.join("\n\n")}`);
+    return 1;
+  }
+  if (missed.length) {
+    console.error(`\n${missed.length} speed target(s) missed: ${missed.map((r) => `${r.subject} (${r.variant}${r.concurrency ? `, ${r.concurrency}` : ""})`).join("; ")}`);
+    if (options.strict) return 1;
+    console.error("(reported, not failed: pass --strict to fail on missed targets)");
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,91 @@
+/**
+ * What the load cases send: the API's three hot operations as GraphQL
+ * documents, the same operations as the hand-written handler's routes, and
+ * Clerk-style session tokens for many of the data set's users.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { signToken } from "../src/api/auth/dev-keys.ts";
+import { clerkId, emailOf, projectId, type DatasetShape } from "./dataset.ts";
+import type { HttpRequestSpec } from "./load/http-load.ts";
+
+export type Operation = "projects" | "projectAssets" | "createAsset";
+
+export const OPERATION_LABELS: Record<Operation, string> = {
+  projects: "(a) list my projects",
+  projectAssets: "(b) a project + 20 newest assets",
+  createAsset: "(c) create an asset",
+};
+
+export const ASSET_CONTENT = "A short draft written by the benchmark.";
+
+const GRAPHQL: Record<Operation, string> = {
+  projects: "query Projects { projects(orderBy: CREATED_AT_DESC) { nodes { rowId projectName projectType createdAt } } }",
+  projectAssets:
+    "query ProjectAssets($id: UUID!) { project(rowId: $id) { rowId projectName assets(first: 20, orderBy: CREATED_AT_DESC) { nodes { rowId title assetType createdAt } } } }",
+  createAsset: `mutation CreateAsset($projectId: UUID!, $title: String!) { createAsset(input: { asset: { projectId: $projectId, assetType: BLOG_POST, title: $title, content: ${JSON.stringify(ASSET_CONTENT)} } }) { asset { rowId title createdAt } } }`,
+};
+
+/** A heavy user's most expensive listing: their newest assets across all projects, with the total. */
+export const HEAVY_LISTING = "query AllAssets { assets(first: 20, orderBy: CREATED_AT_DESC) { totalCount nodes { rowId title createdAt } } }";
+
+export const AUTHORIZED_PARTY = "http://localhost:3000";
+
+export interface BenchUser {
+  n: number;
+  token: string;
+}
+
+export interface ClerkKeys {
+  publicKey: string;
+  privateKey: string;
+}
+
+/** A key pair standing in for the Clerk instance's: the API gets the public half as CLERK_JWT_KEY. */
+export function makeClerkKeys(): ClerkKeys {
+  return generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+}
+
+export function tokensFor(keys: ClerkKeys, numbers: number[]): BenchUser[] {
+  return numbers.map((n) => ({ n, token: signToken(keys.privateKey, { sub: clerkId(n), email: emailOf(n), azp: AUTHORIZED_PARTY }) }));
+}
+
+/** `count` distinct users drawn at random from 1..users (all of them when count ≥ users). */
+export function sampleUsers(shape: DatasetShape, count: number, from = 1): number[] {
+  const pool = Array.from({ length: shape.users - from + 1 }, (_, i) => from + i);
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, Math.min(count, pool.length));
+}
+
+const headers = (user: BenchUser) => ({ "content-type": "application/json", authorization: `Bearer ${user.token}` });
+
+function variables(op: Operation, user: BenchUser): Record<string, string> {
+  if (op === "projects") return {};
+  if (op === "projectAssets") return { id: projectId(user.n, 1) };
+  return { projectId: projectId(user.n, 1), title: `Bench post of user ${user.n}` };
+}
+
+export function graphqlRequests(op: Operation, users: BenchUser[]): HttpRequestSpec[] {
+  return users.map((user) => ({
+    method: "POST",
+    path: "/graphql",
+    headers: headers(user),
+    body: JSON.stringify({ query: GRAPHQL[op], variables: variables(op, user) }),
+  }));
+}
+
+export function graphqlDocumentRequests(query: string, users: BenchUser[]): HttpRequestSpec[] {
+  return users.map((user) => ({ method: "POST", path: "/graphql", headers: headers(user), body: JSON.stringify({ query }) }));
+}
+
+/** The hand-written handler takes the operation from the path and the variables as the body. */
+export function handWrittenRequests(op: Operation, users: BenchUser[]): HttpRequestSpec[] {
+  const extra = op === "createAsset" ? { content: ASSET_CONTENT } : {};
+  return users.map((user) => ({ method: "POST", path: `/${op}`, headers: headers(user), body: JSON.stringify({ ...variables(op, user), ...extra }) }));
+}
