@@ -29,7 +29,9 @@ export function readPlan(explainJson: unknown, schema: string): PlanFindings {
   const visit = (node: PlanNode) => {
     if (node["Node Type"] === "Seq Scan" && node.Schema === schema) findings.seqScans.push(`${node.Schema}.${node["Relation Name"]}`);
     if (node["Index Name"]) findings.indexes.push(node["Index Name"]);
-    if (node["Parent Relationship"] === "InitPlan" && node.Output?.some((o) => o.includes("current_user_id()"))) {
+    // current_user_id() is inlined, so the InitPlan shows either its name or its body.
+    const readsUserId = (o: string) => o.includes("current_user_id()") || o.includes("current_setting('app.current_user_id'");
+    if (node["Parent Relationship"] === "InitPlan" && node.Output?.some(readsUserId)) {
       findings.userIdInitPlan = true;
     }
     if (node["Parent Relationship"] === "SubPlan") findings.perRowSubPlans++;

@@ -33,7 +33,7 @@ runCli(async (args) => {
   }
   const deployment = await openDeployment(loadConfig());
   const run = async (key: DatabaseKey) => {
-    const settings = migrationSettings(deployment, key);
+    const settings = migrationSettings(deployment, key, true);
     switch (command as Command) {
       case "migrate":
         return gm.migrate(settings);

@@ -17,7 +17,8 @@ import { openDeployment, withLogin, type Deployment } from "./deployment.ts";
 
 export const DATABASE_KEYS: readonly DatabaseKey[] = ["platform", "userData"];
 
-export function migrationSettings(deployment: Deployment, key: DatabaseKey): gm.Settings {
+/** `verbose`: graphile-migrate's progress lines too (for the db:* commands a developer watches). */
+export function migrationSettings(deployment: Deployment, key: DatabaseKey, verbose = false): gm.Settings {
   const spec = deployment.topology.database(key);
   const endpoints = deployment.endpoints(key);
   const file = path.join(PROJECT_ROOT, spec.migrateConfig);
@@ -40,9 +41,14 @@ export function migrationSettings(deployment: Deployment, key: DatabaseKey): gm.
       : undefined,
     rootConnectionString: deployment.adminUrl,
     placeholders: { ...base.placeholders, ...placeholders },
-    logger: quietLogger,
+    logger: verbose ? verboseLogger : quietLogger,
   };
 }
+
+const verboseLogger = new gm.Logger(() => (level, message) => {
+  if (level === "debug") return;
+  process.stderr.write(`[migrate] ${level === "info" ? "" : `${level}: `}${message}\n`);
+});
 
 /** graphile-migrate's info lines are noise on every start; warnings and errors still show. */
 const quietLogger = new gm.Logger(() => (level, message) => {

@@ -25,7 +25,10 @@ export function createPool(target: PoolTarget, settings: PoolSettings, applicati
   });
   // An idle connection that fails (server restart, network) is dropped by the pool;
   // without a listener its error would end the process.
-  pool.on("error", (error) => log("pool_connection_error", { database: target.name, message: error.message }));
+  // After end(), connections still closing may see the server go away: expected, not logged.
+  pool.on("error", (error) => {
+    if (!pool.ended) log("pool_connection_error", { database: target.name, message: error.message });
+  });
   return pool;
 }
 

