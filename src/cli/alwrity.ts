@@ -19,7 +19,7 @@ commands:
 ${Object.entries(DB_COMMANDS)
   .map(([name, what]) => `  db ${name.padEnd(11)} ${what}`)
   .join("\n")}
-  dev            start the platform for development (databases up and migrated) until Ctrl-C
+  dev            start the platform for development (databases up and migrated, GraphQL API listening) until Ctrl-C
 
 Configuration comes from environment variables (PLATFORM_DATABASE_URL, USER_DATA_DATABASE_URL,
 DATABASE_ADMIN_URL, DB_POOL_*, ...); with none set, an embedded PostgreSQL is started.`;
