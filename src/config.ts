@@ -231,6 +231,15 @@ class Reader {
   }
 }
 
+/**
+ * The same configuration, but where it would use the development data
+ * directory, a throw-away embedded server instead: generators build from the
+ * committed migrations alone, and never clash with a running `npm start`.
+ */
+export function withThrowAwayEmbedded(config: Config): Config {
+  return config.source.kind === "embedded" ? { ...config, source: { kind: "embedded", dataDir: null, port: 0 } } : config;
+}
+
 /** A URL with its password replaced, for messages and logs. */
 export function redactUrl(url: string): string {
   try {

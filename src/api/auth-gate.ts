@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { jsonLinesLogger } from "../log.ts";
 import type { AccountResolver } from "./auth/accounts.ts";
 import { AuthError, type TokenVerifier } from "./auth/tokens.ts";
-import { currentRequest, rememberRequest, type RequestState, type Viewer } from "./request-context.ts";
+import { currentRequest, type RequestState, type Viewer } from "./request-context.ts";
 
 export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountResolver, log = jsonLinesLogger()): GraphileConfig.Plugin {
   async function viewerFor(authorization: string | undefined): Promise<Viewer> {
@@ -46,7 +46,6 @@ export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountRes
               { "www-authenticate": `Bearer error="invalid_token", error_description="${error.reason}"` },
             );
           }
-          rememberRequest(req, state);
           event.requestDigest.requestContext.node?.res?.setHeader("x-request-id", requestId);
           return currentRequest.run(state, next);
         },

@@ -6,12 +6,12 @@
  * both start from this preset.
  */
 import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
-import type pg from "pg";
 import type {} from "postgraphile";
 import type { WithPgClient } from "postgraphile/@dataplan/pg";
 import { makePgService, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import type { Environment } from "../config.ts";
+import type { Databases } from "../db/databases.ts";
 import type { DatabaseKey, Topology } from "../topology.ts";
 import { makeErrorMask } from "./errors.ts";
 import { NoServicePrefixPlugin } from "./naming.ts";
@@ -38,7 +38,8 @@ export const SERVICE_KEYS = {
 export interface SchemaPresetOptions {
   environment: Environment;
   topology: Topology;
-  pools: Record<DatabaseKey, pg.Pool>;
+  /** Each database's pool comes from the database service API (src/db/databases.ts). */
+  databases: Pick<Databases, "poolForGraphQL">;
   maxBodyBytes: number;
 }
 
@@ -51,7 +52,7 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
     pgServices: (Object.keys(SERVICE_KEYS) as DatabaseKey[]).map((key) =>
       makePgService({
         name: SERVICE_KEYS[key].name,
-        pool: options.pools[key],
+        pool: options.databases.poolForGraphQL(key),
         schemas: [SERVICE_KEYS[key].schema],
         pgSettingsKey: SERVICE_KEYS[key].pgSettingsKey,
         withPgClientKey: SERVICE_KEYS[key].withPgClientKey,

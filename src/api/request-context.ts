@@ -1,10 +1,9 @@
 /**
- * Per-request state that outlives the HTTP layer: who is asking (set by the
- * auth gate, read by grafast.context) and a request id for logs and error
- * responses (read by the error mask through async context).
+ * Per-request state, set by the auth gate for the rest of the request's
+ * async work: who is asking (read by grafast.context) and a request id for
+ * logs and error responses (read by the error mask).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { IncomingMessage } from "node:http";
 
 export type Viewer = { kind: "anonymous" } | { kind: "user"; userId: string };
 
@@ -13,13 +12,4 @@ export interface RequestState {
   viewer: Viewer;
 }
 
-const byRequest = new WeakMap<IncomingMessage, RequestState>();
 export const currentRequest = new AsyncLocalStorage<RequestState>();
-
-export function rememberRequest(req: IncomingMessage, state: RequestState): void {
-  byRequest.set(req, state);
-}
-
-export function requestStateOf(req: IncomingMessage | undefined): RequestState | undefined {
-  return req ? byRequest.get(req) : undefined;
-}

@@ -14,10 +14,9 @@ export const SCHEMA_HEADER =
 
 export async function printApiSchema(config: Config, deployment: Deployment): Promise<string> {
   const databases = createDatabases(deployment, config);
-  const pools = { platform: databases.poolForGraphQL("platform"), userData: databases.poolForGraphQL("userData") };
   try {
     const { schema } = await makeSchema(
-      makeSchemaPreset({ environment: config.environment, topology: deployment.topology, pools, maxBodyBytes: config.api.maxBodyBytes }),
+      makeSchemaPreset({ environment: config.environment, topology: deployment.topology, databases, maxBodyBytes: config.api.maxBodyBytes }),
     );
     return SCHEMA_HEADER + printSchema(lexicographicSortSchema(schema)) + "\n";
   } finally {

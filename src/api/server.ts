@@ -17,7 +17,7 @@ import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
 import { makeSchemaPreset, SERVICE_KEYS } from "./preset.ts";
-import { requestStateOf } from "./request-context.ts";
+import { currentRequest } from "./request-context.ts";
 
 export interface ApiServer {
   readonly url: string;
@@ -29,7 +29,6 @@ export interface ApiServer {
 export async function startApiServer(config: Config, deployment: Deployment): Promise<ApiServer> {
   const { topology } = deployment;
   const databases = createDatabases(deployment, config);
-  const pools = { platform: databases.poolForGraphQL("platform"), userData: databases.poolForGraphQL("userData") };
   const development = config.environment === "development";
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   const resolveAccount = createAccountResolver(databases);
@@ -37,11 +36,12 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
   const authenticated = topology.role("authenticated").name;
 
   const preset: GraphileConfig.Preset = {
-    extends: [makeSchemaPreset({ environment: config.environment, topology, pools, maxBodyBytes: config.api.maxBodyBytes })],
+    extends: [makeSchemaPreset({ environment: config.environment, topology, databases, maxBodyBytes: config.api.maxBodyBytes })],
     plugins: [authGatePlugin(verify, resolveAccount)],
     grafast: {
-      context(requestContext) {
-        const viewer = requestStateOf(requestContext.node?.req)?.viewer ?? { kind: "anonymous" };
+      context() {
+        // Requests the auth gate did not see (none over HTTP) run as the anonymous role.
+        const viewer = currentRequest.getStore()?.viewer ?? { kind: "anonymous" };
         // Every service must get settings: a service without them would run as the login role.
         const settings = viewer.kind === "user" ? { role: authenticated, "app.current_user_id": viewer.userId } : anonymous;
         return Object.fromEntries(Object.values(SERVICE_KEYS).map((s) => [s.pgSettingsKey, settings]));
@@ -51,7 +51,6 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
 
   const pgl = postgraphile(preset);
   const server = createServer();
-  const closePools = () => databases.close();
   try {
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
@@ -61,7 +60,7 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
     });
   } catch (error) {
     await Promise.resolve(pgl.release()).catch(() => undefined);
-    await closePools();
+    await databases.close();
     throw error instanceof Error && (error as NodeJS.ErrnoException).code === "EADDRINUSE"
       ? new Error(`port ${config.api.port} is already in use: stop the other server or set PORT`)
       : error;
@@ -80,7 +79,7 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pgl.release();
-      await closePools();
+      await databases.close();
     },
   };
 }

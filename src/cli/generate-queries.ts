@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateQueryTypes, GENERATED_ROOT, staleFiles } from "../codegen/query-types.ts";
-import { loadConfig, type Config } from "../config.ts";
+import { loadConfig, withThrowAwayEmbedded } from "../config.ts";
 import { openMigratedDeployment } from "../db/migrations.ts";
 import { runCli } from "./run-cli.ts";
 
@@ -18,8 +18,7 @@ runCli(async (args) => {
   const check = args.includes("--check");
   if (args.some((a) => a !== "--check")) throw new Error("usage: generate:queries [--check]");
   const config = loadConfig();
-  const throwAway: Config = config.source.kind === "embedded" ? { ...config, source: { kind: "embedded", dataDir: null, port: 0 } } : config;
-  const deployment = await openMigratedDeployment(throwAway);
+  const deployment = await openMigratedDeployment(withThrowAwayEmbedded(config));
   const out = check ? mkdtempSync(path.join(tmpdir(), "alwrity-queries-")) : GENERATED_ROOT;
   try {
     const urls = { platform: deployment.platform.migrationUrl, userData: deployment.userData.migrationUrl };
