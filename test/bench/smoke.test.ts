@@ -1,10 +1,13 @@
 /**
  * The benchmark in smoke mode (a tiny data set, one-second loads), end to end
  * as `npm run bench -- --smoke` runs it, so the benchmark's code cannot rot
- * between full runs. It checks that every case ran and reported, not speed.
+ * between full runs. It checks that every case ran and reported, not speed:
+ * its time limit is generous, and everything the run writes (its servers'
+ * data directories included) goes into one folder of the test's, removed
+ * afterwards whatever happened, with the run itself stopped if still going.
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -12,14 +15,23 @@ import { afterAll, expect, test } from "vitest";
 import { PROJECT_ROOT } from "../../src/config.ts";
 import type { BenchReport } from "../../bench/report.ts";
 
-const out = mkdtempSync(path.join(tmpdir(), "alwrity-bench-test-"));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const scratch = mkdtempSync(path.join(tmpdir(), "alwrity-bench-test-"));
+chmodSync(scratch, 0o755); // the embedded servers' OS user must be able to enter it
+const out = path.join(scratch, "results");
+let child: ChildProcess | undefined;
+afterAll(() => {
+  if (child && child.exitCode === null) child.kill("SIGKILL");
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 test("the smoke benchmark runs every case, finds no plan regression and writes its table", async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, "bench/run.ts"), "--smoke", "--out", out], {
+  const run = promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, "bench/run.ts"), "--smoke", "--out", out], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    // TMPDIR: the run's throw-away folders land in the scratch folder too.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: scratch },
   });
+  child = run.child;
+  const { stdout } = await run;
   const report = JSON.parse(readFileSync(path.join(out, "latest.json"), "utf8")) as BenchReport;
   expect(report.problems).toEqual([]);
   expect([...new Set(report.rows.map((r) => r.case))]).toEqual([
@@ -36,4 +48,4 @@ test("the smoke benchmark runs every case, finds no plan regression and writes i
   expect(report.machine.postgres).toMatch(/^\d+/);
   expect(readFileSync(path.join(out, "latest.md"), "utf8")).toContain("| case | subject | variant |");
   expect(stdout).toContain("API share of the hand-written ceiling");
-}, 60_000);
+}, 300_000);

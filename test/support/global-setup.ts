@@ -2,7 +2,8 @@
  * Once per `npm test`: a deployment to test against. By default a throw-away
  * embedded PostgreSQL 18; with DATABASE_ADMIN_URL, the server it points at,
  * where this run provisions databases and roles under a unique prefix and
- * drops them all afterwards. Both databases are migrated and get pgTAP.
+ * drops them all afterwards. Both databases are migrated and get pgTAP
+ * (see pgtap.ts).
  */
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
@@ -10,7 +11,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openDeployment, withLogin } from "../../src/db/deployment.ts";
 import { migrateAll } from "../../src/db/migrations.ts";
 import { deprovision } from "../../src/provision/provision.ts";
-import { createPgtapExtension, installPgtapIntoEmbedded } from "./pgtap.ts";
+import { installPgtap, pgtapScriptPath } from "./pgtap.ts";
 import type { TestDeployment } from "./test-deployment.ts";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -21,12 +22,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Unique names per run, so runs can share a server and leave nothing behind.
     DATABASE_ENV_PREFIX: external ? `t${randomBytes(4).toString("hex")}` : "",
   });
-  if (!external) installPgtapIntoEmbedded();
+  // Before any server starts: a missing pgTAP is reported at once, with what to do.
+  const pgtapScript = pgtapScriptPath();
   const deployment = await openDeployment(config);
   try {
     await migrateAll(deployment);
     const adminUrl = deployment.adminUrl!;
-    for (const db of deployment.topology.databases) await createPgtapExtension(withLogin(adminUrl, ...adminLogin(adminUrl), db.name));
+    for (const db of deployment.topology.databases) await installPgtap(withLogin(adminUrl, ...adminLogin(adminUrl), db.name), pgtapScript);
   } catch (error) {
     await teardown();
     throw error;

@@ -1,51 +1,47 @@
 /**
- * Makes the pgTAP extension available to a test database. pgTAP is not on npm:
- * its files come from Debian's postgresql-NN-pgtap package. For the embedded
- * server they are copied into the server's own extension folder (pgTAP is
- * plain SQL, so files built for another major version load too).
+ * Makes pgTAP available to a test database. pgTAP is not on npm: its SQL comes
+ * from Debian's postgresql-NN-pgtap package, the installed one or else one
+ * fetched into the project's cache (see src/embedded/debian-package.ts), so
+ * `npm test` needs no manual step. pgTAP is plain SQL, so its install script
+ * (pgtap.sql, the non-extension form) is run into schema `tap` directly: the
+ * server needs no extension files, which works alike for the embedded server,
+ * the machine's PostgreSQL 15 and a managed server.
  */
-import { copyFileSync, existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { embeddedInstallDir } from "../../src/embedded/embedded-server.ts";
+import { newestDebianPackage, unpackedDebianPackage } from "../../src/embedded/debian-package.ts";
 
-const DEBIAN_SHARE = "/usr/share/postgresql";
-const MISSING = "pgTAP is not installed: install Debian's package with `apt-get install postgresql-15-pgtap` (the tests need its SQL files)";
+const PURPOSE = "the pgTAP test suites";
 
-/** The Debian extension folder that holds pgtap.control, newest PostgreSQL first. */
-function debianPgtapDir(): string | undefined {
-  if (!existsSync(DEBIAN_SHARE)) return undefined;
-  return readdirSync(DEBIAN_SHARE)
+/** The newest pgtap.sql below `share` (a usr/share/postgresql folder), if any. */
+function pgtapScriptIn(share: string): string | undefined {
+  if (!existsSync(share)) return undefined;
+  return readdirSync(share)
     .filter((v) => /^\d+$/.test(v))
     .sort((a, b) => Number(b) - Number(a))
-    .map((v) => path.join(DEBIAN_SHARE, v, "extension"))
-    .find((dir) => existsSync(path.join(dir, "pgtap.control")));
+    .map((v) => path.join(share, v, "extension", "pgtap.sql"))
+    .find((file) => existsSync(file));
 }
 
-/** Copies pgTAP's control and SQL files into the embedded server's extension folder. */
-export function installPgtapIntoEmbedded(): void {
-  const target = path.join(embeddedInstallDir(), "share", "postgresql", "extension");
-  if (existsSync(path.join(target, "pgtap.control"))) return;
-  const source = debianPgtapDir();
-  if (!source) throw new Error(MISSING);
-  for (const file of readdirSync(source).filter((f) => f.startsWith("pgtap"))) {
-    copyFileSync(path.join(source, file), path.join(target, file));
-  }
+/** pgTAP's install script: from an installed Debian package, or fetched once into the cache. */
+export function pgtapScriptPath(): string {
+  const installed = pgtapScriptIn("/usr/share/postgresql");
+  if (installed) return installed;
+  const packageName = newestDebianPackage("^postgresql-[0-9]+-pgtap$", PURPOSE, "postgresql-NN-pgtap");
+  const fetched = pgtapScriptIn(path.join(unpackedDebianPackage(packageName, PURPOSE), "usr", "share", "postgresql"));
+  if (!fetched) throw new Error(`${PURPOSE}: Debian's ${packageName} has no pgtap.sql`);
+  return fetched;
 }
 
-/** Creates pgTAP in schema `tap` of the database at `adminDbUrl` (a superuser login). */
-export async function createPgtapExtension(adminDbUrl: string): Promise<void> {
+/** Creates pgTAP's functions in schema `tap` of the database at `adminDbUrl` (a superuser login). */
+export async function installPgtap(adminDbUrl: string, script: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminDbUrl });
   await client.connect();
   try {
-    const { rowCount } = await client.query("select 1 from pg_available_extensions where name = 'pgtap'");
-    if (!rowCount) throw new Error(`${MISSING}; the server at hand does not offer it`);
-    await client.query(`
-      create schema if not exists tap;
-      create extension if not exists pgtap schema tap;
-      grant usage on schema tap to public;
-      grant execute on all functions in schema tap to public;
-    `);
+    await client.query("begin; create schema tap; set local search_path = tap");
+    await client.query(readFileSync(script, "utf8"));
+    await client.query("grant usage on schema tap to public; grant execute on all functions in schema tap to public; commit");
   } finally {
     await client.end();
   }
