@@ -29,6 +29,15 @@ export function createPool(target: PoolTarget, settings: PoolSettings, applicati
   pool.on("error", (error) => {
     if (!pool.ended) log("pool_connection_error", { database: target.name, message: error.message });
   });
+  // A connection that is checked out (by a request, by PostGraphile) and loses its server
+  // between statements emits `error` on the client, where the pool listens only while it is
+  // idle: without this listener a server restart or pg_terminate_backend ends the process.
+  // The statement that was running fails on its own; pg-pool then drops the dead client.
+  pool.on("connect", (client) => {
+    client.on("error", (error) => {
+      if (!pool.ended) log("connection_lost", { database: target.name, message: error.message });
+    });
+  });
   return pool;
 }
 
