@@ -7,6 +7,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export type Environment = "development" | "test" | "production";
+export type PoolerMode = "session" | "transaction";
+export const POOLER_MODES: readonly PoolerMode[] = ["session", "transaction"];
 
 /** Where the two databases come from. */
 export type DatabaseSource =
@@ -35,6 +37,10 @@ export interface ApiSettings {
   host: string;
   /** API_MAX_BODY_BYTES: larger request bodies get HTTP 413. */
   maxBodyBytes: number;
+  /** SHUTDOWN_TIMEOUT, in milliseconds: how long in-flight requests may finish after SIGTERM/SIGINT. */
+  shutdownTimeoutMs: number;
+  /** API_RETRY_AFTER, in seconds: the Retry-After of a 503 when a database is away or busy. */
+  retryAfterSeconds: number;
 }
 
 export interface ClerkSettings {
@@ -56,6 +62,11 @@ export interface Config {
   pool: PoolSettings;
   /** DATABASE_ECHO: log each statement with its duration. */
   echo: boolean;
+  /**
+   * DATABASE_POOLER_MODE: `transaction` when the URLs point at a pooler in transaction
+   * mode (PgBouncer): no named prepared statements and no session-level settings.
+   */
+  poolerMode: PoolerMode;
   api: ApiSettings;
   clerk: ClerkSettings;
 }
@@ -92,6 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
     recycleSeconds: read.integer("DB_POOL_RECYCLE", 3600, 0),
   };
   const echo = read.boolean("DATABASE_ECHO", false);
+  const poolerMode = read.oneOf("DATABASE_POOLER_MODE", POOLER_MODES, "session");
   const dataDirRaw = read.raw("EMBEDDED_PG_DATA_DIR");
   const port = read.integer("EMBEDDED_PG_PORT", environment === "test" ? 0 : 54329, 0, 65535);
 
@@ -99,6 +111,8 @@ export function loadConfig(env: Env = process.env): Config {
     port: read.integer("PORT", 5678, 0, 65535),
     host: read.matching("API_HOST", /^[\w.:-]+$/, environment === "production" ? "0.0.0.0" : "127.0.0.1", "a host name or IP address"),
     maxBodyBytes: read.integer("API_MAX_BODY_BYTES", 100_000, 1_000),
+    shutdownTimeoutMs: read.seconds("SHUTDOWN_TIMEOUT", 10) * 1000,
+    retryAfterSeconds: read.integer("API_RETRY_AFTER", 5, 1, 3600),
   };
   const clerk: ClerkSettings = {
     jwtKey: read.pem("CLERK_JWT_KEY"),
@@ -137,7 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
-  return { environment, source, envPrefix, pool, echo, api, clerk };
+  return { environment, source, envPrefix, pool, echo, poolerMode, api, clerk };
 }
 
 /** Reads variables, collecting problems instead of stopping at the first one. */

@@ -13,6 +13,12 @@ export interface RunningPlatform {
   readonly api: ApiServer;
   /** Human-readable lines describing where things are. */
   readonly summary: readonly string[];
+  /**
+   * Rejects if the platform can no longer serve: the embedded server it started went
+   * away without being stopped (killed, crashed). Serving errors for ever is worse than
+   * stopping with a message; a supervisor can then restart the whole.
+   */
+  readonly failed: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -30,10 +36,17 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
   summary.push(`GraphQL API: ${api.url}`);
   if (api.graphiqlUrl) summary.push(`GraphiQL (Ruru): ${api.graphiqlUrl}   (sign in: npm run token -- you@example.com)`);
   let stopped = false;
+  const failed = new Promise<never>((_, reject) => {
+    deployment.embedded?.watchForExit((pid) =>
+      reject(new Error(`the embedded PostgreSQL (pid ${pid}, data directory ${deployment.embedded!.dataDir}) stopped unexpectedly; the platform cannot serve without it`)),
+    );
+  });
+  failed.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
   return {
     deployment,
     api,
     summary,
+    failed,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -11,9 +11,10 @@ import { randomUUID } from "node:crypto";
 import { jsonLinesLogger } from "../log.ts";
 import type { AccountResolver } from "./auth/accounts.ts";
 import { AuthError, type TokenVerifier } from "./auth/tokens.ts";
+import { unavailability } from "./database-unavailable.ts";
 import { currentRequest, type RequestState, type Viewer } from "./request-context.ts";
 
-export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountResolver, log = jsonLinesLogger()): GraphileConfig.Plugin {
+export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountResolver, retryAfterSeconds: number, log = jsonLinesLogger()): GraphileConfig.Plugin {
   async function viewerFor(authorization: string | undefined): Promise<Viewer> {
     if (!authorization) return { kind: "anonymous" };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -35,6 +36,12 @@ export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountRes
           try {
             state = { requestId, viewer: await viewerFor(req.headers.authorization) };
           } catch (error) {
+            const away = unavailability(error);
+            if (away) {
+              // Signing in needs the platform database (first-time registration): say it is away.
+              log("database_unavailable", { requestId, code: away.code, message: (error as Error).message });
+              return jsonResult(503, { errors: [{ message: away.message, extensions: { code: away.code, requestId } }] }, requestId, { "retry-after": String(retryAfterSeconds) });
+            }
             if (!(error instanceof AuthError)) {
               log("authentication_failed", { requestId, message: (error as Error).message, stack: (error as Error).stack });
               return jsonResult(500, { errors: [{ message: "Internal error", extensions: { requestId } }] }, requestId);

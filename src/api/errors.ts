@@ -10,6 +10,7 @@ import { isSafeError } from "postgraphile/grafast";
 import { GraphQLError, type GraphQLFormattedError } from "postgraphile/graphql";
 import type { Environment } from "../config.ts";
 import { jsonLinesLogger } from "../log.ts";
+import { noteUnavailability, unavailability } from "./database-unavailable.ts";
 import { currentRequest } from "./request-context.ts";
 
 /** Messages safe to show for a SQLSTATE, in production. */
@@ -36,6 +37,13 @@ export function makeErrorMask(environment: Environment, log = jsonLinesLogger())
     if (/^No values were (updated|deleted) in collection '\w+'/.test(original.message)) return error;
     const requestId = currentRequest.getStore()?.requestId;
     const base = { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path };
+    const away = unavailability(original);
+    if (away) {
+      // Not the client's fault and not a bug: a 503 with a stable code (database-unavailable.ts).
+      noteUnavailability(away);
+      log("database_unavailable", { requestId, path: error.path, code: away.code, message: original.message });
+      return new GraphQLError(away.message, { ...base, extensions: { code: away.code, requestId } });
+    }
     const code = typeof original.code === "string" && /^[0-9A-Z]{5}$/.test(original.code) ? original.code : undefined;
     if (code && (PUBLIC_MESSAGES[code] || !production)) {
       const message = production ? PUBLIC_MESSAGES[code]! : original.message;

@@ -16,6 +16,8 @@ import { createAccountResolver } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
+import { databaseUnavailablePlugin } from "./database-unavailable.ts";
+import { createDrain } from "./drain.ts";
 import { makeSchemaPreset, SERVICE_KEYS } from "./preset.ts";
 import { currentRequest } from "./request-context.ts";
 
@@ -34,10 +36,12 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
   const resolveAccount = createAccountResolver(databases);
   const anonymous = { role: topology.role("anonymous").name };
   const authenticated = topology.role("authenticated").name;
+  const drain = createDrain(config.api.retryAfterSeconds);
 
   const preset: GraphileConfig.Preset = {
     extends: [makeSchemaPreset({ environment: config.environment, topology, databases, maxBodyBytes: config.api.maxBodyBytes })],
-    plugins: [authGatePlugin(verify, resolveAccount)],
+    // Middleware runs in this order: refuse while draining, then 503 for a database away, then sign-in.
+    plugins: [drain.plugin, databaseUnavailablePlugin(config.api.retryAfterSeconds), authGatePlugin(verify, resolveAccount, config.api.retryAfterSeconds)],
     grafast: {
       context() {
         // Requests the auth gate did not see (none over HTTP) run as the anonymous role.
@@ -76,8 +80,8 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
     async stop() {
       if (stopped) return;
       stopped = true;
-      server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const { forced } = await drain.close(server, config.api.shutdownTimeoutMs);
+      if (forced) process.stderr.write(`shutdown: requests still running after ${config.api.shutdownTimeoutMs / 1000} s (SHUTDOWN_TIMEOUT) were cut off\n`);
       await pgl.release();
       await databases.close();
     },

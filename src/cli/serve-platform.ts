@@ -17,6 +17,14 @@ export async function servePlatform(): Promise<void> {
   });
   for (const line of platform.summary) console.log(line);
   console.log("ready; press Ctrl-C to stop");
-  await stopRequested;
+  try {
+    const signal = await Promise.race([stopRequested, platform.failed]);
+    console.log(`${signal}: stopping (in-flight requests may finish; a second signal stops at once)`);
+  } catch (error) {
+    await platform.stop().catch(() => undefined);
+    throw error;
+  }
+  // A second signal while draining: the operator wants out now.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(128 + (signal === "SIGINT" ? 2 : 15)));
   await platform.stop();
 }

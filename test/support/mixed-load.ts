@@ -1,0 +1,82 @@
+/**
+ * A bounded mixed load on the API: each user in turn creates a project (with a
+ * name unique to the run) and lists their projects, until stopped or until
+ * its request budget is spent. Every answer is recorded, so a test can check
+ * which creates were acknowledged, what failures looked like, and when
+ * requests succeeded again.
+ */
+import { randomUUID } from "node:crypto";
+import { gql, type ApiProcess, type GqlAnswer } from "./api-process.ts";
+
+export interface Outcome {
+  at: number;
+  kind: "create" | "list";
+  ok: boolean;
+  status: number;
+  /** Error codes from the GraphQL errors' extensions (or the message when there is none). */
+  codes: string[];
+  retryAfter: string | null;
+  /** For an acknowledged create: the project's name. */
+  created?: string;
+  /** For a list: names of projects that did not start with this user's prefix. */
+  foreign?: string[];
+}
+
+export interface MixedLoad {
+  readonly outcomes: Outcome[];
+  /** Names of acknowledged creates. */
+  acknowledged(): string[];
+  /** Stops after the requests in flight; resolves when every user has stopped. */
+  stop(): Promise<void>;
+}
+
+const CREATE = `mutation($name: String!) { createProject(input: { project: { projectName: $name, projectType: BLOG } }) { project { projectName } } }`;
+const LIST = `{ projects(first: 50, orderBy: CREATED_AT_DESC) { nodes { projectName } } }`;
+
+function outcome(kind: Outcome["kind"], answer: GqlAnswer): Outcome {
+  const errors = answer.body?.errors ?? [];
+  return {
+    at: Date.now(),
+    kind,
+    ok: answer.status === 200 && errors.length === 0 && answer.body?.data != null,
+    status: answer.status,
+    codes: errors.map((e) => String(e.extensions?.code ?? e.message)),
+    retryAfter: answer.headers.get("retry-after"),
+  };
+}
+
+export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: number, budgetPerUser: number): MixedLoad {
+  const run = randomUUID().slice(0, 8);
+  const outcomes: Outcome[] = [];
+  let stopping = false;
+  const loops = Array.from({ length: users }, async (_, u) => {
+    const prefix = `load-${run}-u${u}-`;
+    const token = api.token(`user_load_${run}_${u}`);
+    for (let i = 0; i < budgetPerUser && !stopping; i++) {
+      const name = `${prefix}${i}`;
+      try {
+        const created = await gql(api.url, CREATE, token, { name });
+        const o = outcome("create", created);
+        if (o.ok) o.created = created.body!.data.createProject.project.projectName;
+        outcomes.push(o);
+        const listed = await gql(api.url, LIST, token);
+        const l = outcome("list", listed);
+        if (l.ok) l.foreign = (listed.body!.data.projects.nodes as Array<{ projectName: string }>).map((n) => n.projectName).filter((n) => !n.startsWith(prefix));
+        outcomes.push(l);
+      } catch (error) {
+        // The connection itself failed (the API is down or refused): recorded, then a short pause.
+        outcomes.push({ at: Date.now(), kind: "create", ok: false, status: 0, codes: [String((error as Error).cause ?? error)], retryAfter: null });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  });
+  const done = Promise.all(loops);
+  return {
+    outcomes,
+    acknowledged: () => outcomes.filter((o) => o.created).map((o) => o.created!),
+    async stop() {
+      stopping = true;
+      await done;
+    },
+  };
+}
