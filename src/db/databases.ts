@@ -22,7 +22,7 @@ import { databaseInfo, type DatabaseInfo } from "./database-info.ts";
 import { platformDatabase, userScopedDatabase, type PlatformDatabase, type UserScopedDatabase } from "./database.ts";
 import type { Deployment } from "./deployment.ts";
 import { openMigratedDeployment } from "./migrations.ts";
-import { checkoutOnlyPool, createPool } from "./pools.ts";
+import { checkoutOnlyPool, createPool, endPool } from "./pools.ts";
 import { findRlsProblems, RowLevelSecurityError, type RlsFindings } from "./rls-check.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
 
@@ -94,7 +94,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
     poolForGraphQL: (key) => checkoutOnlyPool(contexts[key].pool, contexts[key].target, contexts[key].settings),
     close() {
       closing ??= (async () => {
-        await Promise.all(keys.map((key) => contexts[key].pool.end()));
+        await Promise.all(keys.map((key) => endPool(contexts[key].pool, 2000)));
         await options.onClose?.();
       })();
       return closing;

@@ -38,7 +38,29 @@ export function createPool(target: PoolTarget, settings: PoolSettings, applicati
       if (!pool.ended) log("connection_lost", { database: target.name, message: error.message });
     });
   });
+  const checkedOut = new Set<pg.PoolClient>();
+  pool.on("acquire", (client) => checkedOut.add(client));
+  pool.on("release", (_error, client) => checkedOut.delete(client));
+  inUse.set(pool, checkedOut);
   return pool;
+}
+
+const inUse = new WeakMap<pg.Pool, Set<pg.PoolClient>>();
+
+/**
+ * Ends a pool: waits up to `graceMs` for checked-out connections to come back,
+ * then closes those that have not (a statement of a request that was cut off at
+ * shutdown may wait on a lock for as long as statement_timeout allows); their
+ * statements fail and the pool can finish.
+ */
+export async function endPool(pool: pg.Pool, graceMs: number): Promise<void> {
+  const ended = pool.end();
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([ended.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
+  clearTimeout(timer);
+  if (!late) return;
+  for (const client of inUse.get(pool) ?? []) void (client as pg.PoolClient & pg.Client).end().catch(() => undefined);
+  await ended;
 }
 
 /** Every connection of the pool stayed busy for DB_POOL_TIMEOUT. */
