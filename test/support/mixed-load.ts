@@ -15,6 +15,7 @@ export interface Outcome {
   status: number;
   /** Error codes from the GraphQL errors' extensions (or the message when there is none). */
   codes: string[];
+  messages: string[];
   retryAfter: string | null;
   /** For an acknowledged create: the project's name. */
   created?: string;
@@ -28,6 +29,8 @@ export interface MixedLoad {
   acknowledged(): string[];
   /** Stops after the requests in flight; resolves when every user has stopped. */
   stop(): Promise<void>;
+  /** Resolves when every user has spent their request budget. */
+  finished(): Promise<void>;
 }
 
 const CREATE = `mutation($name: String!) { createProject(input: { project: { projectName: $name, projectType: BLOG } }) { project { projectName } } }`;
@@ -41,6 +44,7 @@ function outcome(kind: Outcome["kind"], answer: GqlAnswer): Outcome {
     ok: answer.status === 200 && errors.length === 0 && answer.body?.data != null,
     status: answer.status,
     codes: errors.map((e) => String(e.extensions?.code ?? e.message)),
+    messages: errors.map((e) => e.message),
     retryAfter: answer.headers.get("retry-after"),
   };
 }
@@ -65,7 +69,7 @@ export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: nu
         outcomes.push(l);
       } catch (error) {
         // The connection itself failed (the API is down or refused): recorded, then a short pause.
-        outcomes.push({ at: Date.now(), kind: "create", ok: false, status: 0, codes: [String((error as Error).cause ?? error)], retryAfter: null });
+        outcomes.push({ at: Date.now(), kind: "create", ok: false, status: 0, codes: ["NO_RESPONSE"], messages: [String((error as Error).cause ?? error)], retryAfter: null });
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
@@ -74,6 +78,7 @@ export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: nu
   return {
     outcomes,
     acknowledged: () => outcomes.filter((o) => o.created).map((o) => o.created!),
+    finished: () => done.then(() => undefined),
     async stop() {
       stopping = true;
       await done;
