@@ -8,8 +8,9 @@
 import path from "node:path";
 import type { Config } from "../config.ts";
 import { startEmbeddedServer, type EmbeddedServer } from "../embedded/embedded-server.ts";
+import { describe } from "./pools.ts";
 import { generateCredentials, loadOrCreateCredentials, type Credentials } from "../provision/credentials.ts";
-import { provision } from "../provision/provision.ts";
+import { ProvisioningBusyError, provision } from "../provision/provision.ts";
 import { resolveTopology, type DatabaseKey, type Topology } from "../topology.ts";
 
 export interface DatabaseEndpoints {
@@ -87,7 +88,7 @@ export async function openDeployment(config: Config): Promise<Deployment> {
     await provision(adminUrl, topology, credentials);
   } catch (error) {
     await embedded?.stop();
-    throw error;
+    throw source.kind === "admin" ? adminServerError(error, adminUrl) : error;
   }
   const owner = topology.role("owner").name;
   const authenticator = topology.role("authenticator").name;
@@ -121,4 +122,14 @@ function assemble(
       await embedded?.stop();
     },
   };
+}
+
+/** Errors reaching the admin server say which setting points there (never its password). */
+function adminServerError(error: unknown, adminUrl: string): unknown {
+  if (!(error instanceof Error) || error instanceof ProvisioningBusyError) return error;
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  const unreachable = error instanceof AggregateError || /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|28P01|28000|3D000)$/.test(code);
+  if (!unreachable) return error;
+  const u = new URL(adminUrl);
+  return new Error(`cannot provision through DATABASE_ADMIN_URL (${u.hostname}:${u.port || 5432}, user ${decodeURIComponent(u.username) || "(none)"}): ${describe(error)}`);
 }

@@ -15,12 +15,34 @@ export interface LoginPasswords {
 
 type Exec = (sql: string, values?: unknown[]) => Promise<pg.QueryResult>;
 
+/** Another run is provisioning the same deployment on the same server right now. */
+export class ProvisioningBusyError extends Error {
+  override name = "ProvisioningBusyError";
+}
+
 export async function provision(adminUrl: string, topology: Topology, passwords: LoginPasswords): Promise<void> {
   await withClient(adminUrl, async (exec) => {
+    await takeProvisioningLock(exec, topology);
     await provisionRoles(exec, topology, passwords);
     await provisionDatabases(exec, topology);
+    await provisionExtensions(adminUrl, topology);
   });
-  await provisionExtensions(adminUrl, topology);
+}
+
+/**
+ * Provisioning runs one at a time per deployment (prefix) and server: a
+ * session-level advisory lock in the maintenance database, held until this
+ * run's connection closes. A second run does not wait for the first: it
+ * would then give the login roles new passwords under the first run's feet
+ * (see README, DATABASE_ADMIN_URL), so it stops and says why.
+ */
+async function takeProvisioningLock(exec: Exec, topology: Topology): Promise<void> {
+  const { rows } = await exec("select pg_try_advisory_lock(hashtext('alwrity provisioning'), hashtext($1)) as locked", [topology.prefix]);
+  if (!rows[0].locked) {
+    throw new ProvisioningBusyError(
+      `another run is provisioning this deployment${topology.prefix ? ` (prefix ${topology.prefix})` : ""} on the same server right now; let it finish, then run again`,
+    );
+  }
 }
 
 /** Drops the databases (and their graphile-migrate shadows) and roles of a topology. */
