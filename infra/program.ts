@@ -40,3 +40,5 @@ export const PLATFORM_MIGRATION_DATABASE_URL = url("platform", "migrations");
 export const USER_DATA_MIGRATION_DATABASE_URL = url("userData", "migrations");
 /** The app and migrations need the prefix too: they derive role names from it. */
 export const DATABASE_ENV_PREFIX = topology.prefix;
+/** How the app must use its connections: `transaction` when appHost/appPort is a transaction pooler. */
+export const DATABASE_POOLER_MODE = settings.appPoolerMode;

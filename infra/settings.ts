@@ -5,6 +5,7 @@
  * `postgresql:*` keys, so the connection is configured here and nowhere else.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { POOLER_MODES, type PoolerMode } from "../src/config.ts";
 
 const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -32,6 +33,12 @@ export interface StackSettings {
   readonly appPort: number;
   /** sslmode written into the app's URLs. */
   readonly appSslmode: SslMode;
+  /**
+   * `transaction` when appHost/appPort is a pooler in transaction mode (PgBouncer, Supabase's
+   * port 6543): the stack then tells the app, through DATABASE_POOLER_MODE, to keep no
+   * session state and use no named prepared statements.
+   */
+  readonly appPoolerMode: PoolerMode;
 }
 
 const KEYS = [
@@ -47,6 +54,7 @@ const KEYS = [
   "appHost",
   "appPort",
   "appSslmode",
+  "appPoolerMode",
 ] as const;
 
 export function readSettings(): StackSettings {
@@ -76,5 +84,6 @@ export function readSettings(): StackSettings {
     appHost: config.get("appHost") ?? host,
     appPort: config.getNumber("appPort") ?? port,
     appSslmode: config.get<SslMode>("appSslmode", { allowedValues: [...SSL_MODES] }) ?? sslmode,
+    appPoolerMode: config.get<PoolerMode>("appPoolerMode", { allowedValues: [...POOLER_MODES] }) ?? "session",
   };
 }

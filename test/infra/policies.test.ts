@@ -190,9 +190,11 @@ describe("stack outputs", () => {
     USER_DATA_MIGRATION_DATABASE_URL: ["owner", "userData"],
   } as const;
 
-  test("the outputs are the four URLs and the prefix, nothing else", () => {
-    expect(Object.keys(run.outputs).sort()).toEqual([...Object.keys(URLS), "DATABASE_ENV_PREFIX"].sort());
+  test("the outputs are the four URLs, the prefix and the pooler mode, nothing else", () => {
+    expect(Object.keys(run.outputs).sort()).toEqual([...Object.keys(URLS), "DATABASE_ENV_PREFIX", "DATABASE_POOLER_MODE"].sort());
     expect(run.outputs.DATABASE_ENV_PREFIX).toBe(topology.prefix);
+    // Every output is a variable the app reads, with a value its configuration accepts.
+    expect(loadConfig({ DATABASE_POOLER_MODE: run.outputs.DATABASE_POOLER_MODE as string }).poolerMode).toBe("session");
   });
 
   test("every URL is secret and logs its role in to its database", async () => {

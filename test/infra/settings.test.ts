@@ -29,6 +29,7 @@ test("only host and the admin password are required; the rest has safe defaults"
     appHost: "db.internal",
     appPort: 5432,
     appSslmode: "require",
+    appPoolerMode: "session",
   });
   expect(await pulumi.isSecret(settings.adminPassword)).toBe(true);
 });
