@@ -11,6 +11,7 @@ import pg from "pg";
 import type { Deployment } from "../src/db/deployment.ts";
 import { runApiThroughput, P99_TARGET_CONCURRENCY } from "./cases/api-throughput.ts";
 import { runColdStart } from "./cases/cold-start.ts";
+import { runPgbouncerCase } from "./cases/pgbouncer.ts";
 import { runPoolSizing } from "./cases/pool-sizing.ts";
 import { runRlsOverhead } from "./cases/rls-overhead.ts";
 import { runTenantSkew } from "./cases/tenant-skew.ts";
@@ -86,6 +87,7 @@ async function main(): Promise<number> {
     const cold = await runColdStart(servers.root, options.coldStarts);
     rows.push(...cold.rows);
     await onFreshServer("skew: case 5, tenant skew", (d) => runTenantSkew(d, shape, load));
+    await onFreshServer("pgbouncer: case 6, directly and through PgBouncer", (d) => runPgbouncerCase(d, shape, load));
 
     const report: BenchReport = {
       startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),

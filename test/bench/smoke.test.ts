@@ -40,6 +40,7 @@ test("the smoke benchmark runs every case, finds no plan regression and writes i
     "3 pool sizing",
     "4 cold start",
     "5 tenant skew",
+    "6 PgBouncer",
   ]);
   expect(new Set(report.rows.filter((r) => r.case.startsWith("2")).map((r) => r.variant))).toEqual(
     new Set(["GraphQL API", "hand-written", "pgbench (bare SQL)"]),

@@ -1,0 +1,108 @@
+/**
+ * Case 6: the API directly and through PgBouncer in transaction mode, side by
+ * side under the same load. The adaptor's settings for a transaction pooler
+ * are read when it is first loaded, so each variant is its own API process
+ * (`node src/cli/start.ts` in production mode), not the benchmark's: directly
+ * with the default settings, and through PgBouncer with
+ * DATABASE_POOLER_MODE=transaction. Reported, not targeted: the pooler adds
+ * a hop and takes away prepared statements; the numbers say what that costs.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { PROJECT_ROOT } from "../../src/config.ts";
+import type { Deployment } from "../../src/db/deployment.ts";
+// The PgBouncer the tests start (fetched from Debian when it is not installed).
+import { startPgbouncer } from "../../test/support/pgbouncer.ts";
+import { primeAndCheck } from "../api-under-test.ts";
+import type { DatasetShape } from "../dataset.ts";
+import { runHttpLoad } from "../load/http-load.ts";
+import type { ResultRow } from "../report.ts";
+import { AUTHORIZED_PARTY, graphqlRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor, type ClerkKeys } from "../workload.ts";
+import { failureProblem, type LoadOptions } from "./api-throughput.ts";
+
+const CASE = "6 PgBouncer";
+
+async function startApiProcess(env: Record<string, string>, keys: ClerkKeys): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "src/cli/start.ts")], {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ENVIRONMENT: "production",
+      API_HOST: "127.0.0.1",
+      PORT: "0",
+      CLERK_JWT_KEY: keys.publicKey,
+      CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY,
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (chunk) => {
+      output += chunk;
+      const match = /GraphQL API: (\S+)/.exec(output);
+      if (match && output.includes("ready")) resolve(new URL(match[1]!).origin);
+    });
+    child.stderr!.on("data", (chunk) => (output += chunk));
+    child.once("exit", (code) => reject(new Error(`the API exited with ${code}:\n${output}`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+export async function runPgbouncerCase(deployment: Deployment, shape: DatasetShape, options: LoadOptions) {
+  const rows: ResultRow[] = [];
+  const problems: string[] = [];
+  const keys = makeClerkKeys();
+  const users = tokensFor(keys, sampleUsers(shape, options.tokenUsers));
+  const urls = { platform: deployment.platform.apiUrl, userData: deployment.userData.apiUrl };
+  // PgBouncer's server-side pool matches the API's steady-state pool (DB_POOL_SIZE's default).
+  const bouncer = await startPgbouncer([urls.platform, urls.userData], 20);
+  // npm start checks migrations as the owner; migrations need a session, so always directly.
+  const common = {
+    DATABASE_ENV_PREFIX: deployment.topology.prefix,
+    PLATFORM_MIGRATION_DATABASE_URL: deployment.platform.migrationUrl!,
+    USER_DATA_MIGRATION_DATABASE_URL: deployment.userData.migrationUrl!,
+  };
+  const variants = [
+    { variant: "API direct", env: { ...common, PLATFORM_DATABASE_URL: urls.platform, USER_DATA_DATABASE_URL: urls.userData } },
+    {
+      variant: "API through PgBouncer",
+      env: { ...common, PLATFORM_DATABASE_URL: bouncer.through(urls.platform), USER_DATA_DATABASE_URL: bouncer.through(urls.userData), DATABASE_POOLER_MODE: "transaction" },
+    },
+  ];
+  try {
+    for (const { variant, env } of variants) {
+      const api = await startApiProcess(env, keys);
+      try {
+        for (const op of options.operations) {
+          const requests = graphqlRequests(op, users);
+          await primeAndCheck(api.url, requests);
+          for (const connections of options.concurrency) {
+            const result = await runHttpLoad({ connections, seconds: options.seconds, warmupSeconds: options.warmupSeconds, url: api.url, requests });
+            const problem = failureProblem(`${OPERATION_LABELS[op]}, ${variant}, ${connections} concurrent`, result);
+            if (problem) problems.push(problem);
+            rows.push({ case: CASE, subject: OPERATION_LABELS[op], variant, concurrency: connections, rps: result.rps, latency: result.latency, outcome: "info" });
+          }
+        }
+      } finally {
+        await api.stop();
+      }
+    }
+  } finally {
+    await bouncer.stop();
+  }
+  // Side by side: the pooled variant's share of the direct one's throughput.
+  for (const row of rows.filter((r) => r.variant === "API through PgBouncer")) {
+    const direct = rows.find((r) => r.variant === "API direct" && r.subject === row.subject && r.concurrency === row.concurrency)!;
+    row.ratio = { value: row.rps! / direct.rps!, of: "of direct req/s" };
+  }
+  return { rows, problems };
+}
