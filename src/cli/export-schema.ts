@@ -9,18 +9,18 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { printApiSchema } from "../api/schema-export.ts";
 import { loadConfig, PROJECT_ROOT, withThrowAwayEmbedded } from "../config.ts";
-import { openMigratedDeployment } from "../db/migrations.ts";
+import { initDatabases } from "../bootstrap/init-databases.ts";
 import { runCli } from "./run-cli.ts";
 
 const SCHEMA_FILE = path.join(PROJECT_ROOT, "generated", "schema.graphql");
 
 runCli(async () => {
   const config = loadConfig();
-  const deployment = await openMigratedDeployment(withThrowAwayEmbedded(config));
+  const databases = await initDatabases(withThrowAwayEmbedded(config));
   try {
-    writeFileSync(SCHEMA_FILE, await printApiSchema(config, deployment));
+    writeFileSync(SCHEMA_FILE, await printApiSchema(config, databases, databases.deployment.topology));
     console.log(`wrote ${path.relative(PROJECT_ROOT, SCHEMA_FILE)}`);
   } finally {
-    await deployment.close();
+    await databases.close();
   }
 });

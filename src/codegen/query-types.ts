@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PROJECT_ROOT } from "../config.ts";
-import type { DatabaseKey } from "../topology.ts";
+import { DATABASE_SPECS, queriesFolder, type DatabaseKey } from "../topology.ts";
 
 export interface QuerySet {
   readonly key: DatabaseKey;
@@ -20,10 +20,7 @@ export interface QuerySet {
   readonly output: string;
 }
 
-export const QUERY_SETS: readonly QuerySet[] = [
-  { key: "platform", queries: "db/platform/queries", output: "platform" },
-  { key: "userData", queries: "db/user_data/queries", output: "user_data" },
-];
+export const QUERY_SETS: readonly QuerySet[] = DATABASE_SPECS.map((d) => ({ key: d.key, queries: queriesFolder(d), output: d.folder }));
 
 /** The checkout's generated/ folder, where the committed query types live. */
 export const GENERATED_ROOT = path.join(PROJECT_ROOT, "generated");

@@ -1,11 +1,13 @@
 /**
  * A handle on one database as the API reaches it. Its methods are the only
- * ways in: each runs a callback in one transaction under a role, so nothing a
- * callback does is visible to, or survives into, the next use of the pooled
- * connection.
+ * ways in: each runs a callback in one transaction as someone (asking.ts), so
+ * nothing a callback does is visible to, or survives into, the next use of
+ * the pooled connection.
  */
-import type { DatabaseKey } from "../topology.ts";
-import { runInRole, type PoolContext } from "./role-transaction.ts";
+import type pg from "pg";
+import type { DatabaseKey, Topology } from "../topology.ts";
+import { transactionSettings, type Asking, type TransactionSettings } from "./asking.ts";
+import { runInRole, withRoleClient, type PoolContext } from "./role-transaction.ts";
 import type { Session } from "./session.ts";
 
 export interface PoolStats {
@@ -26,6 +28,14 @@ export interface UserScopedDatabase {
    * throws. Row-level security limits every statement to that user's rows.
    */
   withUserContext<T>(userId: string, fn: (session: Session) => Promise<T>): Promise<T>;
+  /** Runs `fn` as nobody (the anonymous role, an empty user id), in one transaction. */
+  withAnonymous<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  /**
+   * For the GraphQL API's adaptor only (src/api/pg-adaptor.ts): the same
+   * transaction and checks, with PostGraphile's settings (which it takes from
+   * transactionSettings) and the raw connection PostGraphile's client wraps.
+   */
+  withSettingsClient<T>(settings: TransactionSettings, use: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   poolStats(): PoolStats;
 }
 
@@ -38,31 +48,30 @@ export interface PlatformDatabase extends UserScopedDatabase {
   withPlatformAdmin<T>(fn: (session: Session) => Promise<T>): Promise<T>;
 }
 
-export interface DatabaseRoles {
-  readonly authenticated: string;
-  readonly platformAdmin: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function userScopedDatabase(key: DatabaseKey, ctx: PoolContext, roles: DatabaseRoles): UserScopedDatabase {
+export function userScopedDatabase(key: DatabaseKey, ctx: PoolContext, topology: Topology): UserScopedDatabase {
+  const as = <T>(asking: Asking, fn: (session: Session) => Promise<T>): Promise<T> => {
+    let settings: TransactionSettings;
+    try {
+      settings = transactionSettings(asking, topology);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runInRole(ctx, settings, fn);
+  };
   return {
     key,
     name: ctx.target.name,
-    withUserContext(userId, fn) {
-      // The database would treat a malformed id as "nobody"; a caller passing one has a bug worth hearing about.
-      if (typeof userId !== "string" || !UUID.test(userId)) {
-        return Promise.reject(new TypeError(`withUserContext needs a user id (a uuid), got ${JSON.stringify(userId)}`));
-      }
-      return runInRole(ctx, { role: roles.authenticated, userId }, fn);
-    },
+    withUserContext: (userId, fn) => as({ kind: "user", userId }, fn),
+    withAnonymous: (fn) => as({ kind: "anonymous" }, fn),
+    withSettingsClient: (settings, use) => withRoleClient(ctx, settings, use),
     poolStats: () => ({ total: ctx.pool.totalCount, idle: ctx.pool.idleCount, waiting: ctx.pool.waitingCount }),
   };
 }
 
-export function platformDatabase(ctx: PoolContext, roles: DatabaseRoles): PlatformDatabase {
+export function platformDatabase(ctx: PoolContext, topology: Topology): PlatformDatabase {
+  const base = userScopedDatabase("platform", ctx, topology);
   return {
-    ...userScopedDatabase("platform", ctx, roles),
-    withPlatformAdmin: (fn) => runInRole(ctx, { role: roles.platformAdmin, userId: null }, fn),
+    ...base,
+    withPlatformAdmin: (fn) => runInRole(ctx, transactionSettings({ kind: "platformAdmin" }, topology), fn),
   };
 }

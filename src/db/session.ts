@@ -16,18 +16,18 @@ export interface Session {
 
 export interface OpenSession {
   readonly session: Session;
-  /** Runs a statement for the API itself (begin, commit), whether or not the session is still open. */
-  internal(text: string, values?: readonly unknown[]): Promise<pg.QueryResult | pg.QueryResult[]>;
   /** Ends the callback's access to the connection. */
   close(): void;
 }
 
-export function openSession(client: pg.PoolClient, database: string, echo: Logger | undefined): OpenSession {
-  let open = true;
-  const run = async (text: string, values?: readonly unknown[]) => {
+/** Runs a statement on a connection, logging it when DATABASE_ECHO is on. */
+export type Runner = (text: string, values?: readonly unknown[]) => Promise<pg.QueryResult | pg.QueryResult[]>;
+
+export function echoingRunner(client: pg.PoolClient, database: string, echo: Logger | undefined): Runner {
+  return async (text, values) => {
     const started = performance.now();
     try {
-      const result = await client.query(text, values as unknown[] | undefined);
+      const result = (await client.query(text, values as unknown[] | undefined)) as pg.QueryResult | pg.QueryResult[];
       echo?.("statement", { database, statement: text, params: values?.length ?? 0, ms: elapsed(started), rows: rowCount(result) });
       return result;
     } catch (error) {
@@ -35,6 +35,11 @@ export function openSession(client: pg.PoolClient, database: string, echo: Logge
       throw error;
     }
   };
+}
+
+export function openSession(client: pg.PoolClient, database: string, echo: Logger | undefined): OpenSession {
+  let open = true;
+  const run = echoingRunner(client, database, echo);
   return {
     session: {
       query: async <R extends pg.QueryResultRow>(text: string, values?: readonly unknown[]) => {
@@ -42,7 +47,6 @@ export function openSession(client: pg.PoolClient, database: string, echo: Logge
         return (await run(text, values)) as pg.QueryResult<R>;
       },
     },
-    internal: run,
     close: () => {
       open = false;
     },

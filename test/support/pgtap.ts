@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { embeddedInstallDir } from "../../src/embedded/embedded-server.ts";
+import { embeddedInstallDir } from "../../src/bootstrap/embedded-server.ts";
 
 const DEBIAN_SHARE = "/usr/share/postgresql";
 const MISSING = "pgTAP is not installed: install Debian's package with `apt-get install postgresql-15-pgtap` (the tests need its SQL files)";
