@@ -1,7 +1,8 @@
 /**
  * The PostGraphile v5 preset: one pgService per database, clean names, and
  * exposure decided by grants (introspected as authenticated_users, so what a
- * signed-in user may do is exactly what the schema shows) and smart tags. The
+ * signed-in user may do is exactly what the schema shows) and smart tags from
+ * each database's tags file (smart-tags.ts). The
  * server (server.ts) and the schema export (schema-export.ts) both start from
  * this preset, with the process's one Databases object: PostGraphile reaches
  * the databases through it (pg-adaptor.ts), never through a pool of its own.
@@ -18,6 +19,7 @@ import { DATABASE_KEYS, type DatabaseKey, type Topology } from "../topology.ts";
 import { makeErrorMask } from "./errors.ts";
 import { NoServicePrefixPlugin } from "./naming.ts";
 import { databaseAdaptor } from "./pg-adaptor.ts";
+import { smartTagsPlugin } from "./smart-tags.ts";
 import { UserScopedKeysPlugin } from "./user-scoped-keys.ts";
 
 type PgSettings = Record<string, string | undefined> | null;
@@ -63,7 +65,7 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
   const anonymous = transactionSettings({ kind: "anonymous" }, options.topology);
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [NoServicePrefixPlugin, UserScopedKeysPlugin],
+    plugins: [NoServicePrefixPlugin, UserScopedKeysPlugin, ...DATABASE_KEYS.map(smartTagsPlugin)],
     pgServices: DATABASE_KEYS.map(
       (key): GraphileConfig.PgServiceConfiguration<"@dataplan/pg/adaptors/pg"> => ({
         ...serviceKeys(key),
