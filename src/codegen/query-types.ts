@@ -41,8 +41,9 @@ export async function generateQueryTypes(ownerUrls: Record<DatabaseKey, string>,
   const written: string[] = [];
   for (const set of QUERY_SETS) {
     const target = path.join(outRoot, set.output);
-    rmSync(target, { recursive: true, force: true });
+    // Only the query types: the folder also holds the database's schema dump (generated/<folder>/schema.sql).
     mkdirSync(target, { recursive: true });
+    for (const file of readdirSync(target).filter((f) => f.endsWith(".queries.ts"))) rmSync(path.join(target, file));
     await runPgtyped(set, ownerUrls[set.key], target);
     for (const file of expectedOutputs(set)) {
       const full = path.join(target, file);
@@ -75,8 +76,8 @@ function expectedOutputs(set: QuerySet): string[] {
 export function staleFiles(freshRoot: string, committedRoot: string = GENERATED_ROOT): string[] {
   const problems: string[] = [];
   for (const set of QUERY_SETS) {
-    const fresh = listTs(path.join(freshRoot, set.output));
-    const committed = listTs(path.join(committedRoot, set.output));
+    const fresh = listQueryTypes(path.join(freshRoot, set.output));
+    const committed = listQueryTypes(path.join(committedRoot, set.output));
     for (const file of fresh) {
       const shown = path.join("generated", set.output, file);
       if (!committed.includes(file)) problems.push(`${shown} is missing`);
@@ -91,9 +92,9 @@ export function staleFiles(freshRoot: string, committedRoot: string = GENERATED_
   return problems;
 }
 
-function listTs(dir: string): string[] {
+function listQueryTypes(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith(".ts")).sort();
+    return readdirSync(dir).filter((f) => f.endsWith(".queries.ts")).sort();
   } catch {
     return [];
   }
