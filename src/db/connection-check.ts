@@ -25,7 +25,7 @@ export interface ConnectionReport {
 export async function testConnection(key: DatabaseKey, ctx: PoolContext, login: TransactionSettings): Promise<ConnectionReport> {
   const database = ctx.target.name;
   try {
-    return await runInRole(ctx, login, async (session) => {
+    return await runInRole(ctx, login, { key, asking: "login" }, async (session) => {
       const started = performance.now();
       const { rows } = await session.query<{ login: string; version: string }>(
         "select session_user as login, current_setting('server_version') as version",

@@ -61,7 +61,7 @@ const TABLES = `
    order by 1`;
 
 export async function databaseInfo(key: DatabaseKey, ctx: PoolContext, login: TransactionSettings, migrationUrl: string | undefined): Promise<Omit<DatabaseInfo, "pool">> {
-  const { sizeBytes, tables } = await runInRole(ctx, login, async (session) => {
+  const { sizeBytes, tables } = await runInRole(ctx, login, { key, asking: "login" }, async (session) => {
     const size = await session.query<{ size: number }>("select pg_database_size(current_database())::float8 as size");
     const tables = await session.query<TableInfo & pg.QueryResultRow>(TABLES);
     return { sizeBytes: size.rows[0]!.size, tables: tables.rows };

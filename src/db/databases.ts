@@ -29,7 +29,7 @@ export interface Databases {
   /** The platform database (get_platform_db): accounts, plans, subscriptions, usage. */
   readonly platform: PlatformDatabase;
   /** The user-data database (get_user_data_db): each user's content, reachable only as that user. */
-  readonly userData: UserScopedDatabase;
+  readonly userData: UserScopedDatabase<"userData">;
   /** Per database: reachable or not, latency, server version, login role. Never throws. */
   testConnections(): Promise<ConnectionReport[]>;
   /** Per database: size, tables with row estimates, RLS and policies, applied migrations, pool counts. */
@@ -84,7 +84,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       ),
     async verifyRowLevelSecurity() {
       const findings = {} as Record<DatabaseKey, RlsFindings>;
-      for (const key of keys) findings[key] = await runInRole(contexts[key], login, (session) => findRlsProblems(session, apiRoles));
+      for (const key of keys) findings[key] = await runInRole(contexts[key], login, { key, asking: "login" }, (session) => findRlsProblems(session, apiRoles));
       const problems = keys.flatMap((key) => findings[key].problems.map((p) => `${contexts[key].target.name}: ${p}`));
       if (problems.length > 0) throw new RowLevelSecurityError(problems);
       return findings;

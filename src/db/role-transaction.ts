@@ -12,9 +12,10 @@
 import type pg from "pg";
 import type { PoolSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { TransactionSettings } from "./asking.ts";
+import type { DatabaseKey } from "../topology.ts";
+import type { Asking, TransactionSettings } from "./asking.ts";
 import { checkout, describe, type PoolTarget } from "./pools.ts";
-import { echoingRunner, openSession, type Runner, type Session } from "./session.ts";
+import { echoingRunner, openSession, type Runner, type ScopedSession } from "./session.ts";
 
 export interface PoolContext {
   readonly pool: pg.Pool;
@@ -57,10 +58,15 @@ export async function withRoleClient<T>(ctx: PoolContext, settings: TransactionS
   return result;
 }
 
-/** Runs `fn` with a Session that stops working when the transaction ends. */
-export function runInRole<T>(ctx: PoolContext, settings: TransactionSettings, fn: (session: Session) => Promise<T>): Promise<T> {
+/** Runs `fn` with a session that stops working when the transaction ends. */
+export function runInRole<T, D extends DatabaseKey, A extends Asking["kind"]>(
+  ctx: PoolContext,
+  settings: TransactionSettings,
+  scope: { key: D; asking: A },
+  fn: (session: ScopedSession<D, A>) => Promise<T>,
+): Promise<T> {
   return withRoleClient(ctx, settings, async (client) => {
-    const open = openSession(client, ctx.target.name, ctx.echo);
+    const open = openSession(client, { ...scope, name: ctx.target.name }, ctx.echo);
     try {
       return await fn(open.session);
     } finally {

@@ -79,5 +79,5 @@ export function ownDeployment(): () => Endpoints {
 /** Registers a new user (through the platform admin, as the backend does) and returns their id. */
 export async function newUser(databases: Databases): Promise<string> {
   const clerkId = `user_${randomUUID().replaceAll("-", "")}`;
-  return (await findOrCreateUser(databases.platform, { clerkId, email: `${clerkId}@example.com` })).id;
+  return (await databases.platform.withPlatformAdmin((admin) => findOrCreateUser(admin, { clerkId, email: `${clerkId}@example.com` }))).id;
 }
