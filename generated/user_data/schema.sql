@@ -129,7 +129,25 @@ CREATE INDEX user_content_assets_project_recent_idx ON user_data.user_content_as
 
 CREATE INDEX user_content_assets_user_recent_idx ON user_data.user_content_assets USING btree (user_id, created_at DESC);
 
+CREATE INDEX user_content_assets_user_title_idx ON user_data.user_content_assets USING btree (user_id, title);
+
+CREATE INDEX user_content_assets_user_type_idx ON user_data.user_content_assets USING btree (user_id, asset_type, created_at DESC);
+
+CREATE INDEX user_content_assets_user_updated_idx ON user_data.user_content_assets USING btree (user_id, updated_at DESC);
+
+CREATE INDEX user_personas_user_created_idx ON user_data.user_personas USING btree (user_id, created_at DESC);
+
+CREATE INDEX user_personas_user_updated_idx ON user_data.user_personas USING btree (user_id, updated_at DESC);
+
+CREATE INDEX user_projects_user_archived_idx ON user_data.user_projects USING btree (user_id, is_archived, created_at DESC);
+
+CREATE INDEX user_projects_user_name_idx ON user_data.user_projects USING btree (user_id, project_name);
+
 CREATE INDEX user_projects_user_recent_idx ON user_data.user_projects USING btree (user_id, created_at DESC);
+
+CREATE INDEX user_projects_user_type_idx ON user_data.user_projects USING btree (user_id, project_type, created_at DESC);
+
+CREATE INDEX user_projects_user_updated_idx ON user_data.user_projects USING btree (user_id, updated_at DESC);
 
 -- functions
 
