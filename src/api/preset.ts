@@ -16,6 +16,7 @@ import type { Environment } from "../config.ts";
 import { transactionSettings } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
 import { DATABASE_KEYS, type DatabaseKey, type Topology } from "../topology.ts";
+import { CurrentProfilePlugin } from "./current-profile.ts";
 import { makeErrorMask } from "./errors.ts";
 import { NoServicePrefixPlugin } from "./naming.ts";
 import { databaseAdaptor } from "./pg-adaptor.ts";
@@ -65,7 +66,7 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
   const anonymous = transactionSettings({ kind: "anonymous" }, options.topology);
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [NoServicePrefixPlugin, UserScopedKeysPlugin, ...DATABASE_KEYS.map(smartTagsPlugin)],
+    plugins: [NoServicePrefixPlugin, UserScopedKeysPlugin, CurrentProfilePlugin, ...DATABASE_KEYS.map(smartTagsPlugin)],
     pgServices: DATABASE_KEYS.map(
       (key): GraphileConfig.PgServiceConfiguration<"@dataplan/pg/adaptors/pg"> => ({
         ...serviceKeys(key),
