@@ -10,9 +10,10 @@ import type {} from "postgraphile";
 import { pgUpdateSingle, type PgResource } from "postgraphile/@dataplan/pg";
 import { context, lambda, object, type FieldArgs } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
+import { databaseSpec } from "../topology.ts";
 import { serviceKeys } from "./preset.ts";
 
-const PROFILE_TABLE = { schema: "user_data", table: "user_profiles" };
+const PROFILE_TABLE = { schema: databaseSpec("userData").schema, table: "user_profiles" };
 
 export const CurrentProfilePlugin: GraphileConfig.Plugin = extendSchema((build) => {
   const resource = Object.values(build.input.pgRegistry.pgResources).find(

@@ -4,7 +4,9 @@
  * transaction (src/db/role-transaction.ts). Here every connection of the
  * API's login starts with a session-level app.current_user_id (a role
  * default, as a careless DBA might set): nobody's requests must see it, on
- * either path, and those connections are not mistaken for leftovers.
+ * either path, and those connections are not mistaken for leftovers. A
+ * GraphQL request that leaves a session-level user id behind gets its
+ * connection closed, as a service's does (test/db/user-context.test.ts).
  */
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -16,8 +18,9 @@ import { endpointsEnv, ownDeployment } from "../support/databases.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
 const SESSION_USER_ID = "0d6c1f4e-2b3a-4c5d-8e9f-a0b1c2d3e4f5";
+const LEAKED_USER_ID = "5e4d3c2b-1a09-4f8e-b7d6-c5b4a3f2e1d0";
 const endpoints = ownDeployment();
-const discarded: unknown[] = [];
+const discarded: Array<Record<string, unknown> | undefined> = [];
 let databases: Databases;
 let api: ApiServer;
 
@@ -43,6 +46,9 @@ beforeAll(async () => {
   await asAdmin(e.platform.name, [
     `create function platform.seen_user_id() returns text language sql stable as $$ select current_setting('app.current_user_id', true) $$`,
     `grant execute on function platform.seen_user_id() to ${e.topology.role("anonymous").name}`,
+    // A careless function that sets the user id for the whole session, not the transaction.
+    `create function platform.leak_user_id() returns text language sql volatile as $$ select set_config('app.current_user_id', '${LEAKED_USER_ID}', false) $$`,
+    `grant execute on function platform.leak_user_id() to ${e.topology.role("anonymous").name}`,
   ]);
   const config = loadConfig(endpointsEnv(e));
   databases = createDatabases(e, config, { logger: (event, fields) => event === "connection_discarded" && discarded.push(fields) });
@@ -87,4 +93,13 @@ test("a user's call sees that user, and the session's own value is not taken for
   const user = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
   expect(await databases.userData.withUserContext(user, seen)).toBe(user);
   expect(discarded).toEqual([]);
+});
+
+test("a GraphQL request whose function leaves a session-level user id gets its connection closed, not reused", async () => {
+  const gql = async (query: string) =>
+    (await fetch(api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) })).json();
+  expect(await gql(`mutation { leakUserId(input: { clientMutationId: "leak" }) { clientMutationId } }`)).toEqual({ data: { leakUserId: { clientMutationId: "leak" } } });
+  expect(discarded).toEqual([expect.objectContaining({ reason: expect.stringContaining("a user id") })]);
+  // Whatever connection serves the next request, nobody's id shows through.
+  for (let i = 0; i < 3; i++) expect(await gql("{ seenUserId }")).toEqual({ data: { seenUserId: "" } });
 });
