@@ -4,8 +4,9 @@
  * sign-in, masked errors) against a benchmark server's databases.
  */
 import { startApiServer } from "../src/api/server.ts";
+import { createDatabases } from "../src/db/databases.ts";
 import { loadConfig, type Config } from "../src/config.ts";
-import type { Deployment } from "../src/db/deployment.ts";
+import type { Deployment } from "../src/bootstrap/deployment.ts";
 import type { HttpRequestSpec } from "./load/http-load.ts";
 import { AUTHORIZED_PARTY, type ClerkKeys } from "./workload.ts";
 
@@ -37,8 +38,15 @@ export interface RunningServer {
 
 export async function startApiUnderTest(config: Config, deployment: Deployment): Promise<RunningServer> {
   if (process.env.GRAPHILE_ENV !== "production") throw new Error("GRAPHILE_ENV must be production before Grafast is loaded");
-  const api = await startApiServer(config, deployment);
-  return { url: new URL(api.url).origin, stop: () => api.stop() };
+  const databases = createDatabases(deployment, config);
+  const api = await startApiServer(config, databases, deployment.topology);
+  return {
+    url: new URL(api.url).origin,
+    stop: async () => {
+      await api.stop();
+      await databases.close();
+    },
+  };
 }
 
 /**

@@ -7,8 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
-import type { Deployment } from "../src/db/deployment.ts";
-import { withLogin } from "../src/db/deployment.ts";
+import type { Deployment } from "../src/bootstrap/deployment.ts";
+import { withLogin } from "../src/bootstrap/deployment.ts";
 
 export interface DatasetShape {
   users: number;

@@ -14,8 +14,10 @@ import type pg from "pg";
 import { createAccountResolver } from "../src/api/auth/accounts.ts";
 import { AuthError, createTokenVerifier } from "../src/api/auth/tokens.ts";
 import type { Config } from "../src/config.ts";
-import type { Deployment } from "../src/db/deployment.ts";
+import type { Deployment } from "../src/bootstrap/deployment.ts";
 import { createDatabases } from "../src/db/databases.ts";
+import { createPool } from "../src/db/pools.ts";
+import { jsonLinesLogger } from "../src/log.ts";
 import type { Operation } from "./workload.ts";
 
 const SET_CONTEXT = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
@@ -82,9 +84,10 @@ export interface HandWrittenServer {
 }
 
 export async function startHandWrittenServer(config: Config, deployment: Deployment): Promise<HandWrittenServer> {
-  // The same pools and account resolver the API gets; the handler runs its own transactions on them.
+  // The same account resolver the API gets, and a pool of the API's size that the handler runs its own transactions on
+  // (the ceiling skips the database service API's checks on purpose).
   const databases = createDatabases(deployment, config);
-  const pools = { userData: databases.poolForGraphQL("userData") };
+  const pools = { userData: createPool({ name: deployment.userData.name, url: deployment.userData.apiUrl }, config.pool, "alwrity-bench", jsonLinesLogger()) };
   const verify = createTokenVerifier(config.clerk, undefined);
   const resolveAccount = createAccountResolver(databases);
   const role = deployment.topology.role("authenticated").name;
@@ -132,6 +135,7 @@ export async function startHandWrittenServer(config: Config, deployment: Deploym
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pools.userData.end();
       await databases.close();
     },
   };

@@ -8,7 +8,7 @@
  */
 import "./production-mode.ts";
 import pg from "pg";
-import type { Deployment } from "../src/db/deployment.ts";
+import type { Deployment } from "../src/bootstrap/deployment.ts";
 import { runApiThroughput, P99_TARGET_CONCURRENCY } from "./cases/api-throughput.ts";
 import { runColdStart } from "./cases/cold-start.ts";
 import { runPgbouncerCase } from "./cases/pgbouncer.ts";

@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { loadConfig } from "../src/config.ts";
-import { openDeployment, type Deployment } from "../src/db/deployment.ts";
-import { migrateAll } from "../src/db/migrations.ts";
+import { openDeployment, type Deployment } from "../src/bootstrap/deployment.ts";
+import { migrateAll } from "../src/bootstrap/migrations.ts";
 import { loadDataset, type DatasetShape } from "./dataset.ts";
 
 export interface BenchServers {

@@ -5,11 +5,14 @@
  */
 import { startApiServer, type ApiServer } from "./api/server.ts";
 import { redactUrl, type Config } from "./config.ts";
-import type { Deployment } from "./db/deployment.ts";
-import { openMigratedDeployment } from "./db/migrations.ts";
+import type { Deployment } from "./bootstrap/deployment.ts";
+import { initDatabases } from "./bootstrap/init-databases.ts";
+import type { Databases } from "./db/databases.ts";
 
 export interface RunningPlatform {
   readonly deployment: Deployment;
+  /** The process's one database service API, shared by the API and whatever runs beside it. */
+  readonly databases: Databases;
   readonly api: ApiServer;
   /** Human-readable lines describing where things are. */
   readonly summary: readonly string[];
@@ -23,12 +26,13 @@ export interface RunningPlatform {
 }
 
 export async function startPlatform(config: Config): Promise<RunningPlatform> {
-  const deployment = await openMigratedDeployment(config);
+  const databases = await initDatabases(config);
+  const { deployment } = databases;
   let api: ApiServer;
   try {
-    api = await startApiServer(config, deployment);
+    api = await startApiServer(config, databases, deployment.topology);
   } catch (error) {
-    await deployment.close();
+    await databases.close();
     throw error;
   }
   const summary = [`Node.js ${process.version}`, ...[deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`)];
@@ -44,6 +48,7 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
   failed.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
   return {
     deployment,
+    databases,
     api,
     summary,
     failed,
@@ -51,7 +56,7 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
       if (stopped) return;
       stopped = true;
       await api.stop();
-      await deployment.close();
+      await databases.close(); // and the embedded server, if one was started
     },
   };
 }

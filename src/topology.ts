@@ -43,6 +43,15 @@ export interface DatabaseSpec {
    * while the migrations use only core features (gen_random_uuid is core).
    */
   readonly extensions: readonly string[];
+  /**
+   * The folder name of everything that belongs to this database:
+   * db/<folder>/migrations (graphile-migrate), db/<folder>/queries (pgtyped),
+   * generated/<folder>/, test/db/<folder>/; also its name on the command line
+   * (npm run db:commit -- <folder>).
+   */
+  readonly folder: string;
+  /** The schema the GraphQL API exposes (PostGraphile introspects this one only). */
+  readonly schema: string;
   /** The graphile-migrate configuration file for this database. */
   readonly migrateConfig: string;
   readonly purpose: string;
@@ -112,6 +121,8 @@ export const DATABASE_SPECS: readonly DatabaseSpec[] = [
     owner: "owner",
     connect: ["owner", "authenticator"],
     extensions: [],
+    folder: "platform",
+    schema: "platform",
     migrateConfig: ".gmrc",
     purpose: "users, subscription plans, subscriptions and usage logs",
   },
@@ -121,10 +132,29 @@ export const DATABASE_SPECS: readonly DatabaseSpec[] = [
     owner: "owner",
     connect: ["owner", "authenticator"],
     extensions: [],
+    folder: "user_data",
+    schema: "user_data",
     migrateConfig: ".gmrc.user_data",
     purpose: "each user's profile, projects, content assets and personas, isolated by row-level security",
   },
 ];
+
+/** The database keys, in the spec's order. */
+export const DATABASE_KEYS: readonly DatabaseKey[] = DATABASE_SPECS.map((d) => d.key);
+
+export function databaseSpec(key: DatabaseKey): DatabaseSpec {
+  return DATABASE_SPECS.find((d) => d.key === key)!;
+}
+
+/** The folder where a database's migrations live, relative to the project root. */
+export function migrationsFolder(spec: Pick<DatabaseSpec, "folder">): string {
+  return `db/${spec.folder}/migrations`;
+}
+
+/** The folder of a database's pgtyped query files, relative to the project root. */
+export function queriesFolder(spec: Pick<DatabaseSpec, "folder">): string {
+  return `db/${spec.folder}/queries`;
+}
 
 export interface ResolvedRole extends RoleSpec {
   readonly name: string;

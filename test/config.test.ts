@@ -94,7 +94,7 @@ describe("loadConfig", () => {
   });
 
   test("the API listens on PORT 5678 on loopback by default, on every interface in production", () => {
-    expect(loadConfig({}).api).toEqual({ port: 5678, host: "127.0.0.1", maxBodyBytes: 100_000 });
+    expect(loadConfig({}).api).toEqual({ port: 5678, host: "127.0.0.1", maxBodyBytes: 100_000, shutdownTimeoutMs: 10_000, retryAfterSeconds: 5 });
     const production = loadConfig({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, CLERK_JWT_KEY: PEM });
     expect(production.api.host).toBe("0.0.0.0");
   });

@@ -5,7 +5,7 @@
  * transaction under pgbench (the floor under both). The HTTP load comes from
  * a separate process and rotates through many signed-in users.
  */
-import type { Deployment } from "../../src/db/deployment.ts";
+import type { Deployment } from "../../src/bootstrap/deployment.ts";
 import { primeAndCheck, productionConfig, startApiUnderTest } from "../api-under-test.ts";
 import type { DatasetShape } from "../dataset.ts";
 import { startHandWrittenServer } from "../hand-written-server.ts";

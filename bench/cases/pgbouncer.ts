@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { PROJECT_ROOT } from "../../src/config.ts";
-import type { Deployment } from "../../src/db/deployment.ts";
+import type { Deployment } from "../../src/bootstrap/deployment.ts";
 // The PgBouncer the tests start (fetched from Debian when it is not installed).
 import { startPgbouncer } from "../../test/support/pgbouncer.ts";
 import { primeAndCheck } from "../api-under-test.ts";

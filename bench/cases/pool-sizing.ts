@@ -3,7 +3,7 @@
  * highest concurrency, with the pool fixed at each size (no overflow), on the
  * real API; the answer is the size after which throughput stops rising.
  */
-import type { Deployment } from "../../src/db/deployment.ts";
+import type { Deployment } from "../../src/bootstrap/deployment.ts";
 import { primeAndCheck, productionConfig, startApiUnderTest } from "../api-under-test.ts";
 import type { DatasetShape } from "../dataset.ts";
 import { runHttpLoad } from "../load/http-load.ts";

@@ -10,8 +10,8 @@
  * tells the cost of the policy machinery from that of the user-id function.
  */
 import pg from "pg";
-import type { Deployment } from "../../src/db/deployment.ts";
-import { withLogin } from "../../src/db/deployment.ts";
+import type { Deployment } from "../../src/bootstrap/deployment.ts";
+import { withLogin } from "../../src/bootstrap/deployment.ts";
 import { isHeavy, projectId, userId, type DatasetShape } from "../dataset.ts";
 import { planProblems, readPlan } from "../plan-check.ts";
 import type { ResultRow } from "../report.ts";

@@ -6,7 +6,7 @@
  * "a user's assets by date" across projects). Both loads are separate
  * processes running at the same time.
  */
-import type { Deployment } from "../../src/db/deployment.ts";
+import type { Deployment } from "../../src/bootstrap/deployment.ts";
 import { primeAndCheck, productionConfig, startApiUnderTest } from "../api-under-test.ts";
 import { planUsers, type DatasetShape } from "../dataset.ts";
 import { runHttpLoad } from "../load/http-load.ts";

@@ -63,13 +63,13 @@ export interface IChangePlanQuery {
   result: IChangePlanResult;
 }
 
-const changePlanIR: any = {"usedParamSet":{"userId":true,"planName":true},"params":[{"name":"userId","required":true,"transform":{"type":"scalar"},"locs":[{"a":152,"b":159}]},{"name":"planName","required":true,"transform":{"type":"scalar"},"locs":[{"a":162,"b":171}]}],"statement":"select s.id as \"id!\", s.user_id as \"user_id!\", s.status as \"status!\", s.current_period_end as \"current_period_end!\"\n  from platform.change_subscription(:userId!, :planName!) as s"};
+const changePlanIR: any = {"usedParamSet":{"userId":true,"planName":true},"params":[{"name":"userId","required":true,"transform":{"type":"scalar"},"locs":[{"a":160,"b":167}]},{"name":"planName","required":true,"transform":{"type":"scalar"},"locs":[{"a":170,"b":179}]}],"statement":"select s.id as \"id!\", s.user_id as \"user_id!\", s.status as \"status!\", s.current_period_end as \"current_period_end!\"\n  from platform_backend.change_subscription(:userId!, :planName!) as s"};
 
 /**
  * Query generated from SQL:
  * ```
  * select s.id as "id!", s.user_id as "user_id!", s.status as "status!", s.current_period_end as "current_period_end!"
- *   from platform.change_subscription(:userId!, :planName!) as s
+ *   from platform_backend.change_subscription(:userId!, :planName!) as s
  * ```
  */
 export const changePlan = new PreparedQuery<IChangePlanParams,IChangePlanResult>(changePlanIR);

@@ -31,13 +31,13 @@ export interface IRecordUsageQuery {
   result: IRecordUsageResult;
 }
 
-const recordUsageIR: any = {"usedParamSet":{"userId":true,"feature":true,"tokensUsed":true,"costUsd":true,"metadata":true},"params":[{"name":"userId","required":true,"transform":{"type":"scalar"},"locs":[{"a":166,"b":173}]},{"name":"feature","required":true,"transform":{"type":"scalar"},"locs":[{"a":176,"b":184}]},{"name":"tokensUsed","required":true,"transform":{"type":"scalar"},"locs":[{"a":187,"b":198}]},{"name":"costUsd","required":false,"transform":{"type":"scalar"},"locs":[{"a":210,"b":217}]},{"name":"metadata","required":false,"transform":{"type":"scalar"},"locs":[{"a":242,"b":250}]}],"statement":"select l.id as \"id!\", l.feature as \"feature!\", l.tokens_used as \"tokens_used!\", l.cost_usd as \"cost_usd!\", l.created_at as \"created_at!\"\n  from platform.record_usage(:userId!, :feature!, :tokensUsed!, coalesce(:costUsd::numeric, 0), coalesce(:metadata::jsonb, '{}')) as l"};
+const recordUsageIR: any = {"usedParamSet":{"userId":true,"feature":true,"tokensUsed":true,"costUsd":true,"metadata":true},"params":[{"name":"userId","required":true,"transform":{"type":"scalar"},"locs":[{"a":174,"b":181}]},{"name":"feature","required":true,"transform":{"type":"scalar"},"locs":[{"a":184,"b":192}]},{"name":"tokensUsed","required":true,"transform":{"type":"scalar"},"locs":[{"a":195,"b":206}]},{"name":"costUsd","required":false,"transform":{"type":"scalar"},"locs":[{"a":218,"b":225}]},{"name":"metadata","required":false,"transform":{"type":"scalar"},"locs":[{"a":250,"b":258}]}],"statement":"select l.id as \"id!\", l.feature as \"feature!\", l.tokens_used as \"tokens_used!\", l.cost_usd as \"cost_usd!\", l.created_at as \"created_at!\"\n  from platform_backend.record_usage(:userId!, :feature!, :tokensUsed!, coalesce(:costUsd::numeric, 0), coalesce(:metadata::jsonb, '{}')) as l"};
 
 /**
  * Query generated from SQL:
  * ```
  * select l.id as "id!", l.feature as "feature!", l.tokens_used as "tokens_used!", l.cost_usd as "cost_usd!", l.created_at as "created_at!"
- *   from platform.record_usage(:userId!, :feature!, :tokensUsed!, coalesce(:costUsd::numeric, 0), coalesce(:metadata::jsonb, '{}')) as l
+ *   from platform_backend.record_usage(:userId!, :feature!, :tokensUsed!, coalesce(:costUsd::numeric, 0), coalesce(:metadata::jsonb, '{}')) as l
  * ```
  */
 export const recordUsage = new PreparedQuery<IRecordUsageParams,IRecordUsageResult>(recordUsageIR);

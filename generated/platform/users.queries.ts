@@ -26,14 +26,14 @@ export interface IFindOrCreateUserQuery {
   result: IFindOrCreateUserResult;
 }
 
-const findOrCreateUserIR: any = {"usedParamSet":{"clerkId":true,"email":true,"displayName":true},"params":[{"name":"clerkId","required":true,"transform":{"type":"scalar"},"locs":[{"a":190,"b":198}]},{"name":"email","required":false,"transform":{"type":"scalar"},"locs":[{"a":201,"b":206}]},{"name":"displayName","required":false,"transform":{"type":"scalar"},"locs":[{"a":209,"b":220}]}],"statement":"select u.id as \"id!\", u.clerk_id as \"clerk_id!\", u.email, u.display_name,\n       u.subscription_status as \"subscription_status!\", u.created_at as \"created_at!\"\n  from platform.register_user(:clerkId!, :email, :displayName) as u"};
+const findOrCreateUserIR: any = {"usedParamSet":{"clerkId":true,"email":true,"displayName":true},"params":[{"name":"clerkId","required":true,"transform":{"type":"scalar"},"locs":[{"a":198,"b":206}]},{"name":"email","required":false,"transform":{"type":"scalar"},"locs":[{"a":209,"b":214}]},{"name":"displayName","required":false,"transform":{"type":"scalar"},"locs":[{"a":217,"b":228}]}],"statement":"select u.id as \"id!\", u.clerk_id as \"clerk_id!\", u.email, u.display_name,\n       u.subscription_status as \"subscription_status!\", u.created_at as \"created_at!\"\n  from platform_backend.register_user(:clerkId!, :email, :displayName) as u"};
 
 /**
  * Query generated from SQL:
  * ```
  * select u.id as "id!", u.clerk_id as "clerk_id!", u.email, u.display_name,
  *        u.subscription_status as "subscription_status!", u.created_at as "created_at!"
- *   from platform.register_user(:clerkId!, :email, :displayName) as u
+ *   from platform_backend.register_user(:clerkId!, :email, :displayName) as u
  * ```
  */
 export const findOrCreateUser = new PreparedQuery<IFindOrCreateUserParams,IFindOrCreateUserResult>(findOrCreateUserIR);

@@ -5,6 +5,8 @@ import { PreparedQuery } from '@pgtyped/runtime';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+export type stringArray = (string)[];
+
 /** 'ListPersonas' parameters type */
 export type IListPersonasParams = void;
 
@@ -62,14 +64,14 @@ export interface ICreatePersonaQuery {
   result: ICreatePersonaResult;
 }
 
-const createPersonaIR: any = {"usedParamSet":{"personaName":true,"description":true,"characteristics":true},"params":[{"name":"personaName","required":true,"transform":{"type":"scalar"},"locs":[{"a":89,"b":101}]},{"name":"description","required":false,"transform":{"type":"scalar"},"locs":[{"a":104,"b":115}]},{"name":"characteristics","required":false,"transform":{"type":"scalar"},"locs":[{"a":127,"b":142}]}],"statement":"insert into user_data.user_personas (persona_name, description, characteristics)\nvalues (:personaName!, :description, coalesce(:characteristics::jsonb, '{}'))\nreturning id, persona_name, description, characteristics, created_at, updated_at                                                                "};
+const createPersonaIR: any = {"usedParamSet":{"personaName":true,"description":true,"characteristics":true},"params":[{"name":"personaName","required":true,"transform":{"type":"scalar"},"locs":[{"a":89,"b":101}]},{"name":"description","required":false,"transform":{"type":"scalar"},"locs":[{"a":104,"b":115}]},{"name":"characteristics","required":false,"transform":{"type":"scalar"},"locs":[{"a":127,"b":142}]}],"statement":"insert into user_data.user_personas (persona_name, description, characteristics)\nvalues (:personaName!, :description, coalesce(:characteristics::jsonb, '{}'))\nreturning id, persona_name, description, characteristics, created_at, updated_at                                                                                                                     "};
 
 /**
  * Query generated from SQL:
  * ```
  * insert into user_data.user_personas (persona_name, description, characteristics)
  * values (:personaName!, :description, coalesce(:characteristics::jsonb, '{}'))
- * returning id, persona_name, description, characteristics, created_at, updated_at                                                                
+ * returning id, persona_name, description, characteristics, created_at, updated_at                                                                                                                     
  * ```
  */
 export const createPersona = new PreparedQuery<ICreatePersonaParams,ICreatePersonaResult>(createPersonaIR);
@@ -79,6 +81,7 @@ export const createPersona = new PreparedQuery<ICreatePersonaParams,ICreatePerso
 export interface IUpdatePersonaParams {
   characteristics?: Json | null | void;
   description?: string | null | void;
+  fields: stringArray;
   id: string;
   personaName?: string | null | void;
 }
@@ -100,15 +103,15 @@ export interface IUpdatePersonaQuery {
   result: IUpdatePersonaResult;
 }
 
-const updatePersonaIR: any = {"usedParamSet":{"personaName":true,"description":true,"characteristics":true,"id":true},"params":[{"name":"personaName","required":false,"transform":{"type":"scalar"},"locs":[{"a":62,"b":73}]},{"name":"description","required":false,"transform":{"type":"scalar"},"locs":[{"a":121,"b":132}]},{"name":"characteristics","required":false,"transform":{"type":"scalar"},"locs":[{"a":183,"b":198}]},{"name":"id","required":true,"transform":{"type":"scalar"},"locs":[{"a":230,"b":233}]}],"statement":"update user_data.user_personas\n   set persona_name = coalesce(:personaName, persona_name),\n       description = coalesce(:description, description),\n       characteristics = coalesce(:characteristics, characteristics)\n where id = :id!\nreturning id, persona_name, description, characteristics, created_at, updated_at"};
+const updatePersonaIR: any = {"usedParamSet":{"fields":true,"personaName":true,"description":true,"characteristics":true,"id":true},"params":[{"name":"fields","required":true,"transform":{"type":"scalar"},"locs":[{"a":85,"b":92},{"a":196,"b":203},{"a":314,"b":321}]},{"name":"personaName","required":false,"transform":{"type":"scalar"},"locs":[{"a":108,"b":119}]},{"name":"description","required":false,"transform":{"type":"scalar"},"locs":[{"a":219,"b":230}]},{"name":"characteristics","required":false,"transform":{"type":"scalar"},"locs":[{"a":337,"b":352}]},{"name":"id","required":true,"transform":{"type":"scalar"},"locs":[{"a":398,"b":401}]}],"statement":"update user_data.user_personas\n   set persona_name = case when 'persona_name' = any (:fields!::text[]) then :personaName else persona_name end,\n       description = case when 'description' = any (:fields!::text[]) then :description else description end,\n       characteristics = case when 'characteristics' = any (:fields!::text[]) then :characteristics::jsonb else characteristics end\n where id = :id!\nreturning id, persona_name, description, characteristics, created_at, updated_at"};
 
 /**
  * Query generated from SQL:
  * ```
  * update user_data.user_personas
- *    set persona_name = coalesce(:personaName, persona_name),
- *        description = coalesce(:description, description),
- *        characteristics = coalesce(:characteristics, characteristics)
+ *    set persona_name = case when 'persona_name' = any (:fields!::text[]) then :personaName else persona_name end,
+ *        description = case when 'description' = any (:fields!::text[]) then :description else description end,
+ *        characteristics = case when 'characteristics' = any (:fields!::text[]) then :characteristics::jsonb else characteristics end
  *  where id = :id!
  * returning id, persona_name, description, characteristics, created_at, updated_at
  * ```

@@ -5,6 +5,8 @@ import { PreparedQuery } from '@pgtyped/runtime';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+export type stringArray = (string)[];
+
 /** 'GetProfile' parameters type */
 export type IGetProfileParams = void;
 
@@ -27,13 +29,13 @@ export interface IGetProfileQuery {
   result: IGetProfileResult;
 }
 
-const getProfileIR: any = {"usedParamSet":{},"params":[],"statement":"select business_name, industry, website_url, content_goals, preferences, created_at, updated_at\n  from user_data.user_profiles                                                                                   "};
+const getProfileIR: any = {"usedParamSet":{},"params":[],"statement":"select business_name, industry, website_url, content_goals, preferences, created_at, updated_at\n  from user_data.user_profiles                                                                                                                                        "};
 
 /**
  * Query generated from SQL:
  * ```
  * select business_name, industry, website_url, content_goals, preferences, created_at, updated_at
- *   from user_data.user_profiles                                                                                   
+ *   from user_data.user_profiles                                                                                                                                        
  * ```
  */
 export const getProfile = new PreparedQuery<IGetProfileParams,IGetProfileResult>(getProfileIR);
@@ -43,6 +45,7 @@ export const getProfile = new PreparedQuery<IGetProfileParams,IGetProfileResult>
 export interface ISaveProfileParams {
   businessName?: string | null | void;
   contentGoals?: Json | null | void;
+  fields: stringArray;
   industry?: string | null | void;
   preferences?: Json | null | void;
   websiteUrl?: string | null | void;
@@ -67,7 +70,7 @@ export interface ISaveProfileQuery {
   result: ISaveProfileResult;
 }
 
-const saveProfileIR: any = {"usedParamSet":{"businessName":true,"industry":true,"websiteUrl":true,"contentGoals":true,"preferences":true},"params":[{"name":"businessName","required":false,"transform":{"type":"scalar"},"locs":[{"a":111,"b":123},{"a":289,"b":301}]},{"name":"industry","required":false,"transform":{"type":"scalar"},"locs":[{"a":126,"b":134},{"a":361,"b":369}]},{"name":"websiteUrl","required":false,"transform":{"type":"scalar"},"locs":[{"a":137,"b":147},{"a":427,"b":437}]},{"name":"contentGoals","required":false,"transform":{"type":"scalar"},"locs":[{"a":159,"b":171},{"a":500,"b":512}]},{"name":"preferences","required":false,"transform":{"type":"scalar"},"locs":[{"a":197,"b":208},{"a":575,"b":586}]}],"statement":"insert into user_data.user_profiles (business_name, industry, website_url, content_goals, preferences)\nvalues (:businessName, :industry, :websiteUrl, coalesce(:contentGoals::jsonb, '[]'), coalesce(:preferences::jsonb, '{}'))\non conflict (user_id) do update\n   set business_name = coalesce(:businessName, user_profiles.business_name),\n       industry = coalesce(:industry, user_profiles.industry),\n       website_url = coalesce(:websiteUrl, user_profiles.website_url),\n       content_goals = coalesce(:contentGoals, user_profiles.content_goals),\n       preferences = coalesce(:preferences, user_profiles.preferences)\nreturning business_name, industry, website_url, content_goals, preferences, created_at, updated_at                                                                          "};
+const saveProfileIR: any = {"usedParamSet":{"businessName":true,"industry":true,"websiteUrl":true,"contentGoals":true,"preferences":true,"fields":true},"params":[{"name":"businessName","required":false,"transform":{"type":"scalar"},"locs":[{"a":111,"b":123}]},{"name":"industry","required":false,"transform":{"type":"scalar"},"locs":[{"a":126,"b":134}]},{"name":"websiteUrl","required":false,"transform":{"type":"scalar"},"locs":[{"a":137,"b":147}]},{"name":"contentGoals","required":false,"transform":{"type":"scalar"},"locs":[{"a":159,"b":171},{"a":728,"b":740}]},{"name":"preferences","required":false,"transform":{"type":"scalar"},"locs":[{"a":197,"b":208},{"a":862,"b":873}]},{"name":"fields","required":true,"transform":{"type":"scalar"},"locs":[{"a":313,"b":320},{"a":443,"b":450},{"a":569,"b":576},{"a":705,"b":712},{"a":839,"b":846}]}],"statement":"insert into user_data.user_profiles (business_name, industry, website_url, content_goals, preferences)\nvalues (:businessName, :industry, :websiteUrl, coalesce(:contentGoals::jsonb, '[]'), coalesce(:preferences::jsonb, '{}'))\non conflict (user_id) do update\n   set business_name = case when 'business_name' = any (:fields!::text[]) then excluded.business_name else user_profiles.business_name end,\n       industry = case when 'industry' = any (:fields!::text[]) then excluded.industry else user_profiles.industry end,\n       website_url = case when 'website_url' = any (:fields!::text[]) then excluded.website_url else user_profiles.website_url end,\n       content_goals = case when 'content_goals' = any (:fields!::text[]) then :contentGoals::jsonb else user_profiles.content_goals end,\n       preferences = case when 'preferences' = any (:fields!::text[]) then :preferences::jsonb else user_profiles.preferences end\nreturning business_name, industry, website_url, content_goals, preferences, created_at, updated_at                                                                          "};
 
 /**
  * Query generated from SQL:
@@ -75,11 +78,11 @@ const saveProfileIR: any = {"usedParamSet":{"businessName":true,"industry":true,
  * insert into user_data.user_profiles (business_name, industry, website_url, content_goals, preferences)
  * values (:businessName, :industry, :websiteUrl, coalesce(:contentGoals::jsonb, '[]'), coalesce(:preferences::jsonb, '{}'))
  * on conflict (user_id) do update
- *    set business_name = coalesce(:businessName, user_profiles.business_name),
- *        industry = coalesce(:industry, user_profiles.industry),
- *        website_url = coalesce(:websiteUrl, user_profiles.website_url),
- *        content_goals = coalesce(:contentGoals, user_profiles.content_goals),
- *        preferences = coalesce(:preferences, user_profiles.preferences)
+ *    set business_name = case when 'business_name' = any (:fields!::text[]) then excluded.business_name else user_profiles.business_name end,
+ *        industry = case when 'industry' = any (:fields!::text[]) then excluded.industry else user_profiles.industry end,
+ *        website_url = case when 'website_url' = any (:fields!::text[]) then excluded.website_url else user_profiles.website_url end,
+ *        content_goals = case when 'content_goals' = any (:fields!::text[]) then :contentGoals::jsonb else user_profiles.content_goals end,
+ *        preferences = case when 'preferences' = any (:fields!::text[]) then :preferences::jsonb else user_profiles.preferences end
  * returning business_name, industry, website_url, content_goals, preferences, created_at, updated_at                                                                          
  * ```
  */

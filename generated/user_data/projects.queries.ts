@@ -7,6 +7,8 @@ export type project_type = 'blog' | 'ebook' | 'newsletter' | 'other' | 'podcast'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+export type stringArray = (string)[];
+
 /** 'ListProjects' parameters type */
 export interface IListProjectsParams {
   includeArchived: boolean;
@@ -72,14 +74,14 @@ export interface ICreateProjectQuery {
   result: ICreateProjectResult;
 }
 
-const createProjectIR: any = {"usedParamSet":{"projectName":true,"projectType":true,"description":true,"projectMetadata":true},"params":[{"name":"projectName","required":true,"transform":{"type":"scalar"},"locs":[{"a":104,"b":116}]},{"name":"projectType","required":true,"transform":{"type":"scalar"},"locs":[{"a":119,"b":131}]},{"name":"description","required":false,"transform":{"type":"scalar"},"locs":[{"a":134,"b":145}]},{"name":"projectMetadata","required":false,"transform":{"type":"scalar"},"locs":[{"a":157,"b":172}]}],"statement":"insert into user_data.user_projects (project_name, project_type, description, project_metadata)\nvalues (:projectName!, :projectType!, :description, coalesce(:projectMetadata::jsonb, '{}'))\nreturning id, project_name, project_type, description, project_metadata, is_archived, created_at, updated_at                                                                "};
+const createProjectIR: any = {"usedParamSet":{"projectName":true,"projectType":true,"description":true,"projectMetadata":true},"params":[{"name":"projectName","required":true,"transform":{"type":"scalar"},"locs":[{"a":104,"b":116}]},{"name":"projectType","required":true,"transform":{"type":"scalar"},"locs":[{"a":119,"b":131}]},{"name":"description","required":false,"transform":{"type":"scalar"},"locs":[{"a":134,"b":145}]},{"name":"projectMetadata","required":false,"transform":{"type":"scalar"},"locs":[{"a":157,"b":172}]}],"statement":"insert into user_data.user_projects (project_name, project_type, description, project_metadata)\nvalues (:projectName!, :projectType!, :description, coalesce(:projectMetadata::jsonb, '{}'))\nreturning id, project_name, project_type, description, project_metadata, is_archived, created_at, updated_at                                                                                                                     "};
 
 /**
  * Query generated from SQL:
  * ```
  * insert into user_data.user_projects (project_name, project_type, description, project_metadata)
  * values (:projectName!, :projectType!, :description, coalesce(:projectMetadata::jsonb, '{}'))
- * returning id, project_name, project_type, description, project_metadata, is_archived, created_at, updated_at                                                                
+ * returning id, project_name, project_type, description, project_metadata, is_archived, created_at, updated_at                                                                                                                     
  * ```
  */
 export const createProject = new PreparedQuery<ICreateProjectParams,ICreateProjectResult>(createProjectIR);
@@ -88,6 +90,7 @@ export const createProject = new PreparedQuery<ICreateProjectParams,ICreateProje
 /** 'UpdateProject' parameters type */
 export interface IUpdateProjectParams {
   description?: string | null | void;
+  fields: stringArray;
   id: string;
   isArchived?: boolean | null | void;
   projectMetadata?: Json | null | void;
@@ -114,17 +117,17 @@ export interface IUpdateProjectQuery {
   result: IUpdateProjectResult;
 }
 
-const updateProjectIR: any = {"usedParamSet":{"projectName":true,"projectType":true,"description":true,"projectMetadata":true,"isArchived":true,"id":true},"params":[{"name":"projectName","required":false,"transform":{"type":"scalar"},"locs":[{"a":62,"b":73}]},{"name":"projectType","required":false,"transform":{"type":"scalar"},"locs":[{"a":122,"b":133}]},{"name":"description","required":false,"transform":{"type":"scalar"},"locs":[{"a":181,"b":192}]},{"name":"projectMetadata","required":false,"transform":{"type":"scalar"},"locs":[{"a":244,"b":259}]},{"name":"isArchived","required":false,"transform":{"type":"scalar"},"locs":[{"a":311,"b":321}]},{"name":"id","required":true,"transform":{"type":"scalar"},"locs":[{"a":349,"b":352}]}],"statement":"update user_data.user_projects\n   set project_name = coalesce(:projectName, project_name),\n       project_type = coalesce(:projectType, project_type),\n       description = coalesce(:description, description),\n       project_metadata = coalesce(:projectMetadata, project_metadata),\n       is_archived = coalesce(:isArchived, is_archived)\n where id = :id!\nreturning id, project_name, project_type, description, project_metadata, is_archived, created_at, updated_at"};
+const updateProjectIR: any = {"usedParamSet":{"fields":true,"projectName":true,"projectType":true,"description":true,"projectMetadata":true,"isArchived":true,"id":true},"params":[{"name":"fields","required":true,"transform":{"type":"scalar"},"locs":[{"a":85,"b":92},{"a":198,"b":205},{"a":309,"b":316},{"a":429,"b":436},{"a":555,"b":562}]},{"name":"projectName","required":false,"transform":{"type":"scalar"},"locs":[{"a":108,"b":119}]},{"name":"projectType","required":false,"transform":{"type":"scalar"},"locs":[{"a":221,"b":232}]},{"name":"description","required":false,"transform":{"type":"scalar"},"locs":[{"a":332,"b":343}]},{"name":"projectMetadata","required":false,"transform":{"type":"scalar"},"locs":[{"a":452,"b":467}]},{"name":"isArchived","required":false,"transform":{"type":"scalar"},"locs":[{"a":578,"b":588}]},{"name":"id","required":true,"transform":{"type":"scalar"},"locs":[{"a":623,"b":626}]}],"statement":"update user_data.user_projects\n   set project_name = case when 'project_name' = any (:fields!::text[]) then :projectName else project_name end,\n       project_type = case when 'project_type' = any (:fields!::text[]) then :projectType else project_type end,\n       description = case when 'description' = any (:fields!::text[]) then :description else description end,\n       project_metadata = case when 'project_metadata' = any (:fields!::text[]) then :projectMetadata::jsonb else project_metadata end,\n       is_archived = case when 'is_archived' = any (:fields!::text[]) then :isArchived else is_archived end\n where id = :id!\nreturning id, project_name, project_type, description, project_metadata, is_archived, created_at, updated_at"};
 
 /**
  * Query generated from SQL:
  * ```
  * update user_data.user_projects
- *    set project_name = coalesce(:projectName, project_name),
- *        project_type = coalesce(:projectType, project_type),
- *        description = coalesce(:description, description),
- *        project_metadata = coalesce(:projectMetadata, project_metadata),
- *        is_archived = coalesce(:isArchived, is_archived)
+ *    set project_name = case when 'project_name' = any (:fields!::text[]) then :projectName else project_name end,
+ *        project_type = case when 'project_type' = any (:fields!::text[]) then :projectType else project_type end,
+ *        description = case when 'description' = any (:fields!::text[]) then :description else description end,
+ *        project_metadata = case when 'project_metadata' = any (:fields!::text[]) then :projectMetadata::jsonb else project_metadata end,
+ *        is_archived = case when 'is_archived' = any (:fields!::text[]) then :isArchived else is_archived end
  *  where id = :id!
  * returning id, project_name, project_type, description, project_metadata, is_archived, created_at, updated_at
  * ```

@@ -31,6 +31,13 @@ function databaseNamed(error: Error): string | undefined {
   return /^cannot connect to (\S+) at/.exec(error.message)?.[1] ?? /^(\S+): pool exhausted/.exec(error.message)?.[1];
 }
 
+/** The error, what it wraps (`cause`) and what it aggregates, all the way down. */
+function causesOf(error: Error, depth = 0): Error[] {
+  if (depth > 5) return [error];
+  const inner = [...(error instanceof AggregateError ? error.errors : []), error.cause].filter((e): e is Error => e instanceof Error);
+  return [error, ...inner.flatMap((e) => causesOf(e, depth + 1))];
+}
+
 /** Whether `error` means a database is unavailable or busy, and what to tell the client. */
 export function unavailability(error: unknown): Unavailability | undefined {
   if (!(error instanceof Error)) return undefined;
@@ -39,12 +46,10 @@ export function unavailability(error: unknown): Unavailability | undefined {
   if (error instanceof PoolExhaustedError || /timeout exceeded when trying to connect/i.test(error.message)) {
     return { code: "DATABASE_BUSY", message: `${where} is busy (all connections in use); try again shortly` };
   }
-  const code = (error as Error & { code?: unknown }).code;
-  const causes = error instanceof AggregateError ? error.errors : [error];
-  const lost = causes.some(
-    (e) => e instanceof Error && (SERVER_AWAY.test(String((e as { code?: unknown }).code ?? "")) || CONNECTION_LOST.test(`${e.message} ${String((e as { code?: unknown }).code ?? "")}`)),
+  const lost = causesOf(error).some(
+    (e) => e instanceof DatabaseUnreachableError || SERVER_AWAY.test(String((e as { code?: unknown }).code ?? "")) || CONNECTION_LOST.test(`${e.message} ${String((e as { code?: unknown }).code ?? "")}`),
   );
-  if (error instanceof DatabaseUnreachableError || lost || (typeof code === "string" && SERVER_AWAY.test(code))) {
+  if (lost) {
     return { code: "DATABASE_UNAVAILABLE", message: `${where} is unavailable; try again shortly` };
   }
   return undefined;

@@ -1,63 +1,81 @@
 /**
  * The PostGraphile v5 preset: one pgService per database, clean names, and
  * exposure decided by grants (introspected as authenticated_users, so what a
- * signed-in user may do is exactly what the schema shows) and smart tags in the
- * migrations. The server (server.ts) and the schema export (cli/export-schema.ts)
- * both start from this preset.
+ * signed-in user may do is exactly what the schema shows) and smart tags from
+ * each database's tags file (smart-tags.ts). The
+ * server (server.ts) and the schema export (schema-export.ts) both start from
+ * this preset, with the process's one Databases object: PostGraphile reaches
+ * the databases through it (pg-adaptor.ts), never through a pool of its own.
  */
 import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type {} from "postgraphile";
 import type { WithPgClient } from "postgraphile/@dataplan/pg";
-import { makePgService, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
+import type { NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import type { Environment } from "../config.ts";
+import { transactionSettings } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
-import type { DatabaseKey, Topology } from "../topology.ts";
+import { DATABASE_KEYS, type DatabaseKey, type Topology } from "../topology.ts";
+import { CurrentProfilePlugin } from "./current-profile.ts";
 import { makeErrorMask } from "./errors.ts";
 import { NoServicePrefixPlugin } from "./naming.ts";
+import { databaseAdaptor } from "./pg-adaptor.ts";
+import { smartTagsPlugin } from "./smart-tags.ts";
 import { UserScopedKeysPlugin } from "./user-scoped-keys.ts";
 
 type PgSettings = Record<string, string | undefined> | null;
+/** Each database's service puts its settings and its client on the context under keys derived from its key. */
+type ServiceContext = { [K in DatabaseKey as `${K}PgSettings`]: PgSettings } & {
+  [K in DatabaseKey as `${K}WithPgClient`]: WithPgClient<NodePostgresPgClient>;
+};
 declare global {
   namespace Grafast {
-    interface Context {
-      platformPgSettings: PgSettings;
-      platformWithPgClient: WithPgClient<NodePostgresPgClient>;
-      userDataPgSettings: PgSettings;
-      userDataWithPgClient: WithPgClient<NodePostgresPgClient>;
-    }
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface Context extends ServiceContext {}
   }
 }
 
-/** The GraphQL context keys of each database's service. */
-export const SERVICE_KEYS = {
-  platform: { name: "platform", pgSettingsKey: "platformPgSettings", withPgClientKey: "platformWithPgClient", schema: "platform" },
-  userData: { name: "userData", pgSettingsKey: "userDataPgSettings", withPgClientKey: "userDataWithPgClient", schema: "user_data" },
-} as const satisfies Record<DatabaseKey, { name: string; pgSettingsKey: keyof Grafast.Context; withPgClientKey: keyof Grafast.Context; schema: string }>;
+/**
+ * The GraphQL context keys of each database's service, derived from its key
+ * (platform -> platformPgSettings, platformWithPgClient); the service's name
+ * is the key too.
+ */
+export interface ServiceKeys {
+  readonly name: DatabaseKey;
+  readonly pgSettingsKey: `${DatabaseKey}PgSettings`;
+  readonly withPgClientKey: `${DatabaseKey}WithPgClient`;
+}
+
+export function serviceKeys(key: DatabaseKey): ServiceKeys {
+  return { name: key, pgSettingsKey: `${key}PgSettings`, withPgClientKey: `${key}WithPgClient` };
+}
 
 export interface SchemaPresetOptions {
   environment: Environment;
   topology: Topology;
-  /** Each database's pool comes from the database service API (src/db/databases.ts). */
-  databases: Pick<Databases, "poolForGraphQL">;
+  /** The process's database service API (src/db/databases.ts). */
+  databases: Pick<Databases, "database">;
   maxBodyBytes: number;
 }
 
 export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.Preset {
   const development = options.environment !== "production";
-  const introspectAs = { role: options.topology.role("authenticated").name };
+  // What any signed-in user may see: the schema shows exactly what a user may do.
+  const introspectAs = transactionSettings({ kind: "anyUser" }, options.topology);
+  // A request the auth gate did not see (none over HTTP) runs as nobody.
+  const anonymous = transactionSettings({ kind: "anonymous" }, options.topology);
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [NoServicePrefixPlugin, UserScopedKeysPlugin],
-    pgServices: (Object.keys(SERVICE_KEYS) as DatabaseKey[]).map((key) =>
-      makePgService({
-        name: SERVICE_KEYS[key].name,
-        pool: options.databases.poolForGraphQL(key),
-        schemas: [SERVICE_KEYS[key].schema],
-        pgSettingsKey: SERVICE_KEYS[key].pgSettingsKey,
-        withPgClientKey: SERVICE_KEYS[key].withPgClientKey,
-        pgSettingsForIntrospection: introspectAs,
-        pubsub: false,
+    plugins: [NoServicePrefixPlugin, UserScopedKeysPlugin, CurrentProfilePlugin, ...DATABASE_KEYS.map(smartTagsPlugin)],
+    pgServices: DATABASE_KEYS.map(
+      (key): GraphileConfig.PgServiceConfiguration<"@dataplan/pg/adaptors/pg"> => ({
+        ...serviceKeys(key),
+        schemas: [options.topology.database(key).schema],
+        pgSettingsForIntrospection: { ...introspectAs },
+        adaptor: databaseAdaptor(options.databases.database(key), anonymous),
+        adaptorSettings: undefined,
+        // The pools belong to the Databases object, which its owner closes.
+        release: () => undefined,
       }),
     ),
     grafserv: {

@@ -5,21 +5,14 @@
 import { makeSchema } from "postgraphile";
 import { lexicographicSortSchema, printSchema } from "postgraphile/graphql";
 import type { Config } from "../config.ts";
-import type { Deployment } from "../db/deployment.ts";
-import { createDatabases } from "../db/databases.ts";
+import type { Databases } from "../db/databases.ts";
+import type { Topology } from "../topology.ts";
 import { makeSchemaPreset } from "./preset.ts";
 
 export const SCHEMA_HEADER =
   "# DO NOT EDIT: generated from the database schema by `npm run generate:schema` (src/cli/export-schema.ts).\n";
 
-export async function printApiSchema(config: Config, deployment: Deployment): Promise<string> {
-  const databases = createDatabases(deployment, config);
-  try {
-    const { schema } = await makeSchema(
-      makeSchemaPreset({ environment: config.environment, topology: deployment.topology, databases, maxBodyBytes: config.api.maxBodyBytes }),
-    );
-    return SCHEMA_HEADER + printSchema(lexicographicSortSchema(schema)) + "\n";
-  } finally {
-    await databases.close();
-  }
+export async function printApiSchema(config: Config, databases: Databases, topology: Topology): Promise<string> {
+  const { schema } = await makeSchema(makeSchemaPreset({ environment: config.environment, topology, databases, maxBodyBytes: config.api.maxBodyBytes }));
+  return SCHEMA_HEADER + printSchema(lexicographicSortSchema(schema)) + "\n";
 }

@@ -10,15 +10,16 @@ import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import type { Config } from "../config.ts";
-import type { Deployment } from "../db/deployment.ts";
-import { createDatabases } from "../db/databases.ts";
+import { transactionSettings, type Asking } from "../db/asking.ts";
+import type { Databases } from "../db/databases.ts";
+import { DATABASE_KEYS, type Topology } from "../topology.ts";
 import { createAccountResolver } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
 import { createDrain } from "./drain.ts";
-import { makeSchemaPreset, SERVICE_KEYS } from "./preset.ts";
+import { makeSchemaPreset, serviceKeys } from "./preset.ts";
 import { currentRequest } from "./request-context.ts";
 
 export interface ApiServer {
@@ -28,14 +29,14 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
-export async function startApiServer(config: Config, deployment: Deployment): Promise<ApiServer> {
-  const { topology } = deployment;
-  const databases = createDatabases(deployment, config);
+/**
+ * Serves the API over `databases`, the process's one database service API;
+ * its owner closes it after stop().
+ */
+export async function startApiServer(config: Config, databases: Databases, topology: Topology): Promise<ApiServer> {
   const development = config.environment === "development";
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   const resolveAccount = createAccountResolver(databases);
-  const anonymous = { role: topology.role("anonymous").name };
-  const authenticated = topology.role("authenticated").name;
   const drain = createDrain(config.api.retryAfterSeconds);
 
   const preset: GraphileConfig.Preset = {
@@ -46,9 +47,10 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
       context() {
         // Requests the auth gate did not see (none over HTTP) run as the anonymous role.
         const viewer = currentRequest.getStore()?.viewer ?? { kind: "anonymous" };
-        // Every service must get settings: a service without them would run as the login role.
-        const settings = viewer.kind === "user" ? { role: authenticated, "app.current_user_id": viewer.userId } : anonymous;
-        return Object.fromEntries(Object.values(SERVICE_KEYS).map((s) => [s.pgSettingsKey, settings]));
+        const asking: Asking = viewer.kind === "user" ? { kind: "user", userId: viewer.userId } : { kind: "anonymous" };
+        // Every service gets the same settings, from the one rule the services use too.
+        const settings = transactionSettings(asking, topology);
+        return Object.fromEntries(DATABASE_KEYS.map((key) => [serviceKeys(key).pgSettingsKey, { ...settings }]));
       },
     },
   };
@@ -64,7 +66,6 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
     });
   } catch (error) {
     await Promise.resolve(pgl.release()).catch(() => undefined);
-    await databases.close();
     throw error instanceof Error && (error as NodeJS.ErrnoException).code === "EADDRINUSE"
       ? new Error(`port ${config.api.port} is already in use: stop the other server or set PORT`)
       : error;
@@ -83,7 +84,6 @@ export async function startApiServer(config: Config, deployment: Deployment): Pr
       const { forced } = await drain.close(server, config.api.shutdownTimeoutMs);
       if (forced) process.stderr.write(`shutdown: requests still running after ${config.api.shutdownTimeoutMs / 1000} s (SHUTDOWN_TIMEOUT) were cut off\n`);
       await pgl.release();
-      await databases.close();
     },
   };
 }

@@ -1,11 +1,15 @@
 /**
  * `alwrity db <command>`: the database service API from the command line.
  * Each command opens the configured deployment (starting the embedded server
- * when no database is configured), does its work and closes everything.
+ * when no database is configured), does its work and closes everything. Only
+ * init provisions; test, info and verify-rls read and change nothing, so they
+ * are safe against a live deployment.
  */
 import { loadConfig } from "../config.ts";
-import { createDatabases, initDatabases, type Databases } from "../db/databases.ts";
-import { openDeployment } from "../db/deployment.ts";
+import { createDatabases, type Databases } from "../db/databases.ts";
+import { openDeployment } from "../bootstrap/deployment.ts";
+import { initDatabases } from "../bootstrap/init-databases.ts";
+import type { DatabaseKey } from "../topology.ts";
 import { formatBytes, formatTable } from "./table.ts";
 
 export const DB_COMMANDS = {
@@ -27,7 +31,7 @@ export async function runDbCommand(command: DbCommand, options: { json: boolean 
     }
     return;
   }
-  const deployment = await openDeployment(config);
+  const deployment = await openDeployment(config, { provision: false });
   const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
   try {
     if (command === "test") await test(databases);
@@ -75,7 +79,7 @@ async function info(databases: Databases, json: boolean): Promise<void> {
 async function verifyRls(databases: Databases): Promise<void> {
   const findings = await databases.verifyRowLevelSecurity();
   for (const [key, f] of Object.entries(findings)) {
-    const name = key === "platform" ? databases.platform.name : databases.userData.name;
+    const name = databases.database(key as DatabaseKey).name;
     console.log(`${name}: ${f.tables.length} per-user tables, all with forced row-level security and a policy per command (${f.tables.join(", ")})`);
   }
 }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateQueryTypes, GENERATED_ROOT, staleFiles } from "../codegen/query-types.ts";
 import { loadConfig, withThrowAwayEmbedded } from "../config.ts";
-import { openMigratedDeployment } from "../db/migrations.ts";
+import { openMigratedDeployment } from "../bootstrap/migrations.ts";
 import { runCli } from "./run-cli.ts";
 
 runCli(async (args) => {

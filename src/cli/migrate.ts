@@ -2,7 +2,9 @@
 /**
  * `npm run db:<command> [-- platform|user_data|all]`: graphile-migrate for one
  * or both databases, with connections and role names filled in from the
- * configuration and the topology spec (see src/db/migrations.ts).
+ * configuration and the topology spec (see src/bootstrap/migrations.ts).
+ * `status` only reads: it never provisions (with DATABASE_ADMIN_URL it reads
+ * through the admin login) and needs no shadow database.
  *
  *   migrate   apply committed migrations
  *   watch     apply committed migrations, then re-run current.sql on every save
@@ -11,16 +13,16 @@
  *   reset     drop and re-create the database from committed migrations
  *   status    show pending migrations and whether current.sql is empty
  */
-import * as gm from "graphile-migrate";
 import { loadConfig } from "../config.ts";
-import { openDeployment } from "../db/deployment.ts";
-import { DATABASE_KEYS, migrationSettings, releaseMigrationPools } from "../db/migrations.ts";
-import type { DatabaseKey } from "../topology.ts";
+import { openDeployment } from "../bootstrap/deployment.ts";
+import { MIGRATE_COMMANDS as COMMANDS, migrationSettings, releaseMigrationPools, runMigrateCommand, type MigrateCommand as Command } from "../bootstrap/migrations.ts";
+import { DATABASE_KEYS, DATABASE_SPECS, type DatabaseKey } from "../topology.ts";
 import { runCli } from "./run-cli.ts";
 
-const COMMANDS = ["migrate", "watch", "commit", "uncommit", "reset", "status"] as const;
-type Command = (typeof COMMANDS)[number];
-const TARGETS: Record<string, readonly DatabaseKey[]> = { platform: ["platform"], user_data: ["userData"], all: DATABASE_KEYS };
+const TARGETS: Record<string, readonly DatabaseKey[]> = {
+  ...Object.fromEntries(DATABASE_SPECS.map((d) => [d.folder, [d.key]])),
+  all: DATABASE_KEYS,
+};
 
 runCli(async (args) => {
   const [command, target = "all", ...rest] = args;
@@ -30,27 +32,14 @@ runCli(async (args) => {
   if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; ${usage}`);
   const keys = TARGETS[target]!;
   if ((command === "commit" || command === "uncommit") && keys.length > 1) {
-    throw new Error(`${command} works on one database at a time: name platform or user_data`);
+    throw new Error(`${command} works on one database at a time: name ${DATABASE_SPECS.map((d) => d.folder).join(" or ")}`);
   }
-  const deployment = await openDeployment(loadConfig());
+  const deployment = await openDeployment(loadConfig(), { provision: command !== "status" });
   const run = async (key: DatabaseKey) => {
     const settings = migrationSettings(deployment, key, true);
-    switch (command as Command) {
-      case "migrate":
-        return gm.migrate(settings);
-      case "watch":
-        return gm.watch(settings);
-      case "commit":
-        return gm.commit(settings);
-      case "uncommit":
-        return gm.uncommit(settings);
-      case "reset":
-        return gm.reset(settings);
-      case "status": {
-        const status = await gm.status(settings);
-        console.log(`${deployment.endpoints(key).name}: ${status.remainingMigrations?.length ?? 0} pending migration(s); current.sql ${status.hasCurrentMigration ? "has changes" : "is empty"}`);
-        return;
-      }
+    const status = await runMigrateCommand(command as Command, settings);
+    if (status) {
+      console.log(`${deployment.endpoints(key).name}: ${status.pending} pending migration(s); current.sql ${status.currentHasChanges ? "has changes" : "is empty"}`);
     }
   };
   try {

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PROJECT_ROOT } from "../config.ts";
-import type { DatabaseKey } from "../topology.ts";
+import { DATABASE_SPECS, queriesFolder, type DatabaseKey } from "../topology.ts";
 
 export interface QuerySet {
   readonly key: DatabaseKey;
@@ -20,10 +20,7 @@ export interface QuerySet {
   readonly output: string;
 }
 
-export const QUERY_SETS: readonly QuerySet[] = [
-  { key: "platform", queries: "db/platform/queries", output: "platform" },
-  { key: "userData", queries: "db/user_data/queries", output: "user_data" },
-];
+export const QUERY_SETS: readonly QuerySet[] = DATABASE_SPECS.map((d) => ({ key: d.key, queries: queriesFolder(d), output: d.folder }));
 
 /** The checkout's generated/ folder, where the committed query types live. */
 export const GENERATED_ROOT = path.join(PROJECT_ROOT, "generated");
@@ -44,8 +41,9 @@ export async function generateQueryTypes(ownerUrls: Record<DatabaseKey, string>,
   const written: string[] = [];
   for (const set of QUERY_SETS) {
     const target = path.join(outRoot, set.output);
-    rmSync(target, { recursive: true, force: true });
+    // Only the query types: the folder also holds the database's schema dump (generated/<folder>/schema.sql).
     mkdirSync(target, { recursive: true });
+    for (const file of readdirSync(target).filter((f) => f.endsWith(".queries.ts"))) rmSync(path.join(target, file));
     await runPgtyped(set, ownerUrls[set.key], target);
     for (const file of expectedOutputs(set)) {
       const full = path.join(target, file);
@@ -78,8 +76,8 @@ function expectedOutputs(set: QuerySet): string[] {
 export function staleFiles(freshRoot: string, committedRoot: string = GENERATED_ROOT): string[] {
   const problems: string[] = [];
   for (const set of QUERY_SETS) {
-    const fresh = listTs(path.join(freshRoot, set.output));
-    const committed = listTs(path.join(committedRoot, set.output));
+    const fresh = listQueryTypes(path.join(freshRoot, set.output));
+    const committed = listQueryTypes(path.join(committedRoot, set.output));
     for (const file of fresh) {
       const shown = path.join("generated", set.output, file);
       if (!committed.includes(file)) problems.push(`${shown} is missing`);
@@ -94,9 +92,9 @@ export function staleFiles(freshRoot: string, committedRoot: string = GENERATED_
   return problems;
 }
 
-function listTs(dir: string): string[] {
+function listQueryTypes(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith(".ts")).sort();
+    return readdirSync(dir).filter((f) => f.endsWith(".queries.ts")).sort();
   } catch {
     return [];
   }

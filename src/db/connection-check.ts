@@ -4,6 +4,7 @@
  * that cannot be reached is reported as such, with the reason.
  */
 import type { DatabaseKey } from "../topology.ts";
+import type { TransactionSettings } from "./asking.ts";
 import { describe } from "./pools.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
 
@@ -20,13 +21,11 @@ export interface ConnectionReport {
   readonly error?: string;
 }
 
-/** No role of the API's: catalog reads need none, and the login's own rights are nil. */
-export const LOGIN_ONLY = { role: "none", userId: null } as const;
-
-export async function testConnection(key: DatabaseKey, ctx: PoolContext): Promise<ConnectionReport> {
+/** `login`: no role of the API's (catalog reads need none, and the login's own rights are nil). */
+export async function testConnection(key: DatabaseKey, ctx: PoolContext, login: TransactionSettings): Promise<ConnectionReport> {
   const database = ctx.target.name;
   try {
-    return await runInRole(ctx, LOGIN_ONLY, async (session) => {
+    return await runInRole(ctx, login, { key, asking: "login" }, async (session) => {
       const started = performance.now();
       const { rows } = await session.query<{ login: string; version: string }>(
         "select session_user as login, current_setting('server_version') as version",

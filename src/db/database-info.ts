@@ -8,7 +8,7 @@
  */
 import pg from "pg";
 import type { DatabaseKey } from "../topology.ts";
-import { LOGIN_ONLY } from "./connection-check.ts";
+import type { TransactionSettings } from "./asking.ts";
 import type { PoolStats } from "./database.ts";
 import { describe } from "./pools.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
@@ -60,8 +60,8 @@ const TABLES = `
      and n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate') and n.nspname !~ '^pg_'
    order by 1`;
 
-export async function databaseInfo(key: DatabaseKey, ctx: PoolContext, migrationUrl: string | undefined): Promise<Omit<DatabaseInfo, "pool">> {
-  const { sizeBytes, tables } = await runInRole(ctx, LOGIN_ONLY, async (session) => {
+export async function databaseInfo(key: DatabaseKey, ctx: PoolContext, login: TransactionSettings, migrationUrl: string | undefined): Promise<Omit<DatabaseInfo, "pool">> {
+  const { sizeBytes, tables } = await runInRole(ctx, login, { key, asking: "login" }, async (session) => {
     const size = await session.query<{ size: number }>("select pg_database_size(current_database())::float8 as size");
     const tables = await session.query<TableInfo & pg.QueryResultRow>(TABLES);
     return { sizeBytes: size.rows[0]!.size, tables: tables.rows };

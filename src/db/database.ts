@@ -1,12 +1,14 @@
 /**
  * A handle on one database as the API reaches it. Its methods are the only
- * ways in: each runs a callback in one transaction under a role, so nothing a
- * callback does is visible to, or survives into, the next use of the pooled
- * connection.
+ * ways in: each runs a callback in one transaction as someone (asking.ts), so
+ * nothing a callback does is visible to, or survives into, the next use of
+ * the pooled connection.
  */
-import type { DatabaseKey } from "../topology.ts";
-import { runInRole, type PoolContext } from "./role-transaction.ts";
-import type { Session } from "./session.ts";
+import type pg from "pg";
+import type { DatabaseKey, Topology } from "../topology.ts";
+import { transactionSettings, type Asking, type TransactionSettings } from "./asking.ts";
+import { runInRole, withRoleClient, type PoolContext } from "./role-transaction.ts";
+import type { AdminSession, ScopedSession, UserSession } from "./session.ts";
 
 export interface PoolStats {
   /** Connections open (idle or in use). */
@@ -16,8 +18,8 @@ export interface PoolStats {
   readonly waiting: number;
 }
 
-export interface UserScopedDatabase {
-  readonly key: DatabaseKey;
+export interface UserScopedDatabase<K extends DatabaseKey = DatabaseKey> {
+  readonly key: K;
   readonly name: string;
   /**
    * Runs `fn` as the signed-in user `userId` (a platform users.id): one
@@ -25,44 +27,51 @@ export interface UserScopedDatabase {
    * transaction-locally, committed when `fn` resolves and rolled back when it
    * throws. Row-level security limits every statement to that user's rows.
    */
-  withUserContext<T>(userId: string, fn: (session: Session) => Promise<T>): Promise<T>;
+  withUserContext<T>(userId: string, fn: (session: UserSession<K>) => Promise<T>): Promise<T>;
+  /** Runs `fn` as nobody (the anonymous role, an empty user id), in one transaction. */
+  withAnonymous<T>(fn: (session: ScopedSession<K, "anonymous">) => Promise<T>): Promise<T>;
+  /**
+   * For the GraphQL API's adaptor only (src/api/pg-adaptor.ts): the same
+   * transaction and checks, with PostGraphile's settings (which it takes from
+   * transactionSettings) and the raw connection PostGraphile's client wraps.
+   */
+  withSettingsClient<T>(settings: TransactionSettings, use: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   poolStats(): PoolStats;
 }
 
-export interface PlatformDatabase extends UserScopedDatabase {
+export interface PlatformDatabase extends UserScopedDatabase<"platform"> {
   /**
    * Runs `fn` as the platform admin (trusted services: registering users,
    * recording usage, changing plans), in one transaction. Only the platform
    * database has this: the admin has no access to users' content.
    */
-  withPlatformAdmin<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  withPlatformAdmin<T>(fn: (session: AdminSession) => Promise<T>): Promise<T>;
 }
 
-export interface DatabaseRoles {
-  readonly authenticated: string;
-  readonly platformAdmin: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function userScopedDatabase(key: DatabaseKey, ctx: PoolContext, roles: DatabaseRoles): UserScopedDatabase {
+export function userScopedDatabase<K extends DatabaseKey>(key: K, ctx: PoolContext, topology: Topology): UserScopedDatabase<K> {
+  const as = <T, A extends Asking>(asking: A, fn: (session: ScopedSession<K, A["kind"]>) => Promise<T>): Promise<T> => {
+    let settings: TransactionSettings;
+    try {
+      settings = transactionSettings(asking, topology);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runInRole(ctx, settings, { key, asking: asking.kind }, fn);
+  };
   return {
     key,
     name: ctx.target.name,
-    withUserContext(userId, fn) {
-      // The database would treat a malformed id as "nobody"; a caller passing one has a bug worth hearing about.
-      if (typeof userId !== "string" || !UUID.test(userId)) {
-        return Promise.reject(new TypeError(`withUserContext needs a user id (a uuid), got ${JSON.stringify(userId)}`));
-      }
-      return runInRole(ctx, { role: roles.authenticated, userId }, fn);
-    },
+    withUserContext: (userId, fn) => as({ kind: "user" as const, userId }, fn),
+    withAnonymous: (fn) => as({ kind: "anonymous" as const }, fn),
+    withSettingsClient: (settings, use) => withRoleClient(ctx, settings, use),
     poolStats: () => ({ total: ctx.pool.totalCount, idle: ctx.pool.idleCount, waiting: ctx.pool.waitingCount }),
   };
 }
 
-export function platformDatabase(ctx: PoolContext, roles: DatabaseRoles): PlatformDatabase {
+export function platformDatabase(ctx: PoolContext, topology: Topology): PlatformDatabase {
+  const base = userScopedDatabase("platform", ctx, topology);
   return {
-    ...userScopedDatabase("platform", ctx, roles),
-    withPlatformAdmin: (fn) => runInRole(ctx, { role: roles.platformAdmin, userId: null }, fn),
+    ...base,
+    withPlatformAdmin: (fn) => runInRole(ctx, transactionSettings({ kind: "platformAdmin" }, topology), { key: "platform", asking: "platformAdmin" }, fn),
   };
 }

@@ -10,19 +10,18 @@
  *   test_connections          databases.testConnections()
  *   get_database_info         databases.getDatabaseInfo()
  *   setup_row_level_security  databases.verifyRowLevelSecurity() (policies live in migrations)
- *   init_databases            initDatabases(config)
+ *   init_databases            initDatabases(config)   (src/bootstrap/init-databases.ts)
  *   close_databases           databases.close()
  */
-import type pg from "pg";
 import type { Config } from "../config.ts";
 import { jsonLinesLogger, type Logger } from "../log.ts";
-import type { DatabaseKey } from "../topology.ts";
-import { testConnection, LOGIN_ONLY, type ConnectionReport } from "./connection-check.ts";
+import { DATABASE_KEYS, type DatabaseKey } from "../topology.ts";
+import { apiRoleNames, transactionSettings } from "./asking.ts";
+import { testConnection, type ConnectionReport } from "./connection-check.ts";
 import { databaseInfo, type DatabaseInfo } from "./database-info.ts";
 import { platformDatabase, userScopedDatabase, type PlatformDatabase, type UserScopedDatabase } from "./database.ts";
-import type { Deployment } from "./deployment.ts";
-import { openMigratedDeployment } from "./migrations.ts";
-import { checkoutOnlyPool, createPool, endPool } from "./pools.ts";
+import type { Endpoints } from "./endpoints.ts";
+import { createPool, endPool } from "./pools.ts";
 import { findRlsProblems, RowLevelSecurityError, type RlsFindings } from "./rls-check.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
 
@@ -30,19 +29,15 @@ export interface Databases {
   /** The platform database (get_platform_db): accounts, plans, subscriptions, usage. */
   readonly platform: PlatformDatabase;
   /** The user-data database (get_user_data_db): each user's content, reachable only as that user. */
-  readonly userData: UserScopedDatabase;
+  readonly userData: UserScopedDatabase<"userData">;
   /** Per database: reachable or not, latency, server version, login role. Never throws. */
   testConnections(): Promise<ConnectionReport[]>;
   /** Per database: size, tables with row estimates, RLS and policies, applied migrations, pool counts. */
   getDatabaseInfo(): Promise<DatabaseInfo[]>;
   /** Checks every per-user table for forced RLS and a policy per command; throws RowLevelSecurityError naming each gap. */
   verifyRowLevelSecurity(): Promise<Record<DatabaseKey, RlsFindings>>;
-  /**
-   * A database's pool itself, for PostGraphile only: it opens its own
-   * transaction per request and sets the role and user id transaction-locally
-   * (pgSettings), as withUserContext does. Services use withUserContext.
-   */
-  poolForGraphQL(key: DatabaseKey): pg.Pool;
+  /** The database of a key (the API serves both; each of its services names one). */
+  database(key: DatabaseKey): UserScopedDatabase;
   /** Drains and closes both pools (and whatever else this object opened). Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -54,44 +49,46 @@ export interface DatabasesOptions {
   readonly onClose?: () => Promise<void>;
 }
 
-type Endpoints = Pick<Deployment, "topology" | "platform" | "userData">;
-
-/** Creates the API object for a deployment's two databases; connections open on first use. */
+/**
+ * Creates the API object for a deployment's two databases; connections open
+ * on first use. Made once per process and handed to whatever needs the
+ * databases (the API, the schema export, the services).
+ */
 export function createDatabases(deployment: Endpoints, config: Pick<Config, "pool" | "echo">, options: DatabasesOptions = {}): Databases {
   const log = options.logger ?? jsonLinesLogger();
   const contexts = {} as Record<DatabaseKey, PoolContext>;
-  for (const key of ["platform", "userData"] as const) {
+  for (const key of DATABASE_KEYS) {
     const target = { name: deployment[key].name, url: deployment[key].apiUrl };
     contexts[key] = { pool: createPool(target, config.pool, "alwrity-api", log), target, settings: config.pool, log, echo: config.echo ? log : undefined };
   }
-  const roles = {
-    authenticated: deployment.topology.role("authenticated").name,
-    platformAdmin: deployment.topology.role("platformAdmin").name,
-  };
-  const apiRoles = (["authenticated", "anonymous", "platformAdmin"] as const).map((k) => deployment.topology.role(k).name);
-  const keys = ["platform", "userData"] as const;
+  const { topology } = deployment;
+  const apiRoles = apiRoleNames(topology);
+  const login = transactionSettings({ kind: "login" }, topology);
+  const keys = DATABASE_KEYS;
+  const platform = platformDatabase(contexts.platform, topology);
+  const userData = userScopedDatabase("userData", contexts.userData, topology);
   let closing: Promise<void> | undefined;
 
   return {
-    platform: platformDatabase(contexts.platform, roles),
-    userData: userScopedDatabase("userData", contexts.userData, roles),
-    testConnections: () => Promise.all(keys.map((key) => testConnection(key, contexts[key]))),
+    platform,
+    userData,
+    database: (key) => (key === "platform" ? platform : userData),
+    testConnections: () => Promise.all(keys.map((key) => testConnection(key, contexts[key], login))),
     getDatabaseInfo: () =>
       Promise.all(
         keys.map(async (key) => {
-          const info = await databaseInfo(key, contexts[key], deployment[key].migrationUrl);
+          const info = await databaseInfo(key, contexts[key], login, deployment[key].migrationUrl);
           const pool = contexts[key].pool;
           return { ...info, pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } };
         }),
       ),
     async verifyRowLevelSecurity() {
       const findings = {} as Record<DatabaseKey, RlsFindings>;
-      for (const key of keys) findings[key] = await runInRole(contexts[key], LOGIN_ONLY, (session) => findRlsProblems(session, apiRoles));
+      for (const key of keys) findings[key] = await runInRole(contexts[key], login, { key, asking: "login" }, (session) => findRlsProblems(session, apiRoles));
       const problems = keys.flatMap((key) => findings[key].problems.map((p) => `${contexts[key].target.name}: ${p}`));
       if (problems.length > 0) throw new RowLevelSecurityError(problems);
       return findings;
     },
-    poolForGraphQL: (key) => checkoutOnlyPool(contexts[key].pool, contexts[key].target, contexts[key].settings),
     close() {
       closing ??= (async () => {
         await Promise.all(keys.map((key) => endPool(contexts[key].pool, 2000)));
@@ -100,19 +97,4 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       return closing;
     },
   };
-}
-
-export interface InitializedDatabases extends Databases {
-  readonly deployment: Deployment;
-}
-
-/**
- * Brings both databases up to date and returns the API object: starts the
- * embedded server or provisions the admin URL's server where the
- * configuration says so, then applies pending migrations. Idempotent, so it
- * is safe on every start. close() also stops what it started.
- */
-export async function initDatabases(config: Config, options: Omit<DatabasesOptions, "onClose"> = {}): Promise<InitializedDatabases> {
-  const deployment = await openMigratedDeployment(config);
-  return { ...createDatabases(deployment, config, { ...options, onClose: () => deployment.close() }), deployment };
 }

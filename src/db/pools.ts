@@ -91,16 +91,6 @@ export async function checkout(pool: pg.Pool, target: PoolTarget, settings: Pool
   }
 }
 
-/**
- * The pool as PostGraphile sees it: it only ever calls connect(), which here
- * goes through checkout(), so a wait that runs out or a server that is away
- * fails with an error naming the database (and the API answers 503), not with
- * the driver's bare "timeout exceeded when trying to connect".
- */
-export function checkoutOnlyPool(pool: pg.Pool, target: PoolTarget, settings: PoolSettings): pg.Pool {
-  return { connect: () => checkout(pool, target, settings) } as unknown as pg.Pool;
-}
-
 function hostOf(url: string): string {
   const u = new URL(url);
   return `${u.hostname}:${u.port || 5432}`;

@@ -1,17 +1,21 @@
 /**
- * The one way the API runs statements on a pooled connection: a transaction
- * that takes on a role (and a user id) transaction-locally, runs a callback,
- * and commits, or rolls back when the callback fails. Role and user id are set
- * with set_config(..., true), the function form of SET LOCAL, so they end with
- * the transaction; after it the connection is checked, and one that still
- * carries a role or a user id (a callback ran a session-level SET) is closed
- * instead of going back to the pool.
+ * The one way anything runs statements on a pooled connection: a transaction
+ * that takes on who is asking (asking.ts) transaction-locally, runs a
+ * callback, and commits, or rolls back when the callback fails. The settings
+ * are applied with set_config(..., true), the function form of SET LOCAL, so
+ * they end with the transaction; after it the connection is checked, and one
+ * that still carries a role, or a user id other than the one it had before
+ * (a callback ran a session-level SET), is closed instead of going back to
+ * the pool. The services (runInRole, over a Session) and the GraphQL API
+ * (withRoleClient, over PostGraphile's client) both come through here.
  */
 import type pg from "pg";
 import type { PoolSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
+import type { DatabaseKey } from "../topology.ts";
+import type { Asking, TransactionSettings } from "./asking.ts";
 import { checkout, describe, type PoolTarget } from "./pools.ts";
-import { openSession, type OpenSession, type Session } from "./session.ts";
+import { echoingRunner, openSession, type Runner, type ScopedSession } from "./session.ts";
 
 export interface PoolContext {
   readonly pool: pg.Pool;
@@ -22,31 +26,31 @@ export interface PoolContext {
   readonly echo: Logger | undefined;
 }
 
-export interface Scope {
-  /** The role the transaction runs as (authenticated_users or the platform admin). */
-  readonly role: string;
-  /** The signed-in user, or null for none. */
-  readonly userId: string | null;
-}
+const APPLY =
+  "select coalesce(current_setting('app.current_user_id', true), '') as before, set_config('role', $1, true), set_config('app.current_user_id', $2, true)";
 
-export async function runInRole<T>(ctx: PoolContext, scope: Scope, fn: (session: Session) => Promise<T>): Promise<T> {
+/**
+ * Runs `use` with the transaction's raw connection. For adaptors that need a
+ * pg client (PostGraphile); everything else uses runInRole.
+ */
+export async function withRoleClient<T>(ctx: PoolContext, settings: TransactionSettings, use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await checkout(ctx.pool, ctx.target, ctx.settings);
-  const open = openSession(client, ctx.target.name, ctx.echo);
+  const run = echoingRunner(client, ctx.target.name, ctx.echo);
   let outcome: "commit" | "rollback" = "rollback";
+  let before: string | undefined;
   let result: T;
   try {
-    await open.internal("begin");
-    // An empty user id, not an absent one: a session-level value could otherwise show through.
-    await open.internal("select set_config('role', $1, true), set_config('app.current_user_id', $2, true)", [scope.role, scope.userId ?? ""]);
-    result = await fn(open.session);
+    await run("begin");
+    const applied = (await run(APPLY, [settings.role, settings["app.current_user_id"]])) as pg.QueryResult<{ before: string }>;
+    before = applied.rows[0]!.before;
+    result = await use(client);
     outcome = "commit";
   } finally {
-    open.close();
-    const ended = await finish(open, outcome);
+    const ended = await finish(run, outcome, before);
     if (ended.leftover) ctx.log("connection_discarded", { database: ctx.target.name, reason: ended.leftover });
     // release(error) closes the connection rather than returning it to the pool.
     client.release(ended.leftover ? new Error(ended.leftover) : undefined);
-    if (outcome === "commit" && ended.error) throw new Error(`${ctx.target.name}: commit failed: ${ended.error}`);
+    if (outcome === "commit" && ended.error) throw new Error(`${ctx.target.name}: commit failed: ${describe(ended.error)}`, { cause: ended.error });
     if (outcome === "commit" && ended.command === "ROLLBACK") {
       throw new Error(`${ctx.target.name}: nothing was committed: a statement failed inside the callback and its error was caught there`);
     }
@@ -54,25 +58,47 @@ export async function runInRole<T>(ctx: PoolContext, scope: Scope, fn: (session:
   return result;
 }
 
+/** Runs `fn` with a session that stops working when the transaction ends. */
+export function runInRole<T, D extends DatabaseKey, A extends Asking["kind"]>(
+  ctx: PoolContext,
+  settings: TransactionSettings,
+  scope: { key: D; asking: A },
+  fn: (session: ScopedSession<D, A>) => Promise<T>,
+): Promise<T> {
+  return withRoleClient(ctx, settings, async (client) => {
+    const open = openSession(client, { ...scope, name: ctx.target.name }, ctx.echo);
+    try {
+      return await fn(open.session);
+    } finally {
+      open.close();
+    }
+  });
+}
+
 interface Ended {
   /** COMMIT, or ROLLBACK (also what PostgreSQL answers to a commit of a failed transaction). */
   command?: string;
   /** Why the connection must not be reused, if it must not. */
   leftover?: string;
-  error?: string;
+  error?: unknown;
 }
 
-/** Ends the transaction and checks, in the same round trip, that no role or user id outlives it. */
-async function finish(open: OpenSession, outcome: "commit" | "rollback"): Promise<Ended> {
+/**
+ * Ends the transaction and checks, in the same round trip, that no role
+ * outlives it and that the user id is back to what the session had before
+ * (empty, or a role's default: a value the transaction did not put there).
+ */
+async function finish(run: Runner, outcome: "commit" | "rollback", before: string | undefined): Promise<Ended> {
   try {
-    const results = (await open.internal(
-      `${outcome}; select current_user = session_user as role_reset, coalesce(current_setting('app.current_user_id', true), '') = '' as user_reset`,
+    const results = (await run(
+      `${outcome}; select current_user = session_user as role_reset, coalesce(current_setting('app.current_user_id', true), '') as user_id`,
     )) as pg.QueryResult[];
     const ended = results[0]!;
-    const state = results[1]!.rows[0] as { role_reset: boolean; user_reset: boolean };
-    const leftover = [!state.role_reset && "a role", !state.user_reset && "a user id"].filter(Boolean).join(" and ");
+    const state = results[1]!.rows[0] as { role_reset: boolean; user_id: string };
+    const userReset = before === undefined ? state.user_id === "" : state.user_id === before;
+    const leftover = [!state.role_reset && "a role", !userReset && "a user id"].filter(Boolean).join(" and ");
     return { command: ended.command, leftover: leftover ? `the connection kept ${leftover} after its transaction (session-level SET)` : undefined };
   } catch (error) {
-    return { error: describe(error), leftover: `its state is unknown after a failed ${outcome}` };
+    return { error, leftover: `its state is unknown after a failed ${outcome}` };
   }
 }

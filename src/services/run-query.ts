@@ -1,20 +1,14 @@
 /**
- * Runs one generated query inside the right scope. User data is only ever
- * read or written through withUserContext, so row-level security, not the
- * query text, decides whose rows a query sees.
+ * Runs one generated query in the caller's session. The caller chose the
+ * transaction and who is asking (withUserContext, withPlatformAdmin), so
+ * row-level security, not the query text, decides whose rows a query sees,
+ * and several service calls can share one transaction.
  */
 import type { IDatabaseConnection, PreparedQuery } from "@pgtyped/runtime";
-import type { PlatformDatabase, UserScopedDatabase } from "../db/database.ts";
 import type { Session } from "../db/session.ts";
 
-/** Runs `query` as the signed-in user `userId`. */
-export function asUser<P, R>(db: UserScopedDatabase, userId: string, query: PreparedQuery<P, R>, params: P): Promise<R[]> {
-  return db.withUserContext(userId, (session) => query.run(params, connection(session)));
-}
-
-/** Runs `query` as the platform admin (trusted services only). */
-export function asPlatformAdmin<P, R>(db: PlatformDatabase, query: PreparedQuery<P, R>, params: P): Promise<R[]> {
-  return db.withPlatformAdmin((session) => query.run(params, connection(session)));
+export function run<P, R>(session: Session, query: PreparedQuery<P, R>, params: P): Promise<R[]> {
+  return query.run(params, connection(session));
 }
 
 /** pgtyped's view of a connection; pg reports no row count for some commands, pgtyped wants a number. */
@@ -40,4 +34,16 @@ export function single<R>(rows: R[], what: string): R {
  */
 export function jsonb<T>(value: T): T {
   return (value === undefined || value === null ? value : JSON.stringify(value)) as T;
+}
+
+/**
+ * A patch means what it means in the GraphQL API: a field that is present is
+ * set, to null too; a field that is absent keeps its value. The update
+ * queries take the list of present fields (`fields`, column names) and set
+ * only those, so null can be told from absent.
+ */
+export function patchFields(patch: object): string[] {
+  return Object.keys(patch)
+    .filter((k) => (patch as Record<string, unknown>)[k] !== undefined)
+    .map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
 }

@@ -4,7 +4,8 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { loadConfig, type Config } from "../../src/config.ts";
-import { openDeployment } from "../../src/db/deployment.ts";
+import { openDeployment } from "../../src/bootstrap/deployment.ts";
+import { createDatabases } from "../../src/db/databases.ts";
 import { startApiServer, type ApiServer } from "../../src/api/server.ts";
 import { signToken, type TokenClaims } from "../../src/api/auth/dev-keys.ts";
 import { deploymentEnv } from "../support/databases.ts";
@@ -42,7 +43,9 @@ export function testApiConfig(env: Record<string, string>): Config {
 export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const keys = makeClerkKeys();
   const config = testApiConfig({ CLERK_JWT_KEY: keys.publicKey, CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY, ...env });
-  const server = await startApiServer(config, await openDeployment(config));
+  const deployment = await openDeployment(config);
+  const databases = createDatabases(deployment, config);
+  const server = await startApiServer(config, databases, deployment.topology);
   return {
     server,
     config,
@@ -56,6 +59,9 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
       const body = (await response.json()) as { data?: any; errors?: any };
       return { status: response.status, data: body.data ?? undefined, errors: body.errors };
     },
-    stop: () => server.stop(),
+    async stop() {
+      await server.stop();
+      await databases.close();
+    },
   };
 }

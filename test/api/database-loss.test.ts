@@ -65,7 +65,7 @@ async function expectSurvived(load: MixedLoad, acceptingAt: number): Promise<voi
   const failures = load.outcomes.filter((o) => !o.ok);
   // A failure is a 503 with Retry-After and a database code; never a 200 without errors or an opaque 500.
   const dishonest = failures.filter((o: Outcome) => !(o.status === 503 && o.retryAfter && o.codes.every((c) => /^DATABASE_(UNAVAILABLE|BUSY)$/.test(c))));
-  expect(dishonest.slice(0, 5), `${dishonest.length} failures were not honest 503s`).toEqual([]);
+  expect(dishonest.slice(0, 5).map((o) => `${o.kind} ${o.status} ${o.codes.join(",")}: ${o.messages.join("; ")}`), `${dishonest.length} failures were not honest 503s`).toEqual([]);
   expect(load.outcomes.filter((o) => o.foreign?.length)).toEqual([]);
 
   const acknowledged = load.acknowledged();

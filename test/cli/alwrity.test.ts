@@ -2,44 +2,19 @@
  * The `alwrity` command as a user runs it: a child process on the project's
  * Node, configured through its environment to use the test deployment.
  */
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { PROJECT_ROOT } from "../../src/config.ts";
 import { unreachable } from "../support/closed-port.ts";
+import { runScript, type Run } from "../support/run-script.ts";
 import { deploymentEnv } from "../support/databases.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
 const deployment = testDeployment();
 const CLI = path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts");
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function alwrity(args: string[], env: Record<string, string> = deploymentEnv(), until?: { line: RegExp; then: NodeJS.Signals }): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (until && until.line.test(stdout)) child.kill(until.then);
-    });
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    // A hung child fails the test with what it printed, instead of a bare timeout.
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`alwrity ${args.join(" ")} did not finish in 25 s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, 25_000);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runScript(CLI, args, env, until);
 }
 
 const names = [deployment.databases.platform.name, deployment.databases.userData.name];

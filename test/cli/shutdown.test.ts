@@ -158,3 +158,16 @@ test("a request that outlives SHUTDOWN_TIMEOUT is cut off, and the process still
     await locker.end().catch(() => undefined);
   }
 }, 90_000);
+
+test("npm start exits non-zero, saying why, when its embedded PostgreSQL is killed under it", async () => {
+  const started = await npmStart("killed", 5);
+  let output = "";
+  started.npm.stdout!.on("data", (chunk) => (output += chunk));
+  started.npm.stderr!.on("data", (chunk) => (output += chunk));
+  const postmaster = started.pids[2]!;
+  process.kill(postmaster, "SIGKILL");
+  expect(await started.exited).toBe(1);
+  expect(output).toMatch(new RegExp(`the embedded PostgreSQL \\(pid ${postmaster}, data directory .*\\) stopped unexpectedly`));
+  await sleep(500);
+  expect(started.pids.filter(alive), "processes left behind").toEqual([]);
+}, 90_000);

@@ -7,7 +7,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.ts";
-import { initDatabases } from "../../src/db/databases.ts";
+import { initDatabases } from "../../src/bootstrap/init-databases.ts";
 import { PoolExhaustedError } from "../../src/db/pools.ts";
 import { findRlsProblems, RowLevelSecurityError } from "../../src/db/rls-check.ts";
 import { unreachable } from "../support/closed-port.ts";

@@ -6,16 +6,15 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import type { DatabaseKey } from "../../src/topology.ts";
+import { DATABASE_KEYS, DATABASE_SPECS } from "../../src/topology.ts";
 import { runPgtapFile } from "../support/pgtap-runner.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const folders: Record<string, DatabaseKey> = { platform: "platform", user_data: "userData" };
 const deployment = testDeployment();
 const placeholders = deployment.topology.placeholders();
 
-const files = Object.entries(folders).flatMap(([folder, key]) =>
+const files = DATABASE_SPECS.flatMap(({ folder, key }) =>
   readdirSync(path.join(here, folder))
     .filter((f) => f.endsWith(".sql"))
     .sort()
@@ -27,7 +26,7 @@ const reports = await Promise.all(
 );
 
 test("there are pgTAP files for both databases", () => {
-  expect(new Set(files.map((f) => f.key))).toEqual(new Set(["platform", "userData"]));
+  expect(new Set(files.map((f) => f.key))).toEqual(new Set(DATABASE_KEYS));
 });
 
 for (const { label, report } of reports) {

@@ -10,17 +10,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { expect, test } from "vitest";
-import type { DatabaseKey } from "../../src/topology.ts";
+import { databaseSpec, type DatabaseKey } from "../../src/topology.ts";
 import { runPgtapFile } from "../support/pgtap-runner.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const deployment = testDeployment();
 const placeholders = deployment.topology.placeholders();
-const schemas: Record<DatabaseKey, { schema: string; folder: string }> = {
-  platform: { schema: "platform", folder: "platform" },
-  userData: { schema: "user_data", folder: "user_data" },
-};
+const schemas = { platform: databaseSpec("platform"), userData: databaseSpec("userData") } satisfies Record<DatabaseKey, { schema: string; folder: string }>;
 
 interface Mutation {
   key: DatabaseKey;

@@ -19,7 +19,9 @@ const logged: { event: string; fields: Record<string, unknown> }[] = [];
 beforeAll(async () => {
   databases = databasesFor(endpoints(), { size: 2, maxOverflow: 0 }, { logger: (event, fields = {}) => logged.push({ event, fields }) });
   for (let i = 0; i < 4; i++) users.push(await newUser(databases));
-  for (const [i, user] of users.entries()) await createProject(databases.userData, user, { projectName: `project of user ${i}`, projectType: "blog" });
+  for (const [i, user] of users.entries()) {
+    await databases.userData.withUserContext(user, (s) => createProject(s, { projectName: `project of user ${i}`, projectType: "blog" }));
+  }
 });
 afterAll(() => databases.close());
 
@@ -35,7 +37,7 @@ describe("withUserContext", () => {
     }));
     expect(seen.me).toEqual({ role: endpoints().topology.role("authenticated").name, user_id: a });
     expect(seen.owners).toEqual([a]);
-    expect((await listProjects(databases.userData, b)).map((p) => p.project_name)).toEqual(["project of user 1"]);
+    expect((await databases.userData.withUserContext(b, (s) => listProjects(s))).map((p) => p.project_name)).toEqual(["project of user 1"]);
   });
 
   test("many interleaved users on a pool of 2 each see only themselves, before and after every statement", async () => {

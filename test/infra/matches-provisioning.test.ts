@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { deprovision, provision } from "../../src/provision/provision.ts";
+import { deprovision, provision } from "../../src/bootstrap/provision.ts";
 import { resolveTopology } from "../../src/topology.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 import { catalogShape, declaredShape } from "./support/catalog-shape.ts";

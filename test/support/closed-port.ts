@@ -1,5 +1,5 @@
 /** Database URLs that cannot be reached: a local port nothing listens on. */
-import { freePort } from "../../src/embedded/embedded-server.ts";
+import { freePort } from "../../src/bootstrap/embedded-server.ts";
 
 /** `url` with its host and port replaced by a local port nothing listens on. */
 export async function unreachable(url: string): Promise<string> {

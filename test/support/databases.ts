@@ -9,9 +9,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
 import type { PoolSettings } from "../../src/config.ts";
 import { createDatabases, type Databases, type DatabasesOptions } from "../../src/db/databases.ts";
-import type { DatabaseEndpoints, Deployment } from "../../src/db/deployment.ts";
-import { openMigratedDeployment } from "../../src/db/migrations.ts";
-import { deprovision } from "../../src/provision/provision.ts";
+import type { DatabaseEndpoints, Deployment } from "../../src/bootstrap/deployment.ts";
+import { openMigratedDeployment } from "../../src/bootstrap/migrations.ts";
+import { deprovision } from "../../src/bootstrap/provision.ts";
 import { loadConfig } from "../../src/config.ts";
 import { findOrCreateUser } from "../../src/services/accounts.ts";
 import { testDeployment } from "./test-deployment.ts";
@@ -31,6 +31,19 @@ export function deploymentEnv(): Record<string, string> {
     PLATFORM_MIGRATION_DATABASE_URL: d.databases.platform.migrationUrl,
     USER_DATA_MIGRATION_DATABASE_URL: d.databases.userData.migrationUrl,
     // Any free port, so a test never collides with a developer's running server.
+    PORT: "0",
+  };
+}
+
+/** Configuration (environment variables) pointing at a deployment's databases by URL. */
+export function endpointsEnv(e: Endpoints): Record<string, string> {
+  return {
+    ENVIRONMENT: "test",
+    DATABASE_ENV_PREFIX: e.topology.prefix,
+    PLATFORM_DATABASE_URL: e.platform.apiUrl,
+    USER_DATA_DATABASE_URL: e.userData.apiUrl,
+    ...(e.platform.migrationUrl ? { PLATFORM_MIGRATION_DATABASE_URL: e.platform.migrationUrl } : {}),
+    ...(e.userData.migrationUrl ? { USER_DATA_MIGRATION_DATABASE_URL: e.userData.migrationUrl } : {}),
     PORT: "0",
   };
 }
@@ -66,5 +79,5 @@ export function ownDeployment(): () => Endpoints {
 /** Registers a new user (through the platform admin, as the backend does) and returns their id. */
 export async function newUser(databases: Databases): Promise<string> {
   const clerkId = `user_${randomUUID().replaceAll("-", "")}`;
-  return (await findOrCreateUser(databases.platform, { clerkId, email: `${clerkId}@example.com` })).id;
+  return (await databases.platform.withPlatformAdmin((admin) => findOrCreateUser(admin, { clerkId, email: `${clerkId}@example.com` }))).id;
 }

@@ -8,9 +8,9 @@
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { loadConfig } from "../../src/config.ts";
-import { openDeployment, withLogin } from "../../src/db/deployment.ts";
-import { migrateAll } from "../../src/db/migrations.ts";
-import { deprovision } from "../../src/provision/provision.ts";
+import { openDeployment, withLogin } from "../../src/bootstrap/deployment.ts";
+import { migrateAll } from "../../src/bootstrap/migrations.ts";
+import { deprovision } from "../../src/bootstrap/provision.ts";
 import { installPgtap, pgtapScriptPath } from "./pgtap.ts";
 import type { TestDeployment } from "./test-deployment.ts";
 

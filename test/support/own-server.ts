@@ -9,8 +9,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../src/config.ts";
-import { openMigratedDeployment } from "../../src/db/migrations.ts";
-import { freePort, startEmbeddedServer, type EmbeddedServer } from "../../src/embedded/embedded-server.ts";
+import { openMigratedDeployment } from "../../src/bootstrap/migrations.ts";
+import { freePort, startEmbeddedServer, type EmbeddedServer } from "../../src/bootstrap/embedded-server.ts";
 
 export interface OwnServer {
   readonly adminUrl: string;

@@ -10,4 +10,4 @@ select s.id, s.status, s.current_period_start, s.current_period_end,
 
 /* @name changePlan */
 select s.id as "id!", s.user_id as "user_id!", s.status as "status!", s.current_period_end as "current_period_end!"
-  from platform.change_subscription(:userId!, :planName!) as s;
+  from platform_backend.change_subscription(:userId!, :planName!) as s;

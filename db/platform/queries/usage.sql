@@ -3,7 +3,7 @@
 
 /* @name recordUsage */
 select l.id as "id!", l.feature as "feature!", l.tokens_used as "tokens_used!", l.cost_usd as "cost_usd!", l.created_at as "created_at!"
-  from platform.record_usage(:userId!, :feature!, :tokensUsed!, coalesce(:costUsd::numeric, 0), coalesce(:metadata::jsonb, '{}')) as l;
+  from platform_backend.record_usage(:userId!, :feature!, :tokensUsed!, coalesce(:costUsd::numeric, 0), coalesce(:metadata::jsonb, '{}')) as l;
 
 /* @name usageThisMonth */
 select u.feature as "feature!", u.tokens_used as "tokens_used!", u.cost_usd as "cost_usd!", u.events as "events!"

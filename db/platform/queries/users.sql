@@ -4,4 +4,4 @@
 /* @name findOrCreateUser */
 select u.id as "id!", u.clerk_id as "clerk_id!", u.email, u.display_name,
        u.subscription_status as "subscription_status!", u.created_at as "created_at!"
-  from platform.register_user(:clerkId!, :email, :displayName) as u;
+  from platform_backend.register_user(:clerkId!, :email, :displayName) as u;

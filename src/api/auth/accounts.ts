@@ -21,12 +21,10 @@ export function createAccountResolver(databases: Pick<Databases, "platform" | "u
   const inFlight = new Map<string, Promise<string>>();
 
   async function register(identity: Identity): Promise<string> {
-    const user = await findOrCreateUser(databases.platform, {
-      clerkId: identity.clerkId,
-      email: identity.email ?? null,
-      displayName: identity.name ?? null,
-    });
-    await ensureProfile(databases.userData, user.id);
+    const user = await databases.platform.withPlatformAdmin((admin) =>
+      findOrCreateUser(admin, { clerkId: identity.clerkId, email: identity.email ?? null, displayName: identity.name ?? null }),
+    );
+    await databases.userData.withUserContext(user.id, ensureProfile);
     return user.id;
   }
 

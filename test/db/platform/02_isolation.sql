@@ -58,7 +58,7 @@ select throws_ok($$ delete from platform.users $$, '42501', null, 'A cannot dele
 select throws_ok($$ insert into platform.platform_usage_logs (user_id, feature, tokens_used) values ('11111111-1111-4111-8111-11111111111a', 'free_lunch', 0) $$,
   '42501', null, 'A cannot write their own usage');
 select throws_ok($$ update platform.user_subscriptions set plan_id = plan_id $$, '42501', null, 'A cannot change subscriptions directly');
-select throws_ok($$ select platform.change_subscription('11111111-1111-4111-8111-11111111111a', 'Enterprise') $$, '42501', null,
+select throws_ok($$ select platform_backend.change_subscription('11111111-1111-4111-8111-11111111111a', 'Enterprise') $$, '42501', null,
   'A cannot call the billing service''s plan change');
 select set_config('app.current_user_id', '', true);
 select is_empty('select 1 from platform.users union all select 1 from platform.user_subscriptions union all select 1 from platform.platform_usage_logs',
@@ -73,14 +73,14 @@ reset role;
 
 -- The billing service upgrades and downgrades atomically.
 set local role :DATABASE_PLATFORM_ADMIN;
-select is((select p.name from platform.change_subscription('11111111-1111-4111-8111-11111111111a', 'Pro') s join platform.subscription_plans p on p.id = s.plan_id),
+select is((select p.name from platform_backend.change_subscription('11111111-1111-4111-8111-11111111111a', 'Pro') s join platform.subscription_plans p on p.id = s.plan_id),
   'Pro', 'the platform admin upgrades A to Pro');
 select results_eq($$ select p.name, s.status from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id
                       where s.user_id = '11111111-1111-4111-8111-11111111111a' order by s.status $$,
   $$ values ('Pro'::text, 'active'::text), ('Free', 'canceled') $$, 'after an upgrade the old subscription is canceled and the new one active');
 select is((select count(*)::int from platform.platform_usage_logs where user_id in ('11111111-1111-4111-8111-11111111111a', '22222222-2222-4222-8222-22222222222b')), 2,
   'the platform admin sees every user''s usage');
-select throws_ok($$ select platform.change_subscription('11111111-1111-4111-8111-11111111111a', 'Platinum') $$, '22023',
+select throws_ok($$ select platform_backend.change_subscription('11111111-1111-4111-8111-11111111111a', 'Platinum') $$, '22023',
   'unknown subscription plan "Platinum"', 'an unknown plan is refused by name');
 reset role;
 

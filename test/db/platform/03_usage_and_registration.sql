@@ -3,31 +3,31 @@ begin;
 select plan(14);
 
 set local role :DATABASE_PLATFORM_ADMIN;
-select is((select subscription_status from platform.register_user('user_tap_usage_c', 'c@usage.test')), 'active',
+select is((select subscription_status from platform_backend.register_user('user_tap_usage_c', 'c@usage.test')), 'active',
   'a newly registered user starts with an active subscription');
 select is((select p.name from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id
             join platform.users u on u.id = s.user_id where u.clerk_id = 'user_tap_usage_c'), 'Free', 'on the Free plan');
-select is((select email from platform.register_user('user_tap_usage_c', 'c.new@usage.test')), 'c.new@usage.test',
+select is((select email from platform_backend.register_user('user_tap_usage_c', 'c.new@usage.test')), 'c.new@usage.test',
   'registering again keeps one account and updates its email');
 select is((select count(*)::int from platform.users where clerk_id = 'user_tap_usage_c'), 1, 'there is still exactly one account');
 select is((select count(*)::int from platform.user_subscriptions s join platform.users u on u.id = s.user_id where u.clerk_id = 'user_tap_usage_c'), 1,
   'and still exactly one subscription');
-select throws_ok($$ select platform.register_user('user_tap_usage_d', 'C.NEW@usage.test') $$, '23505', null,
+select throws_ok($$ select platform_backend.register_user('user_tap_usage_d', 'C.NEW@usage.test') $$, '23505', null,
   'an email already registered to another account is refused, whatever its case');
 
 -- Free allows 50,000 tokens a month.
-select lives_ok($$ select platform.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'blog_writer', 30000, 0.3) $$,
+select lives_ok($$ select platform_backend.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'blog_writer', 30000, 0.3) $$,
   'usage within the monthly limit is recorded');
-select throws_ok($$ select platform.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'blog_writer', 30000, 0.3) $$,
+select throws_ok($$ select platform_backend.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'blog_writer', 30000, 0.3) $$,
   '53400', 'monthly token limit exceeded: 30000 of 50000 tokens used, 30000 more requested', 'usage beyond the plan''s monthly limit is refused');
-select lives_ok($$ select platform.change_subscription((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'Enterprise') $$,
+select lives_ok($$ select platform_backend.change_subscription((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'Enterprise') $$,
   'the user upgrades to Enterprise');
-select lives_ok($$ select platform.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'podcast', 900000, 9) $$,
+select lives_ok($$ select platform_backend.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'podcast', 900000, 9) $$,
   'Enterprise has no monthly limit');
-select throws_ok($$ select platform.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'podcast', -5, 0) $$,
+select throws_ok($$ select platform_backend.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'podcast', -5, 0) $$,
   '23514', null, 'negative usage is refused');
-select platform.register_user('user_tap_usage_e', 'e@usage.test');
-select platform.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_e'), 'research', 10, 0.001);
+select platform_backend.register_user('user_tap_usage_e', 'e@usage.test');
+select platform_backend.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_e'), 'research', 10, 0.001);
 reset role;
 
 -- Look the id up before becoming the user: RLS hides accounts from a session without one.
@@ -36,7 +36,7 @@ set local role :DATABASE_AUTHENTICATED;
 select results_eq('select feature, tokens_used, cost_usd, events from platform.usage_summary()',
   $$ values ('blog_writer'::text, 30000::bigint, 0.3::numeric, 1::bigint), ('podcast', 900000, 9, 1) $$,
   'a user''s usage summary shows their own usage by feature');
-select throws_ok($$ select platform.record_usage(platform.current_user_id(), 'free_lunch', 0, 0) $$, '42501', null,
+select throws_ok($$ select platform_backend.record_usage(platform.current_user_id(), 'free_lunch', 0, 0) $$, '42501', null,
   'a signed-in user cannot record usage');
 select set_config('app.current_user_id', '', true);
 select is_empty('select * from platform.usage_summary()', 'without a user the usage summary is empty');

@@ -1,9 +1,9 @@
 /**
  * graphile-migrate, once per database. Each database has its own
- * configuration file (.gmrc for the platform, .gmrc.user_data for user data);
- * this module fills in what depends on the deployment: the owner's connection,
- * the shadow and root connections, and the role-name placeholders from the
- * topology spec.
+ * configuration file (the spec's migrateConfig: .gmrc for the platform,
+ * .gmrc.user_data for user data); this module fills in what depends on the
+ * deployment and the spec: the migrations folder, the owner's connection, the
+ * shadow and root connections, and the role-name placeholders.
  */
 import * as gm from "graphile-migrate";
 import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
@@ -11,11 +11,9 @@ import JSON5 from "json5";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT, redactUrl } from "../config.ts";
-import type { DatabaseKey } from "../topology.ts";
+import { DATABASE_KEYS, migrationsFolder, type DatabaseKey } from "../topology.ts";
 import type { Config } from "../config.ts";
 import { openDeployment, withLogin, type Deployment } from "./deployment.ts";
-
-export const DATABASE_KEYS: readonly DatabaseKey[] = ["platform", "userData"];
 
 /** `verbose`: graphile-migrate's progress lines too (for the db:* commands a developer watches). */
 export function migrationSettings(deployment: Deployment, key: DatabaseKey, verbose = false): gm.Settings {
@@ -25,7 +23,7 @@ export function migrationSettings(deployment: Deployment, key: DatabaseKey, verb
   const base = JSON5.parse(readFileSync(file, "utf8")) as gm.Settings;
   if (!endpoints.migrationUrl) {
     throw new Error(
-      `No migration login for ${spec.name}: set ${key === "platform" ? "PLATFORM" : "USER_DATA"}_MIGRATION_DATABASE_URL to the owner's URL`,
+      `No migration login for ${spec.name}: set ${spec.folder.toUpperCase()}_MIGRATION_DATABASE_URL to the owner's URL`,
     );
   }
   const placeholders = deployment.topology.placeholders();
@@ -34,11 +32,17 @@ export function migrationSettings(deployment: Deployment, key: DatabaseKey, verb
   const owner = new URL(endpoints.migrationUrl);
   return {
     ...base,
-    migrationsFolder: path.resolve(PROJECT_ROOT, base.migrationsFolder ?? "migrations"),
+    migrationsFolder: path.resolve(PROJECT_ROOT, migrationsFolder(spec)),
     connectionString: endpoints.migrationUrl,
-    shadowConnectionString: deployment.adminUrl
-      ? withLogin(endpoints.migrationUrl, decodeURIComponent(owner.username), decodeURIComponent(owner.password), `${endpoints.name}_shadow`)
-      : undefined,
+    // Only watch and commit use the shadow database (created through the root login), but graphile-migrate's
+    // settings check wants one for status and uncommit too: the same server's <database>_shadow, which status
+    // never connects to.
+    shadowConnectionString: withLogin(
+      endpoints.migrationUrl,
+      decodeURIComponent(owner.username),
+      decodeURIComponent(owner.password),
+      `${endpoints.name}_shadow`,
+    ),
     rootConnectionString: deployment.adminUrl,
     placeholders: { ...base.placeholders, ...placeholders },
     logger: verbose ? verboseLogger : quietLogger,
@@ -63,6 +67,29 @@ const quietLogger = new gm.Logger(() => (level, message) => {
  */
 export function releaseMigrationPools(): void {
   clearAllPools();
+}
+
+export const MIGRATE_COMMANDS = ["migrate", "watch", "commit", "uncommit", "reset", "status"] as const;
+export type MigrateCommand = (typeof MIGRATE_COMMANDS)[number];
+
+/** Runs one graphile-migrate command; `status` answers what it found. */
+export async function runMigrateCommand(command: MigrateCommand, settings: gm.Settings): Promise<{ pending: number; currentHasChanges: boolean } | void> {
+  switch (command) {
+    case "migrate":
+      return gm.migrate(settings);
+    case "watch":
+      return gm.watch(settings);
+    case "commit":
+      return gm.commit(settings);
+    case "uncommit":
+      return gm.uncommit(settings);
+    case "reset":
+      return gm.reset(settings);
+    case "status": {
+      const status = await gm.status(settings);
+      return { pending: status.remainingMigrations?.length ?? 0, currentHasChanges: status.hasCurrentMigration };
+    }
+  }
 }
 
 /** Applies committed migrations to both databases. */

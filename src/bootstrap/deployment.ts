@@ -4,28 +4,25 @@
  * (the owner login). Depending on the configuration it starts the embedded
  * server and provisions it, provisions a server reached with an admin URL, or
  * uses the URLs it was given as they are.
+ *
+ * Only what makes a server ready provisions (`npm start`, `alwrity db init`,
+ * the db:* migration commands). Read-only commands open the deployment with
+ * `{ provision: false }`: nothing is created and no password changes, so a
+ * health check never cuts off a running API.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "../config.ts";
-import { startEmbeddedServer, type EmbeddedServer } from "../embedded/embedded-server.ts";
-import { describe } from "./pools.ts";
-import { generateCredentials, loadOrCreateCredentials, type Credentials } from "../provision/credentials.ts";
-import { ProvisioningBusyError, provision } from "../provision/provision.ts";
+import { describe } from "../db/pools.ts";
+import { startEmbeddedServer, type EmbeddedServer } from "./embedded-server.ts";
+import { generateCredentials, loadOrCreateCredentials, type Credentials } from "./credentials.ts";
+import { ProvisioningBusyError, provision } from "./provision.ts";
+import type { DatabaseEndpoints, Endpoints } from "../db/endpoints.ts";
 import { resolveTopology, type DatabaseKey, type Topology } from "../topology.ts";
 
-export interface DatabaseEndpoints {
-  readonly key: DatabaseKey;
-  readonly name: string;
-  /** The authenticator login: what the API and services connect as. */
-  readonly apiUrl: string;
-  /** The owner login: what migrations run as (absent when not configured). */
-  readonly migrationUrl: string | undefined;
-}
+export type { DatabaseEndpoints } from "../db/endpoints.ts";
 
-export interface Deployment {
-  readonly topology: Topology;
-  readonly platform: DatabaseEndpoints;
-  readonly userData: DatabaseEndpoints;
+export interface Deployment extends Endpoints {
   /** A superuser or admin login to the server, when the project provisions it. */
   readonly adminUrl: string | undefined;
   readonly embedded: EmbeddedServer | undefined;
@@ -47,7 +44,17 @@ export function databaseOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
 }
 
-export async function openDeployment(config: Config): Promise<Deployment> {
+export interface OpenOptions {
+  /**
+   * false: use the server as it is. With an admin URL the databases are
+   * reached through the admin login (the login roles' passwords are not
+   * known, and are not changed); the embedded server must have been set up
+   * before (npm start or alwrity db init).
+   */
+  readonly provision: boolean;
+}
+
+export async function openDeployment(config: Config, options: OpenOptions = { provision: true }): Promise<Deployment> {
   const topology = resolveTopology(config.envPrefix);
   const source = config.source;
 
@@ -71,6 +78,9 @@ export async function openDeployment(config: Config): Promise<Deployment> {
   let adminUrl: string;
   let credentials: Credentials;
   if (source.kind === "embedded") {
+    if (!options.provision && (source.dataDir === null || !existsSync(path.join(source.dataDir, "PG_VERSION")))) {
+      throw new Error("the embedded database is not set up yet: run `alwrity db init` or `npm start` first");
+    }
     credentials = loadOrCreateCredentials(source.dataDir === null ? null : `${source.dataDir}.credentials.json`);
     embedded = await startEmbeddedServer({
       dataDir: source.dataDir === null ? null : path.resolve(source.dataDir),
@@ -78,17 +88,29 @@ export async function openDeployment(config: Config): Promise<Deployment> {
       superuserPassword: credentials.superuser,
     });
     adminUrl = embedded.adminUrl;
+  } else if (!options.provision) {
+    // The login roles' passwords are not known here; the admin login reads everything a read-only command needs.
+    const admin = new URL(source.adminUrl);
+    const [user, password] = [decodeURIComponent(admin.username), decodeURIComponent(admin.password)];
+    const endpoint = (key: DatabaseKey): DatabaseEndpoints => {
+      const name = topology.database(key).name;
+      const url = withLogin(source.adminUrl, user, password, name);
+      return { key, name, apiUrl: url, migrationUrl: url };
+    };
+    return assemble(topology, endpoint("platform"), endpoint("userData"), source.adminUrl, undefined);
   } else {
     // A server reached with an admin login: the login roles get fresh passwords on every provisioning.
     credentials = generateCredentials();
     adminUrl = source.adminUrl;
   }
 
-  try {
-    await provision(adminUrl, topology, credentials);
-  } catch (error) {
-    await embedded?.stop();
-    throw source.kind === "admin" ? adminServerError(error, adminUrl) : error;
+  if (options.provision) {
+    try {
+      await provision(adminUrl, topology, credentials);
+    } catch (error) {
+      await embedded?.stop();
+      throw source.kind === "admin" ? adminServerError(error, adminUrl) : error;
+    }
   }
   const owner = topology.role("owner").name;
   const authenticator = topology.role("authenticator").name;

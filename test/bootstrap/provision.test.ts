@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { deprovision, provision } from "../../src/provision/provision.ts";
+import { deprovision, provision } from "../../src/bootstrap/provision.ts";
 import { resolveTopology } from "../../src/topology.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, expect, test } from "vitest";
-import { startEmbeddedServer } from "../../src/embedded/embedded-server.ts";
+import { startEmbeddedServer } from "../../src/bootstrap/embedded-server.ts";
 
 const parent = mkdtempSync(path.join(tmpdir(), "alwrity-embedded-"));
 chmodSync(parent, 0o755); // the embedded server's OS user must be able to enter it

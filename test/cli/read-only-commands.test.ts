@@ -1,0 +1,99 @@
+/**
+ * The read-only commands (alwrity db test, db info, db verify-rls and
+ * npm run db:status) run against a provisioned, live deployment with
+ * DATABASE_ADMIN_URL, the configuration that provisions: they must change no
+ * password, and the API serving that deployment must keep serving, including
+ * on connections it opens afterwards.
+ */
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startApiServer, type ApiServer } from "../../src/api/server.ts";
+import { loadConfig, PROJECT_ROOT } from "../../src/config.ts";
+import { createDatabases, type Databases } from "../../src/db/databases.ts";
+import { endpointsEnv, ownDeployment } from "../support/databases.ts";
+import { runScript } from "../support/run-script.ts";
+import { testDeployment } from "../support/test-deployment.ts";
+
+const endpoints = ownDeployment();
+const adminUrl = testDeployment().adminUrl;
+let databases: Databases;
+let api: ApiServer;
+
+beforeAll(async () => {
+  const e = endpoints();
+  const config = loadConfig(endpointsEnv(e));
+  databases = createDatabases(e, config);
+  api = await startApiServer(config, databases, e.topology);
+});
+afterAll(async () => {
+  await api?.stop();
+  await databases?.close();
+});
+
+async function asAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The login roles' password hashes, as the server stores them. */
+const passwordHashes = () =>
+  asAdmin(async (admin) => {
+    const logins = endpoints().topology.roles.filter((r) => r.login).map((r) => r.name);
+    const { rows } = await admin.query<{ rolname: string; rolpassword: string }>(
+      "select rolname, rolpassword from pg_authid where rolname = any ($1) order by rolname",
+      [logins],
+    );
+    expect(rows).toHaveLength(logins.length);
+    return rows;
+  });
+
+const plans = async () => {
+  const response = await fetch(api.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: "{ subscriptionPlans(orderBy: NAME_ASC) { nodes { name } } }" }),
+  });
+  return { status: response.status, body: (await response.json()) as unknown };
+};
+
+const ADMIN_ENV = () => ({ ENVIRONMENT: "test", DATABASE_ADMIN_URL: adminUrl, DATABASE_ENV_PREFIX: endpoints().topology.prefix });
+const ALWRITY = path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts");
+const MIGRATE = path.join(PROJECT_ROOT, "src", "cli", "migrate.ts");
+
+test.each([
+  ["alwrity db test", ALWRITY, ["db", "test"]],
+  ["alwrity db info", ALWRITY, ["db", "info"]],
+  ["alwrity db verify-rls", ALWRITY, ["db", "verify-rls"]],
+  ["npm run db:status", MIGRATE, ["status"]],
+])("%s changes no password and the running API keeps serving", async (_name, script, args) => {
+  const before = await passwordHashes();
+  const expected = await plans();
+  expect(expected.status).toBe(200);
+
+  const [run, during] = await Promise.all([runScript(script, args, ADMIN_ENV()), plans()]);
+  expect(run.stderr).not.toMatch(/^error:/m);
+  expect(run.code).toBe(0);
+  expect(during).toEqual(expected);
+  expect(await passwordHashes()).toEqual(before);
+
+  // Cut the API's connections: it must log in again, with the password it was given.
+  await asAdmin((admin) =>
+    admin.query("select pg_terminate_backend(pid) from pg_stat_activity where usename = $1", [endpoints().topology.role("authenticator").name]),
+  );
+  await expect.poll(() => databases.platform.poolStats().total + databases.userData.poolStats().total, { timeout: 10_000 }).toBe(0);
+  expect(await plans()).toEqual(expected);
+});
+
+test("db:status reports pending migrations through the two URLs and their migration URLs alone (no shadow database)", async () => {
+  const e = endpoints();
+  const run = await runScript(MIGRATE, ["status"], endpointsEnv(e));
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stdout).toContain(`${e.platform.name}: 0 pending migration(s); current.sql is empty`);
+  expect(run.stdout).toContain(`${e.userData.name}: 0 pending migration(s); current.sql is empty`);
+});

@@ -1,0 +1,70 @@
+/**
+ * Rules about the schema as it stands after all migrations, read from each
+ * database's catalog: API naming lives in the tags files, not in comments;
+ * what only backend services call lives outside the schema the API
+ * introspects; every SECURITY DEFINER function pins its search_path with
+ * pg_temp last.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DATABASE_SPECS, type DatabaseKey } from "../../src/topology.ts";
+import { testDeployment } from "../support/test-deployment.ts";
+
+const deployment = testDeployment();
+const clients = {} as Record<DatabaseKey, pg.Client>;
+beforeAll(async () => {
+  for (const spec of DATABASE_SPECS) {
+    clients[spec.key] = new pg.Client({ connectionString: deployment.adminUrlFor(spec.key) });
+    await clients[spec.key].connect();
+  }
+});
+afterAll(() => Promise.all(Object.values(clients).map((c) => c.end())));
+
+const OWN_SCHEMAS = "n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate') and n.nspname !~ '^pg_'";
+
+describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key, spec) => {
+  test("no comment carries a smart tag (they live in db/<database>/postgraphile.tags.json5)", async () => {
+    const { rows } = await clients[key].query(
+      `select d.classoid::regclass::text as catalog, d.objoid, d.objsubid, d.description
+         from pg_description d
+        where d.description ~ '(^|\\n)@[a-zA-Z]'
+          and d.objoid not in (select oid from pg_namespace where nspname = 'pg_catalog')`,
+    );
+    expect(rows).toEqual([]);
+  });
+
+  test("every SECURITY DEFINER function sets search_path = pg_catalog, pg_temp", async () => {
+    const { rows } = await clients[key].query(
+      `select p.oid::regprocedure::text as function, p.proconfig
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where p.prosecdef and ${OWN_SCHEMAS}
+          and not coalesce('search_path=pg_catalog, pg_temp' = any (p.proconfig), false)`,
+    );
+    expect(rows).toEqual([]);
+  });
+
+  test(`the API's schema (${spec.schema}) holds no function only the platform admin may run`, async () => {
+    const roles = deployment.topology;
+    const { rows } = await clients[key].query(
+      `select p.oid::regprocedure::text as function
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = $1 and p.prokind = 'f'
+          and has_function_privilege($2, p.oid, 'execute')
+          and not has_function_privilege($3, p.oid, 'execute')
+          and not has_function_privilege($4, p.oid, 'execute')`,
+      [spec.schema, roles.role("platformAdmin").name, roles.role("authenticated").name, roles.role("anonymous").name],
+    );
+    expect(rows).toEqual([]);
+  });
+});
+
+test("the backend functions are in platform_backend, where only the platform admin may use them", async () => {
+  const { rows } = await clients.platform.query(
+    `select p.proname, has_schema_privilege($1, n.oid, 'usage') as admin, has_schema_privilege($2, n.oid, 'usage') as user_
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'platform_backend' order by 1`,
+    [deployment.topology.role("platformAdmin").name, deployment.topology.role("authenticated").name],
+  );
+  expect(rows).toEqual(
+    ["change_subscription", "plan_limits", "record_usage", "register_user"].map((proname) => ({ proname, admin: true, user_: false })),
+  );
+});

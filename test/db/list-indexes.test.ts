@@ -1,0 +1,117 @@
+/**
+ * Every column the API lets a user filter or order a list by (PostGraphile
+ * offers exactly the indexed columns) is served by an index that leads with
+ * user_id (the condition row-level security adds to every query) and has the
+ * column right after it. Asked as a signed-in user, with sequential scans and
+ * sorts priced out (enable_seqscan, enable_sort off), no filter plans a
+ * sequential scan and no ordering needs a sort. A column that only some index
+ * mentions, but none can serve, fails here.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DATABASE_SPECS, type DatabaseKey } from "../../src/topology.ts";
+import { testDeployment } from "../support/test-deployment.ts";
+
+const deployment = testDeployment();
+const SOME_USER = "3c9a7b1e-5d2f-4e8a-9b0c-1d2e3f4a5b6c";
+const clients = {} as Record<DatabaseKey, pg.Client>;
+
+interface Listable {
+  table: string;
+  column: string;
+  /** A literal of the column's type, for the filter. */
+  literal: string;
+  /** Whether an index has (user_id, column, ...) or (column, ...) as its first keys. */
+  served: boolean;
+}
+
+/** Per-user tables' columns that appear in a non-partial index: what PostGraphile makes filterable and orderable. */
+const LISTABLE = `
+  select distinct format('%I.%I', n.nspname, c.relname) as "table", a.attname as "column",
+         case when t.typtype = 'e' then format('%L::%s', (select e.enumlabel from pg_enum e where e.enumtypid = t.oid order by e.enumsortorder limit 1), format_type(a.atttypid, null))
+              when a.atttypid = 'boolean'::regtype then 'true'
+              when a.atttypid = 'uuid'::regtype then '''00000000-0000-4000-8000-000000000000''::uuid'
+              when a.atttypid in ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) then 'now()'
+              when a.atttypid in ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype) then '1'
+              else format('''x''::%s', format_type(a.atttypid, a.atttypmod)) end as literal,
+         exists (select 1 from pg_index y
+                  where y.indrelid = c.oid and y.indpred is null
+                    and (y.indkey[0] = a.attnum
+                         or (y.indkey[0] = (select u.attnum from pg_attribute u where u.attrelid = c.oid and u.attname = 'user_id') and y.indkey[1] = a.attnum))) as served
+    from pg_index x
+    join pg_class c on c.oid = x.indrelid
+    join pg_namespace n on n.oid = c.relnamespace
+    join pg_attribute a on a.attrelid = c.oid and a.attnum = any (x.indkey)
+    join pg_type t on t.oid = a.atttypid
+   where n.nspname = $1 and x.indpred is null and a.attname <> 'user_id'
+     and exists (select 1 from pg_attribute u where u.attrelid = c.oid and u.attname = 'user_id')
+   order by 1, 2`;
+
+beforeAll(async () => {
+  for (const spec of DATABASE_SPECS) {
+    clients[spec.key] = new pg.Client({ connectionString: deployment.adminUrlFor(spec.key) });
+    await clients[spec.key].connect();
+  }
+});
+afterAll(() => Promise.all(Object.values(clients).map((c) => c.end())));
+
+/** The plan of `sql` as a signed-in user, with sequential scans and sorts priced out. */
+async function planOf(key: DatabaseKey, sql: string): Promise<string> {
+  const client = clients[key];
+  await client.query("begin");
+  try {
+    await client.query("set local enable_seqscan = off; set local enable_sort = off");
+    await client.query("select set_config('role', $1, true), set_config('app.current_user_id', $2, true)", [deployment.topology.role("authenticated").name, SOME_USER]);
+    const { rows } = await client.query(`explain (costs off) ${sql}`);
+    return rows.map((r) => r["QUERY PLAN"]).join("\n");
+  } finally {
+    await client.query("rollback");
+  }
+}
+
+const listables: Record<string, Listable[]> = {};
+beforeAll(async () => {
+  for (const spec of DATABASE_SPECS) listables[spec.key] = (await clients[spec.key].query<Listable>(LISTABLE, [spec.schema])).rows;
+});
+
+describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key) => {
+  test("lists a user reaches for first can be filtered and ordered by name, type, status and date", () => {
+    const columns = listables[key]!.map((l) => `${l.table}.${l.column}`);
+    if (key === "userData") {
+      expect(columns).toEqual(
+        expect.arrayContaining([
+          "user_data.user_projects.project_name", "user_data.user_projects.project_type", "user_data.user_projects.is_archived",
+          "user_data.user_projects.created_at", "user_data.user_projects.updated_at",
+          "user_data.user_content_assets.title", "user_data.user_content_assets.asset_type",
+          "user_data.user_content_assets.created_at", "user_data.user_content_assets.updated_at",
+          "user_data.user_personas.persona_name", "user_data.user_personas.created_at", "user_data.user_personas.updated_at",
+        ]),
+      );
+    }
+    expect(columns.length).toBeGreaterThan(0);
+  });
+
+  test("each such column has an index that leads with user_id and the column", () => {
+    expect(listables[key]!.filter((l) => !l.served).map((l) => `${l.table}.${l.column}`)).toEqual([]);
+  });
+
+  test("a filter on each such column never plans a sequential scan", async () => {
+    const problems: string[] = [];
+    for (const { table, column, literal } of listables[key]!) {
+      const plan = await planOf(key, `select * from ${table} where ${column} = ${literal}`);
+      if (/Seq Scan/.test(plan)) problems.push(`${table}.${column}:\n${plan}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test("ordering by each such column needs no sort and no sequential scan", async () => {
+    const problems: string[] = [];
+    for (const { table, column } of listables[key]!) {
+      for (const direction of ["asc", "desc"]) {
+        const plan = await planOf(key, `select * from ${table} order by ${column} ${direction} limit 20`);
+        if (/Seq Scan|Sort/.test(plan)) problems.push(`${table}.${column} ${direction}:\n${plan}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * Runs one of the project's command-line scripts as a user does: a child
+ * process on the project's Node, configured through its environment only.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { PROJECT_ROOT } from "../../src/config.ts";
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runScript(script: string, args: string[], env: Record<string, string>, until?: { line: RegExp; then: NodeJS.Signals }): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (until && until.line.test(stdout)) child.kill(until.then);
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // A hung child fails the test with what it printed, instead of a bare timeout.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${path.basename(script)} ${args.join(" ")} did not finish in 25 s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, 25_000);
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
