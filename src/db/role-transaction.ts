@@ -50,7 +50,11 @@ export async function withRoleClient<T>(ctx: PoolContext, settings: TransactionS
     if (ended.leftover) ctx.log("connection_discarded", { database: ctx.target.name, reason: ended.leftover });
     // release(error) closes the connection rather than returning it to the pool.
     client.release(ended.leftover ? new Error(ended.leftover) : undefined);
-    if (outcome === "commit" && ended.error) throw new Error(`${ctx.target.name}: commit failed: ${describe(ended.error)}`, { cause: ended.error });
+    if (outcome === "commit" && ended.error) {
+      // The driver's SQLSTATE stays on the error, so callers can tell a lost connection (57P01, 08xxx) from a bug.
+      const failure = new Error(`${ctx.target.name}: commit failed: ${describe(ended.error)}`, { cause: ended.error });
+      throw Object.assign(failure, { code: (ended.error as { code?: unknown }).code });
+    }
     if (outcome === "commit" && ended.command === "ROLLBACK") {
       throw new Error(`${ctx.target.name}: nothing was committed: a statement failed inside the callback and its error was caught there`);
     }

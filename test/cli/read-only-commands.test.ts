@@ -97,3 +97,9 @@ test("db:status reports pending migrations through the two URLs and their migrat
   expect(run.stdout).toContain(`${e.platform.name}: 0 pending migration(s); current.sql is empty`);
   expect(run.stdout).toContain(`${e.userData.name}: 0 pending migration(s); current.sql is empty`);
 });
+
+test("with no database configured, a read-only command starts nothing new: it asks for db init first", async () => {
+  // ENVIRONMENT=test without a data directory would mean a throw-away server: nothing there to read.
+  const run = await runScript(ALWRITY, ["db", "test"], { ENVIRONMENT: "test" });
+  expect(run).toMatchObject({ code: 1, stderr: "error: the embedded database is not set up yet: run `alwrity db init` or `npm start` first\n" });
+});

@@ -17,9 +17,14 @@ export function runScript(script: string, args: string[], env: Record<string, st
     const child = spawn(process.execPath, [script, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
     let stdout = "";
     let stderr = "";
+    let signalled = false;
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (until && until.line.test(stdout)) child.kill(until.then);
+      // Once: output that follows (such as "stopping") must not send the signal again.
+      if (until && !signalled && until.line.test(stdout)) {
+        signalled = true;
+        child.kill(until.then);
+      }
     });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     // A hung child fails the test with what it printed, instead of a bare timeout.
