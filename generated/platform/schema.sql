@@ -9,6 +9,10 @@ grant usage on schema platform to :DATABASE_ANONYMOUS;
 grant usage on schema platform to :DATABASE_PLATFORM_ADMIN;
 grant usage on schema platform to :DATABASE_AUTHENTICATED;
 
+create schema platform_audit;
+comment on schema platform_audit is 'The audit log; read by platform admins, written only through platform_backend.record_audit_event and triggers.';
+grant usage on schema platform_audit to :DATABASE_PLATFORM_ADMIN;
+
 create schema platform_backend;
 comment on schema platform_backend is 'Functions for trusted backend services (the platform admin): registering users, recording usage, changing plans. The GraphQL API never introspects it.';
 grant usage on schema platform_backend to :DATABASE_PLATFORM_ADMIN;
@@ -113,6 +117,24 @@ grant delete, insert, select, update on table platform.users to :DATABASE_PLATFO
 grant select on table platform.users to :DATABASE_AUTHENTICATED;
 grant update (display_name) on table platform.users to :DATABASE_AUTHENTICATED;
 
+create table platform_audit.events (
+  id bigint not null generated always as identity,
+  occurred_at timestamp with time zone not null default clock_timestamp(),
+  kind text not null,
+  user_id uuid,
+  actor_role text not null,
+  actor_user_id uuid,
+  details jsonb not null default '{}'::jsonb,
+  constraint events_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
+  constraint events_kind_check CHECK ((kind ~ '^[a-z_]+(\.[a-z_]+)+$'::text)),
+  constraint events_pkey PRIMARY KEY (id)
+);
+alter table platform_audit.events enable row level security;
+alter table platform_audit.events force row level security;
+comment on table platform_audit.events is 'Security-relevant events, append-only, one row each, written in the same transaction as the event.';
+comment on column platform_audit.events.kind is 'What happened, as <subject>.<event>, e.g. subscription.started, user.deletion_requested, webhook.applied.';
+grant select on table platform_audit.events to :DATABASE_PLATFORM_ADMIN;
+
 -- indexes (besides those of constraints)
 
 CREATE INDEX platform_usage_logs_user_recent_idx ON platform.platform_usage_logs USING btree (user_id, created_at DESC);
@@ -124,6 +146,10 @@ CREATE INDEX user_subscriptions_plan_id_idx ON platform.user_subscriptions USING
 CREATE INDEX user_subscriptions_user_id_idx ON platform.user_subscriptions USING btree (user_id, created_at DESC);
 
 CREATE UNIQUE INDEX users_email_lower_key ON platform.users USING btree (lower(email));
+
+CREATE INDEX events_kind_occurred_at_idx ON platform_audit.events USING btree (kind, occurred_at);
+
+CREATE INDEX events_user_id_occurred_at_idx ON platform_audit.events USING btree (user_id, occurred_at);
 
 -- functions
 
@@ -232,6 +258,27 @@ $function$;
 comment on function platform_backend.plan_limits(uuid) is 'The features and limits of the plan a user is on (Free when they have no live subscription).';
 grant execute on function platform_backend.plan_limits(uuid) to :DATABASE_PLATFORM_ADMIN;
 
+CREATE OR REPLACE FUNCTION platform_backend.record_audit_event(event_kind text, subject_user_id uuid, event_details jsonb DEFAULT '{}'::jsonb)
+ RETURNS bigint
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  -- The role GUC, unlike current_user, still names the caller's role inside a definer function.
+  insert into platform_audit.events (kind, user_id, actor_role, actor_user_id, details)
+  values (
+    event_kind,
+    subject_user_id,
+    coalesce(nullif(current_setting('role', true), 'none'), session_user),
+    case when current_setting('app.current_user_id', true) ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+         then current_setting('app.current_user_id', true)::uuid end,
+    coalesce(event_details, '{}')
+  )
+  returning id;
+$function$;
+comment on function platform_backend.record_audit_event(text,uuid,jsonb) is 'Appends an event to the audit log, in the caller''s transaction; records who acted from the transaction''s role and user id.';
+grant execute on function platform_backend.record_audit_event(text,uuid,jsonb) to :DATABASE_PLATFORM_ADMIN;
+
 CREATE OR REPLACE FUNCTION platform_backend.record_usage(target_user_id uuid, feature text, tokens_used bigint, cost_usd numeric DEFAULT 0, metadata jsonb DEFAULT '{}'::jsonb)
  RETURNS platform.platform_usage_logs
  LANGUAGE plpgsql
@@ -295,6 +342,18 @@ $function$;
 comment on function platform_backend.register_user(text,text,text) is 'Finds or creates the account of a Clerk user (keeping its email current); a new account starts on the Free plan. For the API''s sign-in path (platform admin).';
 grant execute on function platform_backend.register_user(text,text,text) to :DATABASE_PLATFORM_ADMIN;
 
+CREATE OR REPLACE FUNCTION platform_private.tg__append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  raise exception 'the audit log is append-only: % on %.% is not allowed', tg_op, tg_table_schema, tg_table_name
+    using errcode = '42501';
+end;
+$function$;
+comment on function platform_private.tg__append_only() is 'Refuses UPDATE, DELETE and TRUNCATE on an append-only table.';
+
 CREATE OR REPLACE FUNCTION platform_private.tg__timestamps()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -325,6 +384,29 @@ begin
 end;
 $function$;
 comment on function platform_private.tg__user_id_immutable() is 'A row never moves from one user to another, whoever updates it.';
+
+CREATE OR REPLACE FUNCTION platform_private.tg_user_subscriptions__audit()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    perform platform_backend.record_audit_event('subscription.started', new.user_id, jsonb_build_object(
+      'subscription_id', new.id, 'status', new.status,
+      'plan', (select p.name from platform.subscription_plans p where p.id = new.plan_id),
+      'current_period_end', new.current_period_end));
+  elsif new.status is distinct from old.status or new.plan_id is distinct from old.plan_id then
+    perform platform_backend.record_audit_event('subscription.changed', new.user_id, jsonb_build_object(
+      'subscription_id', new.id, 'from_status', old.status, 'to_status', new.status,
+      'from_plan', (select p.name from platform.subscription_plans p where p.id = old.plan_id),
+      'to_plan', (select p.name from platform.subscription_plans p where p.id = new.plan_id)));
+  end if;
+  return null;
+end;
+$function$;
+comment on function platform_private.tg_user_subscriptions__audit() is 'Writes subscription.started and subscription.changed audit events.';
 
 CREATE OR REPLACE FUNCTION platform_private.tg_user_subscriptions__sync_user_status()
  RETURNS trigger
@@ -361,7 +443,13 @@ CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.user_subscriptio
 
 CREATE TRIGGER _500_sync_user_status AFTER INSERT OR DELETE OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__sync_user_status();
 
+CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__audit();
+
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.users FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
+
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON platform_audit.events FOR EACH ROW EXECUTE FUNCTION platform_private.tg__append_only();
+
+CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON platform_audit.events FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg__append_only();
 
 -- policies
 
@@ -396,3 +484,7 @@ create policy update_own on platform.users as permissive for update to :DATABASE
   using ((id = ( SELECT platform.current_user_id() AS current_user_id)))
   with check ((id = ( SELECT platform.current_user_id() AS current_user_id)));
 comment on policy update_own on platform.users is 'A signed-in user may edit their own account (only the columns granted).';
+
+create policy select_for_platform_admins on platform_audit.events as permissive for select to :DATABASE_PLATFORM_ADMIN
+  using (true);
+comment on policy select_for_platform_admins on platform_audit.events is 'Platform admins read every event; nobody else reads any.';
