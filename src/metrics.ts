@@ -51,6 +51,9 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: "alwrity_" });
+  // prom-client names these gauges *_total, which Prometheus keeps for counters (promtool flags them);
+  // the event loop lag, memory and CPU metrics say what they would.
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(`alwrity_${name}`);
   const registers = [registry];
 
   let readPools: () => Record<string, PoolStats> = () => ({});

@@ -26,7 +26,6 @@ import type { Databases } from "../db/databases.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { DATABASE_KEYS, migrationsFolder, type Topology } from "../topology.ts";
-import { currentRequest } from "./request-context.ts";
 
 /** A readiness check other parts register (the worker: "running"); `ok: false` makes /ready answer 503. */
 export interface ReadinessCheck {
@@ -85,7 +84,7 @@ export function operationsPlugin(options: OperationsOptions): GraphileConfig.Plu
             return { type: "buffer" as const, statusCode: 200, headers: { "content-type": contentType, "cache-control": "no-store" }, buffer: Buffer.from(text) };
           }
           if (url !== event.resolvedPreset.grafserv?.graphqlPath && url !== "/graphql") return next();
-          return observeRequest(options, next);
+          return observeRequest(options, next, () => event.requestDigest.requestContext.node?.res?.getHeader("x-request-id"));
         },
         processGraphQLRequestBody(next, event) {
           const store = observed.getStore();
@@ -97,7 +96,8 @@ export function operationsPlugin(options: OperationsOptions): GraphileConfig.Plu
   };
 }
 
-async function observeRequest<T extends { statusCode?: number } | null>(options: OperationsOptions, next: () => PromiseLike<T> | T): Promise<T> {
+/** `requestId`: the id the auth gate gave the request (its x-request-id header), read once the request is done. */
+async function observeRequest<T extends { statusCode?: number } | null>(options: OperationsOptions, next: () => PromiseLike<T> | T, requestId: () => unknown): Promise<T> {
   const store: Observation = { errored: false, sqlstateClasses: [] };
   const started = performance.now();
   const result = await observed.run(store, () => Promise.resolve(next()));
@@ -110,7 +110,7 @@ async function observeRequest<T extends { statusCode?: number } | null>(options:
   options.metrics.requestDuration.observe({ operation, outcome }, seconds);
   const ms = Math.round(seconds * 1000 * 10) / 10;
   if (ms >= options.slowOperationMs) {
-    options.log("slow_operation", { operation: store.operation ?? null, ms, outcome, status, requestId: currentRequest.getStore()?.requestId ?? requestIdOf(result) });
+    options.log("slow_operation", { operation: store.operation ?? null, ms, outcome, status, requestId: requestId() ?? requestIdOf(result) });
   }
   return result;
 }
