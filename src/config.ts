@@ -54,6 +54,24 @@ export interface ClerkSettings {
   issuer: string | undefined;
 }
 
+/** Who may read /metrics (METRICS). */
+export type MetricsAccess =
+  | { kind: "off" }
+  /** On the API's port, to anyone who can reach it (development and tests). */
+  | { kind: "open" }
+  /** On the API's port, with `Authorization: Bearer <METRICS_TOKEN>`. */
+  | { kind: "token"; token: string }
+  /** Only on a port of its own (METRICS_PORT, on METRICS_HOST), which the network keeps private. */
+  | { kind: "port"; port: number; host: string };
+
+export interface ObservabilitySettings {
+  metrics: MetricsAccess;
+  /** SLOW_OPERATION_MS: GraphQL operations taking at least this long are logged (slow_operation). */
+  slowOperationMs: number;
+  /** SLOW_STATEMENT_MS: SQL statements taking at least this long are logged (slow_statement). */
+  slowStatementMs: number;
+}
+
 export interface Config {
   environment: Environment;
   source: DatabaseSource;
@@ -69,6 +87,7 @@ export interface Config {
   poolerMode: PoolerMode;
   api: ApiSettings;
   clerk: ClerkSettings;
+  observability: ObservabilitySettings;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     authorizedParties: read.list("CLERK_AUTHORIZED_PARTIES", /^https?:\/\/[^\s/]+$/, "a comma-separated list of origins such as https://app.example.com"),
     issuer: read.matching("CLERK_ISSUER", /^https:\/\/\S+$/, "", "the https URL of the Clerk instance (the tokens' iss claim)") || undefined,
   };
+  const observability = readObservability(read, environment, problems);
   if (environment === "production" && !clerk.jwtKey && !clerk.secretKey) {
     problems.push("ENVIRONMENT=production needs CLERK_JWT_KEY (the instance's PEM public key) or CLERK_SECRET_KEY, or nobody can sign in");
   }
@@ -151,7 +171,27 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
-  return { environment, source, envPrefix, pool, echo, poolerMode, api, clerk };
+  return { environment, source, envPrefix, pool, echo, poolerMode, api, clerk, observability };
+}
+
+function readObservability(read: Reader, environment: Environment, problems: string[]): ObservabilitySettings {
+  // Metrics show internals (operation names, pool sizes, error rates): open only outside production.
+  const kind = read.oneOf("METRICS", ["off", "open", "token", "port"] as const, environment === "production" ? "off" : "open");
+  const token = read.matching("METRICS_TOKEN", /^\S{32,}$/, "", "at least 32 characters without spaces (for example `openssl rand -hex 32`)");
+  const port = read.integer("METRICS_PORT", 0, 1, 65535);
+  const host = read.matching("METRICS_HOST", /^[\w.:-]+$/, "127.0.0.1", "a host name or IP address");
+  let metrics: MetricsAccess = { kind: "off" };
+  if (kind === "open" && environment === "production") problems.push("METRICS=open is refused in production: use METRICS=token (with METRICS_TOKEN) or METRICS=port (with METRICS_PORT), or off");
+  else if (kind === "open") metrics = { kind: "open" };
+  else if (kind === "token" && !token) problems.push("METRICS=token needs METRICS_TOKEN (at least 32 characters)");
+  else if (kind === "token") metrics = { kind: "token", token };
+  else if (kind === "port" && !port) problems.push("METRICS=port needs METRICS_PORT (a port other than the API's)");
+  else if (kind === "port") metrics = { kind: "port", port, host };
+  return {
+    metrics,
+    slowOperationMs: read.integer("SLOW_OPERATION_MS", 1000, 0),
+    slowStatementMs: read.integer("SLOW_STATEMENT_MS", 250, 0),
+  };
 }
 
 /** Reads variables, collecting problems instead of stopping at the first one. */

@@ -4,6 +4,9 @@
  * listening. `npm start` and `alwrity dev` both run this.
  */
 import { startApiServer, type ApiServer } from "./api/server.ts";
+import { statementObserver } from "./api/statement-log.ts";
+import { jsonLinesLogger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { redactUrl, type Config } from "./config.ts";
 import type { Deployment } from "./bootstrap/deployment.ts";
 import { initDatabases } from "./bootstrap/init-databases.ts";
@@ -14,6 +17,8 @@ export interface RunningPlatform {
   /** The process's one database service API, shared by the API and whatever runs beside it. */
   readonly databases: Databases;
   readonly api: ApiServer;
+  /** The process's metrics (GET /metrics); whatever runs beside the API records into them too. */
+  readonly metrics: Metrics;
   /** Human-readable lines describing where things are. */
   readonly summary: readonly string[];
   /**
@@ -26,11 +31,13 @@ export interface RunningPlatform {
 }
 
 export async function startPlatform(config: Config): Promise<RunningPlatform> {
-  const databases = await initDatabases(config);
+  const metrics = createMetrics();
+  const log = jsonLinesLogger();
+  const databases = await initDatabases(config, { logger: log, onStatement: statementObserver(config.observability.slowStatementMs, metrics, log) });
   const { deployment } = databases;
   let api: ApiServer;
   try {
-    api = await startApiServer(config, databases, deployment.topology);
+    api = await startApiServer(config, databases, deployment.topology, { metrics, log });
   } catch (error) {
     await databases.close();
     throw error;
@@ -38,6 +45,7 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
   const summary = [`Node.js ${process.version}`, ...[deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`)];
   if (deployment.embedded) summary.push(`embedded PostgreSQL data directory: ${deployment.embedded.dataDir}`);
   summary.push(`GraphQL API: ${api.url}`);
+  if (api.metricsUrl) summary.push(`metrics: ${api.metricsUrl}`);
   if (api.graphiqlUrl) summary.push(`GraphiQL (Ruru): ${api.graphiqlUrl}   (sign in: npm run token -- you@example.com)`);
   let stopped = false;
   const failed = new Promise<never>((_, reject) => {
@@ -50,6 +58,7 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
     deployment,
     databases,
     api,
+    metrics,
     summary,
     failed,
     async stop() {

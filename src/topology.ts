@@ -39,8 +39,10 @@ export interface DatabaseSpec {
   readonly connect: readonly RoleKey[];
   /**
    * Extensions the migrations need, created by whoever provisions the server
-   * (creating most extensions needs more rights than the owner has). Empty
-   * while the migrations use only core features (gen_random_uuid is core).
+   * (creating most extensions needs more rights than the owner has). The
+   * migrations use only core features (gen_random_uuid is core);
+   * pg_stat_statements is for operators (`alwrity db top`), and needs the
+   * server's shared_preload_libraries to collect anything.
    */
   readonly extensions: readonly string[];
   /**
@@ -120,7 +122,7 @@ export const DATABASE_SPECS: readonly DatabaseSpec[] = [
     baseName: "alwrity_platform",
     owner: "owner",
     connect: ["owner", "authenticator"],
-    extensions: [],
+    extensions: ["pg_stat_statements"],
     folder: "platform",
     schema: "platform",
     migrateConfig: ".gmrc",
@@ -131,7 +133,7 @@ export const DATABASE_SPECS: readonly DatabaseSpec[] = [
     baseName: "alwrity_user_data",
     owner: "owner",
     connect: ["owner", "authenticator"],
-    extensions: [],
+    extensions: ["pg_stat_statements"],
     folder: "user_data",
     schema: "user_data",
     migrateConfig: ".gmrc.user_data",

@@ -11,6 +11,7 @@ import { GraphQLError, type GraphQLFormattedError } from "postgraphile/graphql";
 import type { Environment } from "../config.ts";
 import { jsonLinesLogger } from "../log.ts";
 import { noteUnavailability, unavailability } from "./database-unavailable.ts";
+import { noteResponseError } from "./operations.ts";
 import { currentRequest } from "./request-context.ts";
 
 /** Messages safe to show for a SQLSTATE, in production. */
@@ -31,6 +32,8 @@ export function makeErrorMask(environment: Environment, log = jsonLinesLogger())
   const production = environment === "production";
   return (error) => {
     const original = error.originalError as (Error & { code?: unknown }) | undefined;
+    // For the request's metrics: whether it failed, and the database error's SQLSTATE class.
+    noteResponseError(typeof original?.code === "string" && /^[0-9A-Z]{5}$/.test(original.code) ? original.code : undefined);
     if (!original || original instanceof GraphQLError) return error;
     if (isSafeError(original)) return error;
     // PostGraphile's answer to an update or delete that matched no row the user can see.

@@ -5,13 +5,15 @@
  * user id set transaction-locally) or as the anonymous role, through the
  * authenticator login.
  */
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import type { Config } from "../config.ts";
 import { transactionSettings, type Asking } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
+import { jsonLinesLogger, type Logger } from "../log.ts";
+import { createMetrics, type Metrics } from "../metrics.ts";
 import { DATABASE_KEYS, type Topology } from "../topology.ts";
 import { createAccountResolver } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
@@ -19,11 +21,22 @@ import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
 import { createDrain } from "./drain.ts";
+import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { makeSchemaPreset, serviceKeys } from "./preset.ts";
 import { currentRequest } from "./request-context.ts";
 
+export interface ApiOptions {
+  /** The process's metrics (src/platform.ts makes them); a fresh registry when absent. */
+  readonly metrics?: Metrics;
+  /** More checks for GET /ready (hook: the background worker registers "worker" here). */
+  readonly readinessChecks?: readonly ReadinessCheck[];
+  readonly log?: Logger;
+}
+
 export interface ApiServer {
   readonly url: string;
+  /** Where /metrics is served with METRICS=port (undefined otherwise). */
+  readonly metricsUrl: string | undefined;
   /** The in-browser IDE (Ruru), in development only. */
   readonly graphiqlUrl: string | undefined;
   stop(): Promise<void>;
@@ -33,16 +46,29 @@ export interface ApiServer {
  * Serves the API over `databases`, the process's one database service API;
  * its owner closes it after stop().
  */
-export async function startApiServer(config: Config, databases: Databases, topology: Topology): Promise<ApiServer> {
+export async function startApiServer(config: Config, databases: Databases, topology: Topology, options: ApiOptions = {}): Promise<ApiServer> {
   const development = config.environment === "development";
+  const metrics = options.metrics ?? createMetrics();
+  metrics.watchPools(() => Object.fromEntries(DATABASE_KEYS.map((key) => [databases.database(key).name, databases.database(key).poolStats()])));
+  const access = config.observability.metrics;
+  const operations = operationsPlugin({
+    databases,
+    topology,
+    metrics,
+    access,
+    slowOperationMs: config.observability.slowOperationMs,
+    readinessChecks: options.readinessChecks ?? [],
+    log: options.log ?? jsonLinesLogger(),
+  });
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   const resolveAccount = createAccountResolver(databases);
   const drain = createDrain(config.api.retryAfterSeconds);
 
   const preset: GraphileConfig.Preset = {
     extends: [makeSchemaPreset({ environment: config.environment, topology, databases, maxBodyBytes: config.api.maxBodyBytes })],
-    // Middleware runs in this order: refuse while draining, then 503 for a database away, then sign-in.
-    plugins: [drain.plugin, databaseUnavailablePlugin(config.api.retryAfterSeconds), authGatePlugin(verify, resolveAccount, config.api.retryAfterSeconds)],
+    // Middleware runs in this order: refuse while draining, then health, readiness, metrics and the
+    // request's measurements, then 503 for a database away, then sign-in.
+    plugins: [drain.plugin, operations, databaseUnavailablePlugin(config.api.retryAfterSeconds), authGatePlugin(verify, resolveAccount, config.api.retryAfterSeconds)],
     grafast: {
       context() {
         // Requests the auth gate did not see (none over HTTP) run as the anonymous role.
@@ -57,7 +83,9 @@ export async function startApiServer(config: Config, databases: Databases, topol
 
   const pgl = postgraphile(preset);
   const server = createServer();
+  let metricsServer: Server | undefined;
   try {
+    if (access.kind === "port") metricsServer = await serveMetrics(metrics, access.port, access.host);
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
     await new Promise<void>((resolve, reject) => {
@@ -65,6 +93,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
       server.listen(config.api.port, config.api.host, resolve);
     });
   } catch (error) {
+    metricsServer?.close();
     await Promise.resolve(pgl.release()).catch(() => undefined);
     throw error instanceof Error && (error as NodeJS.ErrnoException).code === "EADDRINUSE"
       ? new Error(`port ${config.api.port} is already in use: stop the other server or set PORT`)
@@ -77,6 +106,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
   let stopped = false;
   return {
     url: `${base}/graphql`,
+    metricsUrl: metricsServer ? `http://${access.kind === "port" ? access.host : ""}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined,
     graphiqlUrl: development ? `${base}/graphiql` : undefined,
     async stop() {
       if (stopped) return;
@@ -84,6 +114,28 @@ export async function startApiServer(config: Config, databases: Databases, topol
       const { forced } = await drain.close(server, config.api.shutdownTimeoutMs);
       if (forced) process.stderr.write(`shutdown: requests still running after ${config.api.shutdownTimeoutMs / 1000} s (SHUTDOWN_TIMEOUT) were cut off\n`);
       await pgl.release();
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     },
   };
+}
+
+/** METRICS=port: /metrics alone, on a port of its own that the network keeps private. */
+async function serveMetrics(metrics: Metrics, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || req.url !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("only GET /metrics is served here\n");
+      return;
+    }
+    metrics.render().then(
+      ({ contentType, text }) => res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(text),
+      (error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${(error as Error).message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "EADDRINUSE" ? new Error(`port ${port} is already in use: set METRICS_PORT to a free port`) : error),
+    );
+    server.listen(port, host, resolve);
+  });
+  return server;
 }

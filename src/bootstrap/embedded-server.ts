@@ -105,6 +105,8 @@ export async function startEmbeddedServer(options: EmbeddedOptions): Promise<Emb
       "-c", "listen_addresses=127.0.0.1",
       "-c", "unix_socket_directories=",
       "-c", "max_connections=300",
+      // Per-statement totals for `alwrity db top` (the extension itself is in the topology spec).
+      "-c", "shared_preload_libraries=pg_stat_statements",
       // A throw-away test server need not survive a crash; skipping fsync makes the suite faster.
       ...(throwAway ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
     ],

@@ -9,6 +9,7 @@ import { loadConfig } from "../config.ts";
 import { createDatabases, type Databases } from "../db/databases.ts";
 import { openDeployment } from "../bootstrap/deployment.ts";
 import { initDatabases } from "../bootstrap/init-databases.ts";
+import { topStatements } from "../bootstrap/statement-stats.ts";
 import type { DatabaseKey } from "../topology.ts";
 import { formatBytes, formatTable } from "./table.ts";
 
@@ -16,6 +17,7 @@ export const DB_COMMANDS = {
   test: "check that both databases answer: latency, server version, login role (exit 1 if one is unreachable)",
   init: "provision where the project provisions, and apply pending migrations to both databases (safe to repeat)",
   info: "size, tables with row estimates, row-level security and policies, applied migrations, pool counts (--json for machines)",
+  top: "the most expensive statements of each database by total time, from pg_stat_statements (--json for machines); reads only",
   "verify-rls": "check that every per-user table has forced row-level security and a policy for each command (exit 1 naming the table if not)",
 } as const;
 export type DbCommand = keyof typeof DB_COMMANDS;
@@ -32,6 +34,14 @@ export async function runDbCommand(command: DbCommand, options: { json: boolean 
     return;
   }
   const deployment = await openDeployment(config, { provision: false });
+  if (command === "top") {
+    try {
+      await top(await topStatements(deployment, 10), options.json);
+    } finally {
+      await deployment.close();
+    }
+    return;
+  }
   const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
   try {
     if (command === "test") await test(databases);
@@ -73,6 +83,15 @@ async function info(databases: Databases, json: boolean): Promise<void> {
     console.log(formatTable(["table", "rows (est.)", "RLS", "policies"], rows));
     const migrations = db.migrations ? db.migrations.map((m) => m.filename).join(", ") || "none" : `unknown: ${db.migrationsNote}`;
     console.log(`migrations: ${migrations}\n`);
+  }
+}
+
+async function top(tops: Awaited<ReturnType<typeof topStatements>>, json: boolean): Promise<void> {
+  if (json) return console.log(JSON.stringify(tops, null, 2));
+  for (const db of tops) {
+    console.log(`${db.database}: the ${db.statements.length} statements with the most total time since statistics were reset`);
+    const rows = db.statements.map((s) => [s.totalMs.toFixed(1), String(s.calls), s.meanMs.toFixed(2), s.role ?? "?", s.query.slice(0, 100)]);
+    console.log(`${formatTable(["total ms", "calls", "mean ms", "role", "statement"], rows)}\n`);
   }
 }
 

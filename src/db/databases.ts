@@ -24,6 +24,7 @@ import type { Endpoints } from "./endpoints.ts";
 import { createPool, endPool } from "./pools.ts";
 import { findRlsProblems, RowLevelSecurityError, type RlsFindings } from "./rls-check.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
+import type { StatementObserver } from "./statement-timing.ts";
 
 export interface Databases {
   /** The platform database (get_platform_db): accounts, plans, subscriptions, usage. */
@@ -36,6 +37,8 @@ export interface Databases {
   getDatabaseInfo(): Promise<DatabaseInfo[]>;
   /** Checks every per-user table for forced RLS and a policy per command; throws RowLevelSecurityError naming each gap. */
   verifyRowLevelSecurity(): Promise<Record<DatabaseKey, RlsFindings>>;
+  /** Per database: the migrations graphile-migrate recorded as applied (file names), read through the API's own login. */
+  appliedMigrations(): Promise<Record<DatabaseKey, string[]>>;
   /** The database of a key (the API serves both; each of its services names one). */
   database(key: DatabaseKey): UserScopedDatabase;
   /** Drains and closes both pools (and whatever else this object opened). Safe to call more than once. */
@@ -45,6 +48,8 @@ export interface Databases {
 export interface DatabasesOptions {
   /** Where pool errors and, with DATABASE_ECHO, statements are logged (JSON lines on stderr by default). */
   readonly logger?: Logger;
+  /** Told of every statement on the pools' connections, with its duration (slow-statement log, metrics). */
+  readonly onStatement?: StatementObserver;
   /** Runs after the pools are closed (initDatabases stops what it started). */
   readonly onClose?: () => Promise<void>;
 }
@@ -59,7 +64,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
   const contexts = {} as Record<DatabaseKey, PoolContext>;
   for (const key of DATABASE_KEYS) {
     const target = { name: deployment[key].name, url: deployment[key].apiUrl };
-    contexts[key] = { pool: createPool(target, config.pool, "alwrity-api", log), target, settings: config.pool, log, echo: config.echo ? log : undefined };
+    contexts[key] = { pool: createPool(target, config.pool, "alwrity-api", log, options.onStatement), target, settings: config.pool, log, echo: config.echo ? log : undefined };
   }
   const { topology } = deployment;
   const apiRoles = apiRoleNames(topology);
@@ -82,6 +87,17 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
           return { ...info, pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } };
         }),
       ),
+    async appliedMigrations() {
+      const applied = {} as Record<DatabaseKey, string[]>;
+      for (const key of keys) {
+        // Readable by the login through a grant of its own (migration platform/000005, user_data/000006).
+        const { rows } = await runInRole(contexts[key], login, { key, asking: "login" }, (session) =>
+          session.query<{ filename: string }>("select filename from graphile_migrate.migrations order by filename"),
+        );
+        applied[key] = rows.map((r) => r.filename);
+      }
+      return applied;
+    },
     async verifyRowLevelSecurity() {
       const findings = {} as Record<DatabaseKey, RlsFindings>;
       for (const key of keys) findings[key] = await runInRole(contexts[key], login, { key, asking: "login" }, (session) => findRlsProblems(session, apiRoles));

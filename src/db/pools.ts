@@ -6,6 +6,7 @@
 import pg from "pg";
 import type { PoolSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { timedClientClass, type StatementObserver } from "./statement-timing.ts";
 
 /** A database as the API reaches it: its name (for messages) and its URL. */
 export interface PoolTarget {
@@ -13,8 +14,9 @@ export interface PoolTarget {
   readonly url: string;
 }
 
-export function createPool(target: PoolTarget, settings: PoolSettings, applicationName: string, log: Logger): pg.Pool {
+export function createPool(target: PoolTarget, settings: PoolSettings, applicationName: string, log: Logger, onStatement?: StatementObserver): pg.Pool {
   const pool = new pg.Pool({
+    ...(onStatement ? { Client: timedClientClass(target.name, onStatement) } : {}),
     connectionString: target.url,
     application_name: applicationName,
     // DB_POOL_SIZE connections are the steady state; DB_MAX_OVERFLOW more may open under load.

@@ -90,6 +90,27 @@ test.each([
   expect(await plans()).toEqual(expected);
 });
 
+test("alwrity db top lists each database's most expensive statements (normalised, no values), or says the server does not collect them; it changes no password", async () => {
+  const before = await passwordHashes();
+  await databases.platform.withAnonymous((s) => s.query("select pg_sleep(1), $1::text as secret", ["db-top-secret-value"]));
+  const preloaded = await asAdmin(async (admin) => (await admin.query<{ s: string }>("select current_setting('shared_preload_libraries') as s")).rows[0]!.s.includes("pg_stat_statements"));
+  const run = await runScript(ALWRITY, ["db", "top", "--json"], ADMIN_ENV());
+  if (preloaded) {
+    expect(run.code, run.stderr).toBe(0);
+    const tops = JSON.parse(run.stdout) as { database: string; statements: { query: string; calls: number; totalMs: number }[] }[];
+    expect(tops.map((t) => t.database)).toEqual([endpoints().platform.name, endpoints().userData.name]);
+    const ours = tops[0]!.statements.find((s) => s.query.includes("pg_sleep("));
+    expect(ours, JSON.stringify(tops[0]!.statements.map((s) => s.query))).toBeDefined();
+    expect(ours!.calls).toBeGreaterThanOrEqual(1);
+    expect(run.stdout).not.toContain("db-top-secret-value");
+  } else {
+    // Like the machine's PostgreSQL 15 here: the extension exists, the server does not load it.
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot read statement statistics: the server does not load pg_stat_statements: add it to shared_preload_libraries/);
+  }
+  expect(await passwordHashes()).toEqual(before);
+});
+
 test("db:status reports pending migrations through the two URLs and their migration URLs alone (no shadow database)", async () => {
   const e = endpoints();
   const run = await runScript(MIGRATE, ["status"], endpointsEnv(e));
