@@ -29,6 +29,8 @@ const GRAPHQL: Record<Operation, string> = {
 export const HEAVY_LISTING = "query AllAssets { assets(first: 20, orderBy: CREATED_AT_DESC) { totalCount nodes { rowId title createdAt } } }";
 
 export const AUTHORIZED_PARTY = "http://localhost:3000";
+/** The iss of the bench's tokens: production requires CLERK_ISSUER. */
+export const ISSUER = "https://clerk.bench.alwrity.local";
 
 export interface BenchUser {
   n: number;
@@ -50,7 +52,7 @@ export function makeClerkKeys(): ClerkKeys {
 }
 
 export function tokensFor(keys: ClerkKeys, numbers: number[]): BenchUser[] {
-  return numbers.map((n) => ({ n, token: signToken(keys.privateKey, { sub: clerkId(n), email: emailOf(n), azp: AUTHORIZED_PARTY }) }));
+  return numbers.map((n) => ({ n, token: signToken(keys.privateKey, { sub: clerkId(n), email: emailOf(n), azp: AUTHORIZED_PARTY, iss: ISSUER }) }));
 }
 
 /** `count` distinct users drawn at random from 1..users (all of them when count ≥ users). */

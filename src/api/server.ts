@@ -9,6 +9,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
+import persisted from "@grafserv/persisted";
 import type { Config } from "../config.ts";
 import { transactionSettings, type Asking } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
@@ -19,12 +20,17 @@ import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
 import { createDrain } from "./drain.ts";
+import { operationLimitsPlugin } from "./operation-limits.ts";
+import { createRateLimits } from "./rate-limits.ts";
+
+// The package is CommonJS with its plugin as the default export: node's ESM loader hands over module.exports.
+const PersistedPlugin = (persisted as unknown as { default: GraphileConfig.Plugin }).default;
 import { makeSchemaPreset, serviceKeys } from "./preset.ts";
 import { currentRequest } from "./request-context.ts";
 
 export interface ApiServer {
   readonly url: string;
-  /** The in-browser IDE (Ruru), in development only. */
+  /** The in-browser IDE (Ruru), when API_GRAPHIQL is on (outside production by default). */
   readonly graphiqlUrl: string | undefined;
   stop(): Promise<void>;
 }
@@ -36,13 +42,23 @@ export interface ApiServer {
 export async function startApiServer(config: Config, databases: Databases, topology: Topology): Promise<ApiServer> {
   const development = config.environment === "development";
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
-  const resolveAccount = createAccountResolver(databases);
+  const rateLimits = createRateLimits(config.api.rateLimits);
+  const resolveAccount = createAccountResolver(databases, rateLimits);
   const drain = createDrain(config.api.retryAfterSeconds);
+  const trusted = config.api.trustedDocumentsDir;
 
   const preset: GraphileConfig.Preset = {
-    extends: [makeSchemaPreset({ environment: config.environment, topology, databases, maxBodyBytes: config.api.maxBodyBytes })],
+    extends: [makeSchemaPreset({ environment: config.environment, topology, databases, api: config.api })],
     // Middleware runs in this order: refuse while draining, then 503 for a database away, then sign-in.
-    plugins: [drain.plugin, databaseUnavailablePlugin(config.api.retryAfterSeconds), authGatePlugin(verify, resolveAccount, config.api.retryAfterSeconds)],
+    plugins: [
+      drain.plugin,
+      databaseUnavailablePlugin(config.api.retryAfterSeconds),
+      authGatePlugin({ verify, resolveAccount, rateLimits, retryAfterSeconds: config.api.retryAfterSeconds, requestTimeoutMs: config.fairUse.requestTimeoutMs }),
+      operationLimitsPlugin(config.api.limits, config.api.introspection),
+      // Trusted documents (API_TRUSTED_DOCUMENTS): only operations whose files are in the folder run.
+      ...(trusted ? [PersistedPlugin] : []),
+    ],
+    ...(trusted ? { grafserv: { persistedOperationsDirectory: trusted, allowUnpersistedOperation: false } } : {}),
     grafast: {
       context() {
         // Requests the auth gate did not see (none over HTTP) run as the anonymous role.
@@ -77,7 +93,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
   let stopped = false;
   return {
     url: `${base}/graphql`,
-    graphiqlUrl: development ? `${base}/graphiql` : undefined,
+    graphiqlUrl: config.api.graphiql ? `${base}/graphiql` : undefined,
     async stop() {
       if (stopped) return;
       stopped = true;
