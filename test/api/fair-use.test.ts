@@ -31,12 +31,12 @@ async function lockProjects() {
 /** The API's statements waiting on that lock. */
 async function waitingStatements(admin: pg.Client): Promise<number> {
   // The admin is inside its locking transaction, where statistics views are a snapshot: clear it first.
-  const [, { rows }] = await admin.query(
+  const results = (await admin.query(
     `select pg_stat_clear_snapshot();
      select count(*)::int as n from pg_stat_activity
       where datname = current_database() and application_name = 'alwrity-api' and state = 'active' and query ilike '%user_projects%'`,
-  ) as unknown as pg.QueryResult[];
-  return rows[0]!.n;
+  )) as unknown as pg.QueryResult<{ n: number }>[];
+  return results[1]!.rows[0]!.n;
 }
 
 /** Polls until `check` holds or `boundMs` passes; returns the last value. */
