@@ -202,7 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (environment === "production") {
     const missing = [!clerk.issuer && "CLERK_ISSUER", !clerk.authorizedParties.length && "CLERK_AUTHORIZED_PARTIES"].filter(Boolean);
     if (missing.length) {
-      problems.push(`ENVIRONMENT=production needs ${missing.join(" and ")}: without them a token of any Clerk instance or any site would be accepted`);
+      problems.push(`ENVIRONMENT=production needs ${missing.join(" and ")}: otherwise tokens of any Clerk instance, presented by any site, would be accepted`);
     }
   }
   if (environment === "production" && !clerk.jwtKey && !clerk.secretKey) {

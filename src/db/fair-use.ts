@@ -126,14 +126,20 @@ export class FairShares {
 export function cancelOnAbort(client: pg.PoolClient, url: string, signal: AbortSignal): () => void {
   let timer: NodeJS.Timeout | undefined;
   const cancel = () => {
-    const running = (client as unknown as { activeQuery?: unknown }).activeQuery;
-    // pg's cancel opens its own short connection and sends the protocol's CancelRequest
-    // (backend pid and secret key): it needs no pool slot and no password.
-    if (!running) return;
-    const canceller = new pg.Client({ connectionString: url });
-    // The server closes the cancel connection at once; nothing said on it matters.
-    (canceller as unknown as { connection: NodeJS.EventEmitter }).connection.on("error", () => undefined);
-    (canceller as unknown as { cancel(client: unknown, query: unknown): void }).cancel(client, running);
+    // The protocol's CancelRequest (backend pid and secret key) on a short connection of its
+    // own: it needs no pool slot and no password, and cancels whatever that backend runs now,
+    // which, while the connection is checked out here, is this request's statement.
+    const canceller = new pg.Client({ connectionString: url }) as unknown as {
+      host: string;
+      port: number;
+      connection: NodeJS.EventEmitter & { connect(portOrSocket: number | string, host?: string): void; cancel(pid: number, key: number): void };
+    };
+    const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+    const connection = canceller.connection;
+    connection.on("error", () => undefined); // the server closes it at once; nothing said on it matters
+    connection.on("connect", () => connection.cancel(processID, secretKey));
+    if (canceller.host.startsWith("/")) connection.connect(`${canceller.host}/.s.PGSQL.${canceller.port}`);
+    else connection.connect(canceller.port, canceller.host);
   };
   const onAbort = () => {
     cancel();

@@ -4,19 +4,35 @@
  * DB_MAX_USER_POOL_SHARE of the pool (then 429 with Retry-After), and a
  * statement stops when its client goes away or its request's time is up.
  * Statements are made to wait by an admin holding a lock on the projects
- * table, so what is checked is state in pg_stat_activity, not speed.
+ * table, so what is checked is state in pg_stat_activity, not speed; that
+ * happens on a server of the tests' own, where no other test file's requests
+ * wait on the lock or are counted.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startTestApi, type TestApi } from "./api-harness.ts";
 import { testDeployment } from "../support/test-deployment.ts";
+import { startOwnServer, type OwnServer } from "../support/own-server.ts";
 
 const run = randomUUID().slice(0, 8);
 
+let own: OwnServer;
+beforeAll(async () => {
+  own = await startOwnServer();
+}, 180_000);
+afterAll(() => own?.destroy());
+
+/** The server's superuser on its user-data database: sees every backend's query and state. */
+function ownAdminUrl(): string {
+  const url = new URL(own.adminUrl);
+  url.pathname = new URL(own.ownerUrls.userData).pathname;
+  return url.toString();
+}
+
 /** Holds an exclusive lock on user_projects until released: every read of projects waits. */
 async function lockProjects() {
-  const admin = new pg.Client({ connectionString: testDeployment().adminUrlFor("userData") });
+  const admin = new pg.Client({ connectionString: ownAdminUrl() });
   await admin.connect();
   await admin.query("begin; lock table user_data.user_projects in access exclusive mode");
   return {
@@ -63,7 +79,7 @@ describe("with a pool of 10 and a short wait for a share", () => {
   let api: TestApi;
   let lock: Awaited<ReturnType<typeof lockProjects>> | undefined;
   beforeAll(async () => {
-    api = await startTestApi({ DB_POOL_SIZE: "10", DB_MAX_OVERFLOW: "0", DB_POOL_TIMEOUT: "1", DB_MAX_USER_POOL_SHARE: "0.3" });
+    api = await startTestApi({ ...own.env, DATABASE_ENV_PREFIX: "", DB_POOL_SIZE: "10", DB_MAX_OVERFLOW: "0", DB_POOL_TIMEOUT: "1", DB_MAX_USER_POOL_SHARE: "0.3" });
   });
   afterEach(async () => {
     await lock?.release();
@@ -125,7 +141,7 @@ describe("with a pool of 10 and a short wait for a share", () => {
 describe("with a request time budget of 1 s", () => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await startTestApi({ API_REQUEST_TIMEOUT: "1" });
+    api = await startTestApi({ ...own.env, DATABASE_ENV_PREFIX: "", API_REQUEST_TIMEOUT: "1" });
   });
   afterAll(() => api?.stop());
 

@@ -30,9 +30,15 @@ export function createAccountResolver(
   async function register(identity: Identity, address: string): Promise<string> {
     // Counted against the address's registrations until it turns out the account existed.
     const refund = await limits?.registration(address);
-    const user = await databases.platform.withPlatformAdmin((admin) =>
-      findOrCreateUser(admin, { clerkId: identity.clerkId, email: identity.email ?? null, displayName: identity.name ?? null }),
-    );
+    let user;
+    try {
+      user = await databases.platform.withPlatformAdmin((admin) =>
+        findOrCreateUser(admin, { clerkId: identity.clerkId, email: identity.email ?? null, displayName: identity.name ?? null }),
+      );
+    } catch (error) {
+      await refund?.(); // nothing was created (a database away, say)
+      throw error;
+    }
     if (!user.created) await refund?.();
     await databases.userData.withUserContext(user.id, ensureProfile);
     // register_user stores what is valid and nulls the rest (a malformed or taken email, an
