@@ -66,6 +66,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       perRequest: fairUse.perRequest,
       perUser: Math.max(1, Math.floor(fairUse.userShare * poolMax)),
       waitMs: config.pool.timeoutMs,
+      poolMax,
     });
     contexts[key] = {
       pool: createPool(target, config.pool, "alwrity-api", log),

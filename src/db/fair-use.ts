@@ -18,6 +18,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
+import { poolExhausted } from "./pools.ts";
 
 export interface RequestBudget {
   /** Whose share the connections count against: a user id, or "anonymous". */
@@ -46,6 +47,8 @@ export interface FairUseLimits {
   perUser: number;
   /** How long to wait for a share, in milliseconds. */
   waitMs: number;
+  /** The pool's size (DB_POOL_SIZE + DB_MAX_OVERFLOW). */
+  poolMax: number;
 }
 
 /** Per pool: who holds how many connections, and who waits. */
@@ -59,6 +62,12 @@ export class FairShares {
   constructor(name: string, limits: FairUseLimits) {
     this.name = name;
     this.limits = limits;
+  }
+
+  private held(): number {
+    let total = 0;
+    for (const n of this.byHolder.values()) total += n;
+    return total;
   }
 
   private fits(budget: RequestBudget): boolean {
@@ -105,9 +114,12 @@ export class FairShares {
           done(
             (this.byRequest.get(budget) ?? 0) >= this.limits.perRequest
               ? new RequestAbortedError(`${this.name}: the request ran out of time waiting for its own connections`)
-              : new ConnectionShareExceededError(
-                  `${this.name}: too many connections at once for one user (${this.limits.perUser}, DB_MAX_USER_POOL_SHARE); try again shortly`,
-                ),
+              : this.held() >= this.limits.poolMax
+                ? // Every connection is busy: the pool is exhausted, whoever holds it (503, not the user's fault alone).
+                  poolExhausted(this.name, this.limits.poolMax, this.limits.waitMs)
+                : new ConnectionShareExceededError(
+                    `${this.name}: too many connections at once for one user (${this.limits.perUser}, DB_MAX_USER_POOL_SHARE); try again shortly`,
+                  ),
           ),
         waitMs,
       );
