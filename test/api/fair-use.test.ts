@@ -93,7 +93,8 @@ describe("with a pool of 10 and a short wait for a share", () => {
     lock = await lockProjects();
     const client = new AbortController();
     const pending = post(api, "{ projects { totalCount } }", token, client.signal).catch((e: Error) => e);
-    expect(await pollUntil(() => waitingStatements(lock!.admin), (n) => n === 1, 10_000)).toBe(1);
+    // The count and the page may run as two statements, in parallel.
+    expect(await pollUntil(() => waitingStatements(lock!.admin), (n) => n >= 1, 10_000)).toBeGreaterThanOrEqual(1);
     client.abort();
     await pending;
     expect(await pollUntil(() => waitingStatements(lock!.admin), (n) => n === 0, 1_000)).toBe(0);
