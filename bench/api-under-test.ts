@@ -8,7 +8,7 @@ import { createDatabases } from "../src/db/databases.ts";
 import { loadConfig, type Config } from "../src/config.ts";
 import type { Deployment } from "../src/bootstrap/deployment.ts";
 import type { HttpRequestSpec } from "./load/http-load.ts";
-import { AUTHORIZED_PARTY, type ClerkKeys } from "./workload.ts";
+import { BENCH_API_ENV, type ClerkKeys } from "./workload.ts";
 
 export interface PoolSize {
   size: number;
@@ -23,7 +23,7 @@ export function productionConfig(deployment: Deployment, keys: ClerkKeys, pool?:
     USER_DATA_DATABASE_URL: deployment.userData.apiUrl,
     DATABASE_ENV_PREFIX: deployment.topology.prefix,
     CLERK_JWT_KEY: keys.publicKey,
-    CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY,
+    ...BENCH_API_ENV,
     API_HOST: "127.0.0.1",
     PORT: "0",
     ...(pool ? { DB_POOL_SIZE: String(pool.size), DB_MAX_OVERFLOW: String(pool.maxOverflow) } : {}),

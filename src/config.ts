@@ -30,6 +30,49 @@ export interface PoolSettings {
   recycleSeconds: number;
 }
 
+/** Fair use of the pools: how much of them one request and one user may hold at once. */
+export interface FairUseSettings {
+  /** DB_MAX_CONNECTIONS_PER_REQUEST: connections one request may hold at once, per database. */
+  perRequest: number;
+  /** DB_MAX_USER_POOL_SHARE: the share (0..1] of a pool one user (or all anonymous callers) may hold at once; at least one connection. */
+  userShare: number;
+  /** DB_STATEMENT_TIMEOUT, in milliseconds: the longest one statement may run. */
+  statementTimeoutMs: number;
+  /** API_REQUEST_TIMEOUT, in milliseconds: a request's whole time budget; its statements are cancelled when it ends. */
+  requestTimeoutMs: number;
+}
+
+/** The defaults of DB_MAX_CONNECTIONS_PER_REQUEST, DB_MAX_USER_POOL_SHARE, DB_STATEMENT_TIMEOUT and API_REQUEST_TIMEOUT. */
+export const FAIR_USE_DEFAULTS: FairUseSettings = { perRequest: 2, userShare: 0.5, statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 };
+
+/** What one GraphQL operation may ask for, checked before it runs. */
+export interface OperationLimits {
+  /** API_MAX_DEPTH: deepest selection nesting. */
+  depth: number;
+  /** API_MAX_ALIASES: aliased fields in one operation. */
+  aliases: number;
+  /** API_MAX_ROOT_FIELDS: fields at the top of one operation. */
+  rootFields: number;
+  /** API_MAX_COST: the estimated cost (fields, multiplied by the page sizes of the lists they are in). */
+  cost: number;
+  /** API_DEFAULT_PAGE_SIZE: rows a connection returns when neither first nor last is given. */
+  defaultPageSize: number;
+  /** API_MAX_PAGE_SIZE: the largest first/last a connection accepts. */
+  maxPageSize: number;
+}
+
+/** Requests per client, answered with 429 and Retry-After when exceeded (per API process). */
+export interface RateLimitSettings {
+  /** RATE_LIMIT_WINDOW, in seconds: the window the counts below are per. */
+  windowSeconds: number;
+  /** RATE_LIMIT_PER_USER: requests per window from one signed-in user. */
+  perUser: number;
+  /** RATE_LIMIT_PER_ADDRESS: requests per window from one client address. */
+  perAddress: number;
+  /** RATE_LIMIT_REGISTRATIONS_PER_ADDRESS: new accounts per hour from one client address. */
+  registrationsPerAddress: number;
+}
+
 export interface ApiSettings {
   /** PORT: where the GraphQL API listens. */
   port: number;
@@ -41,6 +84,14 @@ export interface ApiSettings {
   shutdownTimeoutMs: number;
   /** API_RETRY_AFTER, in seconds: the Retry-After of a 503 when a database is away or busy. */
   retryAfterSeconds: number;
+  /** API_INTROSPECTION: whether schema introspection is answered (off in production unless set). */
+  introspection: boolean;
+  /** API_GRAPHIQL: whether the in-browser IDE is served (off in production unless set). */
+  graphiql: boolean;
+  /** API_TRUSTED_DOCUMENTS: a folder of `<sha256>.graphql` files; when set, only those operations run. */
+  trustedDocumentsDir: string | undefined;
+  limits: OperationLimits;
+  rateLimits: RateLimitSettings;
 }
 
 export interface ClerkSettings {
@@ -52,6 +103,8 @@ export interface ClerkSettings {
   authorizedParties: string[];
   /** CLERK_ISSUER: the expected iss claim (the instance's Frontend API URL). */
   issuer: string | undefined;
+  /** CLERK_MAX_TOKEN_LIFETIME, in seconds: tokens valid for longer (exp - iat) are refused. */
+  maxTokenLifetimeSeconds: number;
 }
 
 /** Who may read /metrics (METRICS). */
@@ -78,6 +131,7 @@ export interface Config {
   /** DATABASE_ENV_PREFIX: prefixes database and role names, so stacks can share a server. */
   envPrefix: string;
   pool: PoolSettings;
+  fairUse: FairUseSettings;
   /** DATABASE_ECHO: log each statement with its duration. */
   echo: boolean;
   /**
@@ -121,6 +175,12 @@ export function loadConfig(env: Env = process.env): Config {
     timeoutMs: read.seconds("DB_POOL_TIMEOUT", 30) * 1000,
     recycleSeconds: read.integer("DB_POOL_RECYCLE", 3600, 0),
   };
+  const fairUse: FairUseSettings = {
+    perRequest: read.integer("DB_MAX_CONNECTIONS_PER_REQUEST", FAIR_USE_DEFAULTS.perRequest, 1),
+    userShare: read.fraction("DB_MAX_USER_POOL_SHARE", FAIR_USE_DEFAULTS.userShare),
+    statementTimeoutMs: read.seconds("DB_STATEMENT_TIMEOUT", FAIR_USE_DEFAULTS.statementTimeoutMs / 1000) * 1000,
+    requestTimeoutMs: read.seconds("API_REQUEST_TIMEOUT", FAIR_USE_DEFAULTS.requestTimeoutMs / 1000) * 1000,
+  };
   const echo = read.boolean("DATABASE_ECHO", false);
   const poolerMode = read.oneOf("DATABASE_POOLER_MODE", POOLER_MODES, "session");
   const dataDirRaw = read.raw("EMBEDDED_PG_DATA_DIR");
@@ -132,14 +192,39 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: read.integer("API_MAX_BODY_BYTES", 100_000, 1_000),
     shutdownTimeoutMs: read.seconds("SHUTDOWN_TIMEOUT", 10) * 1000,
     retryAfterSeconds: read.integer("API_RETRY_AFTER", 5, 1, 3600),
+    introspection: read.boolean("API_INTROSPECTION", environment !== "production"),
+    graphiql: read.boolean("API_GRAPHIQL", environment !== "production"),
+    trustedDocumentsDir: read.raw("API_TRUSTED_DOCUMENTS") === undefined ? undefined : path.resolve(PROJECT_ROOT, read.raw("API_TRUSTED_DOCUMENTS")!),
+    limits: {
+      depth: read.integer("API_MAX_DEPTH", 10, 1),
+      aliases: read.integer("API_MAX_ALIASES", 15, 0),
+      rootFields: read.integer("API_MAX_ROOT_FIELDS", 10, 1),
+      cost: read.integer("API_MAX_COST", 5000, 1),
+      defaultPageSize: read.integer("API_DEFAULT_PAGE_SIZE", 20, 1),
+      maxPageSize: read.integer("API_MAX_PAGE_SIZE", 100, 1),
+    },
+    rateLimits: {
+      windowSeconds: read.integer("RATE_LIMIT_WINDOW", 60, 1),
+      perUser: read.integer("RATE_LIMIT_PER_USER", 600, 1),
+      perAddress: read.integer("RATE_LIMIT_PER_ADDRESS", 1200, 1),
+      registrationsPerAddress: read.integer("RATE_LIMIT_REGISTRATIONS_PER_ADDRESS", 30, 1),
+    },
   };
+  if (api.limits.defaultPageSize > api.limits.maxPageSize) problems.push("API_DEFAULT_PAGE_SIZE must not exceed API_MAX_PAGE_SIZE");
   const clerk: ClerkSettings = {
     jwtKey: read.pem("CLERK_JWT_KEY"),
     secretKey: read.matching("CLERK_SECRET_KEY", /^sk_(test|live)_\S+$/, "", "a Clerk secret key (sk_test_… or sk_live_…)") || undefined,
     authorizedParties: read.list("CLERK_AUTHORIZED_PARTIES", /^https?:\/\/[^\s/]+$/, "a comma-separated list of origins such as https://app.example.com"),
     issuer: read.matching("CLERK_ISSUER", /^https:\/\/\S+$/, "", "the https URL of the Clerk instance (the tokens' iss claim)") || undefined,
+    maxTokenLifetimeSeconds: read.integer("CLERK_MAX_TOKEN_LIFETIME", 86_400, 1),
   };
   const observability = readObservability(read, environment, problems);
+  if (environment === "production") {
+    const missing = [!clerk.issuer && "CLERK_ISSUER", !clerk.authorizedParties.length && "CLERK_AUTHORIZED_PARTIES"].filter(Boolean);
+    if (missing.length) {
+      problems.push(`ENVIRONMENT=production needs ${missing.join(" and ")}: otherwise tokens of any Clerk instance, presented by any site, would be accepted`);
+    }
+  }
   if (environment === "production" && !clerk.jwtKey && !clerk.secretKey) {
     problems.push("ENVIRONMENT=production needs CLERK_JWT_KEY (the instance's PEM public key) or CLERK_SECRET_KEY, or nobody can sign in");
   }
@@ -171,7 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
-  return { environment, source, envPrefix, pool, echo, poolerMode, api, clerk, observability };
+  return { environment, source, envPrefix, pool, fairUse, echo, poolerMode, api, clerk, observability };
 }
 
 function readObservability(read: Reader, environment: Environment, problems: string[]): ObservabilitySettings {
@@ -235,6 +320,14 @@ class Reader {
     if (value === undefined) return fallback;
     const n = Number(value);
     return /^\d+(\.\d+)?$/.test(value) && n > 0 ? n : this.fail(name, "a number of seconds greater than 0", fallback);
+  }
+
+  /** A share greater than 0 and at most 1. */
+  fraction(name: string, fallback: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    return /^(0?\.\d+|1(\.0+)?)$/.test(value) && n > 0 && n <= 1 ? n : this.fail(name, "a number greater than 0 and at most 1 (such as 0.5)", fallback);
   }
 
   boolean(name: string, fallback: boolean): boolean {

@@ -5,6 +5,8 @@ import { ConfigError, PROJECT_ROOT, loadConfig, redactUrl } from "../src/config.
 const PLATFORM = "postgresql://api:s3cret-platform@db.example.com:5432/alwrity_platform";
 const USER_DATA = "postgresql://api:s3cret-userdata@db.example.com:5432/alwrity_user_data";
 const PEM = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----";
+/** What production needs besides a key: the tokens' issuer and the sites allowed to present them. */
+const CLERK_CHECKS = { CLERK_ISSUER: "https://clerk.example.com", CLERK_AUTHORIZED_PARTIES: "https://app.example.com" };
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -39,7 +41,7 @@ describe("loadConfig", () => {
   });
 
   test("both URLs select the external databases", () => {
-    const config = loadConfig({ PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, ENVIRONMENT: "production", CLERK_JWT_KEY: PEM });
+    const config = loadConfig({ PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, ENVIRONMENT: "production", CLERK_JWT_KEY: PEM, ...CLERK_CHECKS });
     expect(config.source).toMatchObject({ kind: "urls", platformUrl: PLATFORM, userDataUrl: USER_DATA });
   });
 
@@ -48,7 +50,7 @@ describe("loadConfig", () => {
   });
 
   test("production without both URLs refuses to start and says what is needed", () => {
-    expect(problemsOf({ ENVIRONMENT: "production", CLERK_JWT_KEY: PEM })).toEqual([
+    expect(problemsOf({ ENVIRONMENT: "production", CLERK_JWT_KEY: PEM, ...CLERK_CHECKS })).toEqual([
       expect.stringMatching(/^ENVIRONMENT=production needs PLATFORM_DATABASE_URL and USER_DATA_DATABASE_URL/),
     ]);
   });
@@ -88,14 +90,34 @@ describe("loadConfig", () => {
   );
 
   test("production without a Clerk key refuses to start: nobody could sign in", () => {
-    expect(problemsOf({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA })).toEqual([
+    expect(problemsOf({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, ...CLERK_CHECKS })).toEqual([
       expect.stringMatching(/^ENVIRONMENT=production needs CLERK_JWT_KEY .* or CLERK_SECRET_KEY/),
     ]);
   });
 
+  test("production without CLERK_ISSUER and CLERK_AUTHORIZED_PARTIES refuses to start, naming both", () => {
+    expect(problemsOf({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, CLERK_JWT_KEY: PEM })).toEqual([
+      expect.stringMatching(/^ENVIRONMENT=production needs CLERK_ISSUER and CLERK_AUTHORIZED_PARTIES/),
+    ]);
+    expect(problemsOf({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, CLERK_JWT_KEY: PEM, CLERK_ISSUER: CLERK_CHECKS.CLERK_ISSUER })).toEqual([
+      expect.stringMatching(/^ENVIRONMENT=production needs CLERK_AUTHORIZED_PARTIES:/),
+    ]);
+  });
+
+  test("production turns introspection and GraphiQL off unless told otherwise; limits have their defaults", () => {
+    const base = { ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, CLERK_JWT_KEY: PEM, ...CLERK_CHECKS };
+    expect(loadConfig(base).api).toMatchObject({ introspection: false, graphiql: false });
+    expect(loadConfig({ ...base, API_INTROSPECTION: "true", API_GRAPHIQL: "true" }).api).toMatchObject({ introspection: true, graphiql: true });
+    expect(loadConfig({}).api).toMatchObject({ introspection: true, graphiql: true });
+    expect(loadConfig({}).api.limits).toEqual({ depth: 10, aliases: 15, rootFields: 10, cost: 5000, defaultPageSize: 20, maxPageSize: 100 });
+    expect(loadConfig({}).fairUse).toEqual({ perRequest: 2, userShare: 0.5, statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 });
+    expect(problemsOf({ DB_MAX_USER_POOL_SHARE: "2" })).toEqual(["DB_MAX_USER_POOL_SHARE must be a number greater than 0 and at most 1 (such as 0.5)"]);
+    expect(problemsOf({ API_DEFAULT_PAGE_SIZE: "200" })).toEqual(["API_DEFAULT_PAGE_SIZE must not exceed API_MAX_PAGE_SIZE"]);
+  });
+
   test("the API listens on PORT 5678 on loopback by default, on every interface in production", () => {
-    expect(loadConfig({}).api).toEqual({ port: 5678, host: "127.0.0.1", maxBodyBytes: 100_000, shutdownTimeoutMs: 10_000, retryAfterSeconds: 5 });
-    const production = loadConfig({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, CLERK_JWT_KEY: PEM });
+    expect(loadConfig({}).api).toMatchObject({ port: 5678, host: "127.0.0.1", maxBodyBytes: 100_000, shutdownTimeoutMs: 10_000, retryAfterSeconds: 5 });
+    const production = loadConfig({ ENVIRONMENT: "production", PLATFORM_DATABASE_URL: PLATFORM, USER_DATA_DATABASE_URL: USER_DATA, CLERK_JWT_KEY: PEM, ...CLERK_CHECKS });
     expect(production.api.host).toBe("0.0.0.0");
   });
 

@@ -17,7 +17,7 @@ import { primeAndCheck } from "../api-under-test.ts";
 import type { DatasetShape } from "../dataset.ts";
 import { runHttpLoad } from "../load/http-load.ts";
 import type { ResultRow } from "../report.ts";
-import { AUTHORIZED_PARTY, graphqlRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor, type ClerkKeys } from "../workload.ts";
+import { BENCH_API_ENV, graphqlRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor, type ClerkKeys } from "../workload.ts";
 import { failureProblem, type LoadOptions } from "./api-throughput.ts";
 
 const CASE = "6 PgBouncer";
@@ -32,7 +32,7 @@ async function startApiProcess(env: Record<string, string>, keys: ClerkKeys): Pr
       API_HOST: "127.0.0.1",
       PORT: "0",
       CLERK_JWT_KEY: keys.publicKey,
-      CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY,
+      ...BENCH_API_ENV,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

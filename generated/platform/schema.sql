@@ -62,6 +62,8 @@ create table platform.subscription_plans (
   constraint subscription_plans_pkey PRIMARY KEY (id),
   constraint subscription_plans_price_cents_check CHECK ((price_cents >= 0))
 );
+alter table platform.subscription_plans enable row level security;
+alter table platform.subscription_plans force row level security;
 comment on table platform.subscription_plans is 'The plans a user can subscribe to (Free, Pro, Enterprise).';
 comment on column platform.subscription_plans.price_cents is 'Price per billing interval, in US cents.';
 comment on column platform.subscription_plans.features is 'Limits and flags: monthly_tokens, max_projects and max_personas (null = unlimited), plus feature flags.';
@@ -322,14 +324,34 @@ AS $function$
 declare
   result platform.users;
   created boolean;
+  usable_email text := case
+    when length(register_user.email) <= 320 and register_user.email ~ '^[^@[:space:]]+@[^@[:space:]]+$' then register_user.email
+  end;
+  usable_name text := case
+    when length(register_user.display_name) between 1 and 200 then register_user.display_name
+  end;
 begin
-  insert into platform.users as u (clerk_id, email, display_name)
-  values (register_user.clerk_id, register_user.email, register_user.display_name)
-  on conflict on constraint users_clerk_id_key do update
-    -- Known values are kept when a request does not carry them.
-    set email = coalesce(excluded.email, u.email),
-        display_name = coalesce(excluded.display_name, u.display_name)
-  returning (u.xmax = 0) into created; -- xmax = 0: the row was inserted, not updated
+  if usable_email is not null and exists (
+    select 1 from platform.users u where lower(u.email) = lower(usable_email) and u.clerk_id <> register_user.clerk_id
+  ) then
+    usable_email := null; -- another account has it: the user still gets in, without it
+  end if;
+  begin
+    insert into platform.users as u (clerk_id, email, display_name)
+    values (register_user.clerk_id, usable_email, usable_name)
+    on conflict on constraint users_clerk_id_key do update
+      -- Known values are kept when a request does not carry usable ones.
+      set email = coalesce(excluded.email, u.email),
+          display_name = coalesce(excluded.display_name, u.display_name)
+    returning (u.xmax = 0) into created; -- xmax = 0: the row was inserted, not updated
+  exception when unique_violation then
+    -- A concurrent registration took the email between the check and the insert.
+    insert into platform.users as u (clerk_id, email, display_name)
+    values (register_user.clerk_id, null, usable_name)
+    on conflict on constraint users_clerk_id_key do update
+      set display_name = coalesce(excluded.display_name, u.display_name)
+    returning (u.xmax = 0) into created;
+  end;
   if created then
     insert into platform.user_subscriptions (user_id, plan_id)
     select u.id, p.id from platform.users u, platform.subscription_plans p
@@ -339,7 +361,7 @@ begin
   return result;
 end;
 $function$;
-comment on function platform_backend.register_user(text,text,text) is 'Finds or creates the account of a Clerk user (keeping its email current); a new account starts on the Free plan. For the API''s sign-in path (platform admin).';
+comment on function platform_backend.register_user(text,text,text) is 'Finds or creates the account of a Clerk user; a new account starts on the Free plan. Claims that are not valid (malformed or taken email, name outside 1..200 characters) are stored as null, never refused. For the API''s sign-in path (platform admin).';
 grant execute on function platform_backend.register_user(text,text,text) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_private.tg__append_only()
@@ -461,6 +483,21 @@ comment on policy admin_all on platform.platform_usage_logs is 'Services record 
 create policy select_own on platform.platform_usage_logs as permissive for select to :DATABASE_AUTHENTICATED
   using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
 comment on policy select_own on platform.platform_usage_logs is 'A signed-in user sees their own usage.';
+
+create policy admin_all on platform.subscription_plans as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform.subscription_plans is 'The platform admin manages every plan.';
+
+create policy select_public on platform.subscription_plans as permissive for select to :DATABASE_ANONYMOUS
+  using (is_public);
+comment on policy select_public on platform.subscription_plans is 'Anonymous callers see only the plans on offer.';
+
+create policy select_public_or_own on platform.subscription_plans as permissive for select to :DATABASE_AUTHENTICATED
+  using ((is_public OR (id IN ( SELECT s.plan_id
+   FROM platform.user_subscriptions s
+  WHERE (s.user_id = ( SELECT platform.current_user_id() AS current_user_id))))));
+comment on policy select_public_or_own on platform.subscription_plans is 'A signed-in user sees the plans on offer and the plan they subscribe to.';
 
 create policy admin_all on platform.user_subscriptions as permissive for all to :DATABASE_PLATFORM_ADMIN
   using (true)

@@ -13,6 +13,7 @@ export interface IFindOrCreateUserParams {
 /** 'FindOrCreateUser' return type */
 export interface IFindOrCreateUserResult {
   clerk_id: string;
+  created: boolean;
   created_at: Date;
   display_name: string | null;
   email: string | null;
@@ -26,13 +27,14 @@ export interface IFindOrCreateUserQuery {
   result: IFindOrCreateUserResult;
 }
 
-const findOrCreateUserIR: any = {"usedParamSet":{"clerkId":true,"email":true,"displayName":true},"params":[{"name":"clerkId","required":true,"transform":{"type":"scalar"},"locs":[{"a":198,"b":206}]},{"name":"email","required":false,"transform":{"type":"scalar"},"locs":[{"a":209,"b":214}]},{"name":"displayName","required":false,"transform":{"type":"scalar"},"locs":[{"a":217,"b":228}]}],"statement":"select u.id as \"id!\", u.clerk_id as \"clerk_id!\", u.email, u.display_name,\n       u.subscription_status as \"subscription_status!\", u.created_at as \"created_at!\"\n  from platform_backend.register_user(:clerkId!, :email, :displayName) as u"};
+const findOrCreateUserIR: any = {"usedParamSet":{"clerkId":true,"email":true,"displayName":true},"params":[{"name":"clerkId","required":true,"transform":{"type":"scalar"},"locs":[{"a":241,"b":249}]},{"name":"email","required":false,"transform":{"type":"scalar"},"locs":[{"a":252,"b":257}]},{"name":"displayName","required":false,"transform":{"type":"scalar"},"locs":[{"a":260,"b":271}]}],"statement":"select u.id as \"id!\", u.clerk_id as \"clerk_id!\", u.email, u.display_name,\n       u.subscription_status as \"subscription_status!\", u.created_at as \"created_at!\",\n       u.created_at = now() as \"created!\"\n  from platform_backend.register_user(:clerkId!, :email, :displayName) as u"};
 
 /**
  * Query generated from SQL:
  * ```
  * select u.id as "id!", u.clerk_id as "clerk_id!", u.email, u.display_name,
- *        u.subscription_status as "subscription_status!", u.created_at as "created_at!"
+ *        u.subscription_status as "subscription_status!", u.created_at as "created_at!",
+ *        u.created_at = now() as "created!"
  *   from platform_backend.register_user(:clerkId!, :email, :displayName) as u
  * ```
  */

@@ -11,16 +11,33 @@ import { randomUUID } from "node:crypto";
 import { jsonLinesLogger } from "../log.ts";
 import type { AccountResolver } from "./auth/accounts.ts";
 import { AuthError, type TokenVerifier } from "./auth/tokens.ts";
+import { requestBudget, type RequestBudget } from "../db/fair-use.ts";
+import type { Logger } from "../log.ts";
 import { unavailability } from "./database-unavailable.ts";
+import { RateLimitedError, type RateLimits } from "./rate-limits.ts";
 import { currentRequest, type RequestState, type Viewer } from "./request-context.ts";
 
-export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountResolver, retryAfterSeconds: number, log = jsonLinesLogger()): GraphileConfig.Plugin {
-  async function viewerFor(authorization: string | undefined): Promise<Viewer> {
+export interface AuthGateOptions {
+  verify: TokenVerifier;
+  resolveAccount: AccountResolver;
+  rateLimits: RateLimits;
+  retryAfterSeconds: number;
+  /** API_REQUEST_TIMEOUT, in milliseconds: the request's time budget for database work. */
+  requestTimeoutMs: number;
+  log?: Logger;
+}
+
+export function authGatePlugin(options: AuthGateOptions): GraphileConfig.Plugin {
+  const { verify, resolveAccount, rateLimits, retryAfterSeconds, requestTimeoutMs, log = jsonLinesLogger() } = options;
+  async function viewerFor(authorization: string | undefined, address: string): Promise<Viewer> {
+    await rateLimits.address(address);
     if (!authorization) return { kind: "anonymous" };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new AuthError("authorization-malformed", "the Authorization header must be `Bearer <token>`");
     const identity = await verify(match[1]!);
-    return { kind: "user", userId: await resolveAccount(identity) };
+    const userId = await resolveAccount(identity, address);
+    await rateLimits.user(userId);
+    return { kind: "user", userId };
   }
 
   return {
@@ -30,12 +47,21 @@ export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountRes
       middleware: {
         async processRequest(next, event) {
           const req = event.requestDigest.requestContext.node?.req;
+          const res = event.requestDigest.requestContext.node?.res;
           if (!req) return next();
           const requestId = randomUUID();
           let state: RequestState;
           try {
-            state = { requestId, viewer: await viewerFor(req.headers.authorization) };
+            state = { requestId, viewer: await viewerFor(req.headers.authorization, req.socket.remoteAddress ?? "unknown") };
           } catch (error) {
+            if (error instanceof RateLimitedError) {
+              return jsonResult(
+                429,
+                { errors: [{ message: error.message, extensions: { code: "RATE_LIMITED", limit: error.setting, requestId } }] },
+                requestId,
+                { "retry-after": String(error.retryAfterSeconds) },
+              );
+            }
             const away = unavailability(error);
             if (away) {
               // Signing in needs the platform database (first-time registration): say it is away.
@@ -53,8 +79,27 @@ export function authGatePlugin(verify: TokenVerifier, resolveAccount: AccountRes
               { "www-authenticate": `Bearer error="invalid_token", error_description="${error.reason}"` },
             );
           }
-          event.requestDigest.requestContext.node?.res?.setHeader("x-request-id", requestId);
-          return currentRequest.run(state, next);
+          res?.setHeader("x-request-id", requestId);
+          // The request's budget (src/db/fair-use.ts): its share of the pools, its deadline, and an
+          // abort when the client goes away before the answer or the deadline passes, which
+          // cancels the statements still running for it.
+          const abort = new AbortController();
+          const deadline = setTimeout(() => abort.abort(), requestTimeoutMs);
+          const onClose = () => {
+            if (!res?.writableFinished) abort.abort();
+          };
+          req.socket.once("close", onClose);
+          const budget: RequestBudget = {
+            holder: state.viewer.kind === "user" ? state.viewer.userId : "anonymous",
+            deadline: Date.now() + requestTimeoutMs,
+            signal: abort.signal,
+          };
+          try {
+            return await requestBudget.run(budget, () => currentRequest.run(state, next));
+          } finally {
+            clearTimeout(deadline);
+            req.socket.off("close", onClose);
+          }
         },
       },
     },

@@ -13,10 +13,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type {} from "postgraphile";
 import type {} from "postgraphile/grafserv";
+import { ConnectionShareExceededError } from "../db/fair-use.ts";
 import { DatabaseUnreachableError, PoolExhaustedError } from "../db/pools.ts";
 
 export interface Unavailability {
-  code: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
+  /** TOO_MANY_CONNECTIONS: the user already holds their share of a pool (fair-use.ts); answered with 429. */
+  code: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY" | "TOO_MANY_CONNECTIONS";
   message: string;
 }
 
@@ -43,6 +45,9 @@ export function unavailability(error: unknown): Unavailability | undefined {
   if (!(error instanceof Error)) return undefined;
   const database = databaseNamed(error);
   const where = database ? `the ${database} database` : "a database";
+  if (error instanceof ConnectionShareExceededError) {
+    return { code: "TOO_MANY_CONNECTIONS", message: "too many of your requests are using the database at once; try again shortly" };
+  }
   if (error instanceof PoolExhaustedError || /timeout exceeded when trying to connect/i.test(error.message)) {
     return { code: "DATABASE_BUSY", message: `${where} is busy (all connections in use); try again shortly` };
   }
@@ -74,7 +79,7 @@ export function databaseUnavailablePlugin(retryAfterSeconds: number): GraphileCo
           const store: { problem?: Unavailability } = {};
           const result = await seen.run(store, next);
           if (store.problem && result && (result.type === "buffer" || result.type === "json")) {
-            result.statusCode = 503;
+            result.statusCode = store.problem.code === "TOO_MANY_CONNECTIONS" ? 429 : 503;
             result.headers = { ...result.headers, "retry-after": String(retryAfterSeconds) };
           }
           return result;

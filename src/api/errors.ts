@@ -10,6 +10,7 @@ import { isSafeError } from "postgraphile/grafast";
 import { GraphQLError, type GraphQLFormattedError } from "postgraphile/graphql";
 import type { Environment } from "../config.ts";
 import { jsonLinesLogger } from "../log.ts";
+import { notFoundMessage } from "./not-found.ts";
 import { noteUnavailability, unavailability } from "./database-unavailable.ts";
 import { noteResponseError } from "./operations.ts";
 import { currentRequest } from "./request-context.ts";
@@ -36,10 +37,11 @@ export function makeErrorMask(environment: Environment, log = jsonLinesLogger())
     noteResponseError(typeof original?.code === "string" && /^[0-9A-Z]{5}$/.test(original.code) ? original.code : undefined);
     if (!original || original instanceof GraphQLError) return error;
     if (isSafeError(original)) return error;
-    // PostGraphile's answer to an update or delete that matched no row the user can see.
-    if (/^No values were (updated|deleted) in collection '\w+'/.test(original.message)) return error;
     const requestId = currentRequest.getStore()?.requestId;
     const base = { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path };
+    // An update or delete that matched no row the user can see: missing and not-yours read the same.
+    const notFound = notFoundMessage(original.message);
+    if (notFound) return new GraphQLError(notFound, { ...base, extensions: { code: "NOT_FOUND", requestId } });
     const away = unavailability(original);
     if (away) {
       // Not the client's fault and not a bug: a 503 with a stable code (database-unavailable.ts).

@@ -12,13 +12,15 @@ import type {} from "postgraphile";
 import type { WithPgClient } from "postgraphile/@dataplan/pg";
 import type { NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import type { Environment } from "../config.ts";
+import type { ApiSettings, Environment } from "../config.ts";
 import { transactionSettings } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
 import { DATABASE_KEYS, type DatabaseKey, type Topology } from "../topology.ts";
 import { CurrentProfilePlugin } from "./current-profile.ts";
 import { makeErrorMask } from "./errors.ts";
 import { NoServicePrefixPlugin } from "./naming.ts";
+import { NotFoundPlugin } from "./not-found.ts";
+import { pageSizePlugin } from "./page-size.ts";
 import { databaseAdaptor } from "./pg-adaptor.ts";
 import { smartTagsPlugin } from "./smart-tags.ts";
 import { UserScopedKeysPlugin } from "./user-scoped-keys.ts";
@@ -55,18 +57,24 @@ export interface SchemaPresetOptions {
   topology: Topology;
   /** The process's database service API (src/db/databases.ts). */
   databases: Pick<Databases, "database">;
-  maxBodyBytes: number;
+  api: Pick<ApiSettings, "maxBodyBytes" | "graphiql" | "limits">;
 }
 
 export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.Preset {
-  const development = options.environment !== "production";
   // What any signed-in user may see: the schema shows exactly what a user may do.
   const introspectAs = transactionSettings({ kind: "anyUser" }, options.topology);
   // A request the auth gate did not see (none over HTTP) runs as nobody.
   const anonymous = transactionSettings({ kind: "anonymous" }, options.topology);
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [NoServicePrefixPlugin, UserScopedKeysPlugin, CurrentProfilePlugin, ...DATABASE_KEYS.map(smartTagsPlugin)],
+    plugins: [
+      NoServicePrefixPlugin,
+      UserScopedKeysPlugin,
+      CurrentProfilePlugin,
+      NotFoundPlugin,
+      pageSizePlugin(options.api.limits),
+      ...DATABASE_KEYS.map(smartTagsPlugin),
+    ],
     pgServices: DATABASE_KEYS.map(
       (key): GraphileConfig.PgServiceConfiguration<"@dataplan/pg/adaptors/pg"> => ({
         ...serviceKeys(key),
@@ -80,10 +88,10 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
     ),
     grafserv: {
       graphqlPath: "/graphql",
-      graphiql: development,
+      graphiql: options.api.graphiql,
       graphiqlPath: "/graphiql",
-      graphiqlOnGraphQLGET: development,
-      maxRequestLength: options.maxBodyBytes,
+      graphiqlOnGraphQLGET: options.api.graphiql,
+      maxRequestLength: options.api.maxBodyBytes,
       maskError: makeErrorMask(options.environment),
     },
   };

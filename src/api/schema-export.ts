@@ -13,6 +13,6 @@ export const SCHEMA_HEADER =
   "# DO NOT EDIT: generated from the database schema by `npm run generate:schema` (src/cli/export-schema.ts).\n";
 
 export async function printApiSchema(config: Config, databases: Databases, topology: Topology): Promise<string> {
-  const { schema } = await makeSchema(makeSchemaPreset({ environment: config.environment, topology, databases, maxBodyBytes: config.api.maxBodyBytes }));
+  const { schema } = await makeSchema(makeSchemaPreset({ environment: config.environment, topology, databases, api: config.api }));
   return SCHEMA_HEADER + printSchema(lexicographicSortSchema(schema)) + "\n";
 }

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
+import persisted from "@grafserv/persisted";
 import type { Config } from "../config.ts";
 import { transactionSettings, type Asking } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
@@ -22,6 +23,11 @@ import { authGatePlugin } from "./auth-gate.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
 import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
+import { operationLimitsPlugin } from "./operation-limits.ts";
+import { createRateLimits } from "./rate-limits.ts";
+
+// The package is CommonJS with its plugin as the default export: node's ESM loader hands over module.exports.
+const PersistedPlugin = (persisted as unknown as { default: GraphileConfig.Plugin }).default;
 import { makeSchemaPreset, serviceKeys } from "./preset.ts";
 import { currentRequest } from "./request-context.ts";
 
@@ -37,7 +43,7 @@ export interface ApiServer {
   readonly url: string;
   /** Where /metrics is served with METRICS=port (undefined otherwise). */
   readonly metricsUrl: string | undefined;
-  /** The in-browser IDE (Ruru), in development only. */
+  /** The in-browser IDE (Ruru), when API_GRAPHIQL is on (outside production by default). */
   readonly graphiqlUrl: string | undefined;
   stop(): Promise<void>;
 }
@@ -61,14 +67,25 @@ export async function startApiServer(config: Config, databases: Databases, topol
     log: options.log ?? jsonLinesLogger(),
   });
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
-  const resolveAccount = createAccountResolver(databases);
+  const rateLimits = createRateLimits(config.api.rateLimits);
+  const resolveAccount = createAccountResolver(databases, rateLimits);
   const drain = createDrain(config.api.retryAfterSeconds);
+  const trusted = config.api.trustedDocumentsDir;
 
   const preset: GraphileConfig.Preset = {
-    extends: [makeSchemaPreset({ environment: config.environment, topology, databases, maxBodyBytes: config.api.maxBodyBytes })],
+    extends: [makeSchemaPreset({ environment: config.environment, topology, databases, api: config.api })],
     // Middleware runs in this order: refuse while draining, then health, readiness, metrics and the
     // request's measurements, then 503 for a database away, then sign-in.
-    plugins: [drain.plugin, operations, databaseUnavailablePlugin(config.api.retryAfterSeconds), authGatePlugin(verify, resolveAccount, config.api.retryAfterSeconds)],
+    plugins: [
+      drain.plugin,
+      operations,
+      databaseUnavailablePlugin(config.api.retryAfterSeconds),
+      authGatePlugin({ verify, resolveAccount, rateLimits, retryAfterSeconds: config.api.retryAfterSeconds, requestTimeoutMs: config.fairUse.requestTimeoutMs }),
+      operationLimitsPlugin(config.api.limits, config.api.introspection),
+      // Trusted documents (API_TRUSTED_DOCUMENTS): only operations whose files are in the folder run.
+      ...(trusted ? [PersistedPlugin] : []),
+    ],
+    ...(trusted ? { grafserv: { persistedOperationsDirectory: trusted, allowUnpersistedOperation: false } } : {}),
     grafast: {
       context() {
         // Requests the auth gate did not see (none over HTTP) run as the anonymous role.
@@ -107,7 +124,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
   return {
     url: `${base}/graphql`,
     metricsUrl: metricsServer ? `http://${access.kind === "port" ? access.host : ""}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined,
-    graphiqlUrl: development ? `${base}/graphiql` : undefined,
+    graphiqlUrl: config.api.graphiql ? `${base}/graphiql` : undefined,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -13,7 +13,7 @@
  *   init_databases            initDatabases(config)   (src/bootstrap/init-databases.ts)
  *   close_databases           databases.close()
  */
-import type { Config } from "../config.ts";
+import { FAIR_USE_DEFAULTS, type Config } from "../config.ts";
 import { jsonLinesLogger, type Logger } from "../log.ts";
 import { DATABASE_KEYS, type DatabaseKey } from "../topology.ts";
 import { apiRoleNames, transactionSettings } from "./asking.ts";
@@ -25,6 +25,7 @@ import { createPool, endPool } from "./pools.ts";
 import { findRlsProblems, RowLevelSecurityError, type RlsFindings } from "./rls-check.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
 import type { StatementObserver } from "./statement-timing.ts";
+import { FairShares } from "./fair-use.ts";
 
 export interface Databases {
   /** The platform database (get_platform_db): accounts, plans, subscriptions, usage. */
@@ -59,12 +60,28 @@ export interface DatabasesOptions {
  * on first use. Made once per process and handed to whatever needs the
  * databases (the API, the schema export, the services).
  */
-export function createDatabases(deployment: Endpoints, config: Pick<Config, "pool" | "echo">, options: DatabasesOptions = {}): Databases {
+export function createDatabases(deployment: Endpoints, config: Pick<Config, "pool" | "echo"> & Partial<Pick<Config, "fairUse">>, options: DatabasesOptions = {}): Databases {
   const log = options.logger ?? jsonLinesLogger();
   const contexts = {} as Record<DatabaseKey, PoolContext>;
   for (const key of DATABASE_KEYS) {
     const target = { name: deployment[key].name, url: deployment[key].apiUrl };
-    contexts[key] = { pool: createPool(target, config.pool, "alwrity-api", log, options.onStatement), target, settings: config.pool, log, echo: config.echo ? log : undefined };
+    const fairUse = config.fairUse ?? FAIR_USE_DEFAULTS;
+    const poolMax = config.pool.size + config.pool.maxOverflow;
+    const shares = new FairShares(target.name, {
+      perRequest: fairUse.perRequest,
+      perUser: Math.max(1, Math.floor(fairUse.userShare * poolMax)),
+      waitMs: config.pool.timeoutMs,
+      poolMax,
+    });
+    contexts[key] = {
+      pool: createPool(target, config.pool, "alwrity-api", log, options.onStatement),
+      target,
+      settings: config.pool,
+      log,
+      echo: config.echo ? log : undefined,
+      shares,
+      statementTimeoutMs: fairUse.statementTimeoutMs,
+    };
   }
   const { topology } = deployment;
   const apiRoles = apiRoleNames(topology);

@@ -70,6 +70,10 @@ export class PoolExhaustedError extends Error {
   override name = "PoolExhaustedError";
 }
 
+export function poolExhausted(name: string, max: number, timeoutMs: number): PoolExhaustedError {
+  return new PoolExhaustedError(`${name}: pool exhausted: all ${max} connections (DB_POOL_SIZE + DB_MAX_OVERFLOW) stayed busy for ${timeoutMs / 1000}s (DB_POOL_TIMEOUT)`);
+}
+
 /** The database could not be reached (or refused the login). */
 export class DatabaseUnreachableError extends Error {
   override name = "DatabaseUnreachableError";
@@ -85,9 +89,7 @@ export async function checkout(pool: pg.Pool, target: PoolTarget, settings: Pool
     return await pool.connect();
   } catch (error) {
     if (full && /timeout/i.test(describe(error))) {
-      throw new PoolExhaustedError(
-        `${target.name}: pool exhausted: all ${max} connections (DB_POOL_SIZE + DB_MAX_OVERFLOW) stayed busy for ${settings.timeoutMs / 1000}s (DB_POOL_TIMEOUT)`,
-      );
+      throw poolExhausted(target.name, max, settings.timeoutMs);
     }
     throw new DatabaseUnreachableError(`cannot connect to ${target.name} at ${hostOf(target.url)}: ${describe(error)}`);
   }

@@ -14,6 +14,7 @@ import type { PoolSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { DatabaseKey } from "../topology.ts";
 import type { Asking, TransactionSettings } from "./asking.ts";
+import { cancelOnAbort, requestBudget, type FairShares, type RequestBudget } from "./fair-use.ts";
 import { checkout, describe, type PoolTarget } from "./pools.ts";
 import { echoingRunner, openSession, type Runner, type ScopedSession } from "./session.ts";
 
@@ -24,24 +25,53 @@ export interface PoolContext {
   readonly log: Logger;
   /** Set when DATABASE_ECHO is on. */
   readonly echo: Logger | undefined;
+  /** Who holds how much of the pool (fair-use.ts). */
+  readonly shares: FairShares;
+  /** DB_STATEMENT_TIMEOUT, in milliseconds. */
+  readonly statementTimeoutMs: number;
 }
 
 const APPLY =
-  "select coalesce(current_setting('app.current_user_id', true), '') as before, set_config('role', $1, true), set_config('app.current_user_id', $2, true)";
+  "select coalesce(current_setting('app.current_user_id', true), '') as before, set_config('role', $1, true), set_config('app.current_user_id', $2, true), set_config('statement_timeout', $3, true)";
 
 /**
  * Runs `use` with the transaction's raw connection. For adaptors that need a
  * pg client (PostGraphile); everything else uses runInRole.
  */
 export async function withRoleClient<T>(ctx: PoolContext, settings: TransactionSettings, use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await checkout(ctx.pool, ctx.target, ctx.settings);
+  // Inside a request (the API sets its budget): wait for this request's and this user's share first.
+  const budget = requestBudget.getStore();
+  const releaseShare = budget ? await ctx.shares.acquire(budget) : undefined;
+  let client: pg.PoolClient;
+  try {
+    client = await checkout(ctx.pool, ctx.target, ctx.settings);
+  } catch (error) {
+    releaseShare?.();
+    throw error;
+  }
+  const stopWatching = budget ? cancelOnAbort(client, ctx.target.url, budget.signal) : undefined;
+  try {
+    return await inTransaction(ctx, client, settings, statementTimeout(ctx, budget), use);
+  } finally {
+    stopWatching?.();
+    releaseShare?.();
+  }
+}
+
+/** DB_STATEMENT_TIMEOUT, or less when the request's own time ends sooner (at least 1 ms: 0 would mean none). */
+function statementTimeout(ctx: PoolContext, budget: RequestBudget | undefined): string {
+  const left = budget ? Math.max(1, budget.deadline - Date.now()) : Infinity;
+  return `${Math.ceil(Math.min(ctx.statementTimeoutMs, left))}ms`;
+}
+
+async function inTransaction<T>(ctx: PoolContext, client: pg.PoolClient, settings: TransactionSettings, timeout: string, use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const run = echoingRunner(client, ctx.target.name, ctx.echo);
   let outcome: "commit" | "rollback" = "rollback";
   let before: string | undefined;
   let result: T;
   try {
     await run("begin");
-    const applied = (await run(APPLY, [settings.role, settings["app.current_user_id"]])) as pg.QueryResult<{ before: string }>;
+    const applied = (await run(APPLY, [settings.role, settings["app.current_user_id"], timeout])) as pg.QueryResult<{ before: string }>;
     before = applied.rows[0]!.before;
     result = await use(client);
     outcome = "commit";

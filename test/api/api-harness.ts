@@ -11,6 +11,8 @@ import { signToken, type TokenClaims } from "../../src/api/auth/dev-keys.ts";
 import { deploymentEnv } from "../support/databases.ts";
 
 export const AUTHORIZED_PARTY = "http://localhost:3000";
+/** The iss of the run's Clerk tokens (production requires CLERK_ISSUER). */
+export const TEST_ISSUER = "https://clerk.test.alwrity.local";
 
 export interface TestApi {
   server: ApiServer;
@@ -42,14 +44,14 @@ export function testApiConfig(env: Record<string, string>): Config {
 
 export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const keys = makeClerkKeys();
-  const config = testApiConfig({ CLERK_JWT_KEY: keys.publicKey, CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY, ...env });
+  const config = testApiConfig({ CLERK_JWT_KEY: keys.publicKey, CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY, CLERK_ISSUER: TEST_ISSUER, ...env });
   const deployment = await openDeployment(config);
   const databases = createDatabases(deployment, config);
   const server = await startApiServer(config, databases, deployment.topology);
   return {
     server,
     config,
-    token: (claims) => signToken(keys.privateKey, { azp: AUTHORIZED_PARTY, ...claims }),
+    token: (claims) => signToken(keys.privateKey, { azp: AUTHORIZED_PARTY, iss: TEST_ISSUER, ...claims }),
     async gql(query, variables, token) {
       const response = await fetch(server.url, {
         method: "POST",

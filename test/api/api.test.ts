@@ -32,11 +32,12 @@ const MY_DATA = `{
   personas { nodes { personaName } }
 }`;
 
-/** PostGraphile answers an update that matches no visible row with a null row, a delete with an error. */
-function expectNothingChanged(data: any, errors: Array<{ message: string }> | undefined) {
-  const payloads = Object.values(data ?? {});
-  if (errors) expect(errors[0]!.message).toMatch(/^No values were (updated|deleted) in collection/);
-  expect(payloads.every((p) => p === null || Object.values(p as object).every((row) => row === null))).toBe(true);
+/** An update or delete that matches no visible row (not yours, or missing) fails the same way: NOT_FOUND, no payload. */
+function expectNothingChanged(data: any, errors: Array<{ message: string; extensions?: Record<string, unknown> }> | undefined, kind: string) {
+  expect(errors).toHaveLength(1);
+  expect(errors![0]!.message).toBe(`No row of ${kind} with this id exists that you may change`);
+  expect(errors![0]!.extensions?.code).toBe("NOT_FOUND");
+  expect(Object.values(data ?? {})).toEqual([null]);
 }
 
 beforeAll(async () => {
@@ -103,9 +104,11 @@ describe("two users, each with their own content", () => {
     ["deleteProject", `mutation ($id: UUID!) { deleteProject(input: { rowId: $id }) { project { projectName } } }`, "project"],
     ["deleteAsset", `mutation ($id: UUID!) { deleteAsset(input: { rowId: $id }) { asset { title } } }`, "asset"],
     ["deletePersona", `mutation ($id: UUID!) { deletePersona(input: { rowId: $id }) { persona { personaName } } }`, "persona"],
-  ] as const)("B cannot %s A's row by id", async (_, mutation, kind) => {
+  ] as const)("B cannot %s A's row by id, and is told the same as for a row that does not exist", async (_, mutation, kind) => {
     const { data, errors } = await api.gql(mutation, { id: made.a[kind].rowId }, tokenB);
-    expectNothingChanged(data, errors);
+    expectNothingChanged(data, errors, kind);
+    const missing = await api.gql(mutation, { id: randomUUID() }, tokenB);
+    expectNothingChanged(missing.data, missing.errors, kind);
   });
 
   test.each([
@@ -113,10 +116,10 @@ describe("two users, each with their own content", () => {
     ["deleteProjectById", `mutation ($id: ID!) { deleteProjectById(input: { id: $id }) { project { projectName } } }`],
   ] as const)("B cannot %s A's project by node id", async (_, mutation) => {
     const { data, errors } = await api.gql(mutation, { id: made.a.project.id }, tokenB);
-    expectNothingChanged(data, errors);
+    expectNothingChanged(data, errors, "project");
   });
 
-  // Updates and deletes that match no visible row change nothing and return null (checked here).
+  // Updates and deletes that match no visible row change nothing (checked here).
   test("A's rows are intact after B's attempts", async () => {
     const { data } = await api.gql(MY_DATA, {}, tokenA);
     expect(data.projects.nodes).toEqual([{ projectName: "a blog", assets: { nodes: [{ title: "a post" }] } }]);

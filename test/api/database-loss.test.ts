@@ -18,7 +18,9 @@ let api: ApiProcess;
 
 beforeAll(async () => {
   server = await startOwnServer();
-  api = await startApiProcess({ ...server.env, DB_POOL_SIZE: "4", DB_MAX_OVERFLOW: "0", DB_POOL_TIMEOUT: "3", API_RETRY_AFTER: "2" });
+  // One user may take the whole pool here: the exhausted-pool test fills it with one user's requests
+  // (a user's share has its own tests, in fair-use.test.ts).
+  api = await startApiProcess({ ...server.env, DB_POOL_SIZE: "4", DB_MAX_OVERFLOW: "0", DB_POOL_TIMEOUT: "3", API_RETRY_AFTER: "2", DB_MAX_USER_POOL_SHARE: "1" });
 }, 120_000);
 
 afterAll(async () => {

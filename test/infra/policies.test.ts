@@ -218,6 +218,8 @@ describe("stack outputs", () => {
       ENVIRONMENT: "production",
       DATABASE_ENV_PREFIX: run.outputs.DATABASE_ENV_PREFIX,
       CLERK_SECRET_KEY: "sk_test_placeholder",
+      CLERK_ISSUER: "https://clerk.example.com",
+      CLERK_AUTHORIZED_PARTIES: "https://app.example.com",
     };
     for (const name of Object.keys(URLS) as (keyof typeof URLS)[]) env[name] = await valueOf(run.outputs[name]);
     const config = loadConfig(env);

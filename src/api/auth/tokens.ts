@@ -90,7 +90,14 @@ export function createTokenVerifier(clerk: ClerkSettings, devPublicKey: string |
     const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
     const clerkId = claims.sub as string;
     if (!CLERK_ID.test(clerkId)) throw new AuthError("token-invalid-subject", "the token's subject is not a Clerk user id");
-    // verifyToken requires exp, so this is the token's own expiry.
+    // verifyToken requires exp, so this is the token's own expiry. A token valid for longer than
+    // CLERK_MAX_TOKEN_LIFETIME (from its iat, or from now without one) is refused: a leaked
+    // long-lived token would be a key that cannot be revoked.
+    const exp = Number(claims.exp);
+    const issuedAt = typeof claims.iat === "number" ? Math.min(claims.iat, Date.now() / 1000) : Date.now() / 1000;
+    if (exp - issuedAt > clerk.maxTokenLifetimeSeconds) {
+      throw new AuthError("token-lifetime-too-long", `the token is valid for longer than ${clerk.maxTokenLifetimeSeconds} s (CLERK_MAX_TOKEN_LIFETIME)`);
+    }
     return { clerkId, email: text(claims.email), name: text(claims.name), expiresAt: Number(claims.exp) * 1000 };
   });
 }

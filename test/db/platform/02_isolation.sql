@@ -2,7 +2,7 @@
 -- subscriptions and usage; anonymous requests see plans only; one live
 -- subscription per user; plan changes are atomic.
 begin;
-select plan(27);
+select plan(30);
 
 create temp view per_user_tables as
   select c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity from pg_class c
@@ -13,6 +13,8 @@ select set_eq('select relname::text from per_user_tables', array['users', 'user_
   'the per-user platform tables are users, user_subscriptions and platform_usage_logs');
 select is_empty('select relname from per_user_tables where not (relrowsecurity and relforcerowsecurity)',
   'every per-user platform table has row-level security enabled and forced');
+select ok((select relrowsecurity and relforcerowsecurity from pg_class where oid = 'platform.subscription_plans'::regclass),
+  'subscription_plans has row-level security enabled and forced: what a caller sees of the plans is decided by policies');
 select is_empty($$
   select t.relname || ' lacks a ' || cmd.name || ' policy'
     from per_user_tables t
@@ -65,8 +67,16 @@ select is_empty('select 1 from platform.users union all select 1 from platform.u
   'a session without a user sees no account, subscription or usage');
 reset role;
 
+insert into platform.subscription_plans (name, price_cents, is_public) values ('Hidden', 100, false);
 set local role :DATABASE_ANONYMOUS;
-select is((select count(*)::int from platform.subscription_plans), 3, 'the anonymous role reads the plans');
+select is((select count(*)::int from platform.subscription_plans), 3, 'the anonymous role reads the public plans');
+select is_empty($$ select 1 from platform.subscription_plans where not is_public $$, 'the anonymous role does not see a hidden plan');
+reset role;
+set local role :DATABASE_PLATFORM_ADMIN;
+select is((select count(*)::int from platform.subscription_plans where name = 'Hidden'), 1, 'the platform admin sees hidden plans');
+reset role;
+delete from platform.subscription_plans where name = 'Hidden';
+set local role :DATABASE_ANONYMOUS;
 select throws_ok('select 1 from platform.users', '42501', null, 'the anonymous role cannot read accounts');
 select throws_ok('select 1 from platform.platform_usage_logs', '42501', null, 'the anonymous role cannot read usage');
 reset role;

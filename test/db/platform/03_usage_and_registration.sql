@@ -1,6 +1,6 @@
 -- Registration, usage recording with fair-use limits, and usage analytics.
 begin;
-select plan(14);
+select plan(17);
 
 set local role :DATABASE_PLATFORM_ADMIN;
 select is((select subscription_status from platform_backend.register_user('user_tap_usage_c', 'c@usage.test')), 'active',
@@ -12,8 +12,14 @@ select is((select email from platform_backend.register_user('user_tap_usage_c', 
 select is((select count(*)::int from platform.users where clerk_id = 'user_tap_usage_c'), 1, 'there is still exactly one account');
 select is((select count(*)::int from platform.user_subscriptions s join platform.users u on u.id = s.user_id where u.clerk_id = 'user_tap_usage_c'), 1,
   'and still exactly one subscription');
-select throws_ok($$ select platform_backend.register_user('user_tap_usage_d', 'C.NEW@usage.test') $$, '23505', null,
-  'an email already registered to another account is refused, whatever its case');
+select is((select email from platform_backend.register_user('user_tap_usage_d', 'C.NEW@usage.test')), null,
+  'an email already registered to another account (whatever its case) is not taken over: the account is made without it');
+select is((select email from platform.users where clerk_id = 'user_tap_usage_c'), 'c.new@usage.test',
+  'and its owner keeps it');
+select is((select row(email, display_name)::text from platform_backend.register_user('user_tap_usage_e', 'not an email', repeat('x', 201))), '(,)',
+  'a malformed email and an over-long name are stored as null, and the account is made');
+select is((select display_name from platform_backend.register_user('user_tap_usage_e', null, 'Eve')), 'Eve',
+  'a later valid name is kept');
 
 -- Free allows 50,000 tokens a month.
 select lives_ok($$ select platform_backend.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'blog_writer', 30000, 0.3) $$,
