@@ -52,6 +52,13 @@ export interface ClerkSettings {
   authorizedParties: string[];
   /** CLERK_ISSUER: the expected iss claim (the instance's Frontend API URL). */
   issuer: string | undefined;
+  /** CLERK_WEBHOOK_SECRET: the signing secret of the Clerk webhook endpoint (whsec_…); without it /webhooks/clerk answers 404. */
+  webhookSecret: string | undefined;
+}
+
+export interface WorkerSettings {
+  /** WORKER_IN_PROCESS: whether `npm start` runs the job worker beside the API (production may run `alwrity worker` apart). */
+  inProcess: boolean;
 }
 
 export interface Config {
@@ -69,6 +76,7 @@ export interface Config {
   poolerMode: PoolerMode;
   api: ApiSettings;
   clerk: ClerkSettings;
+  worker: WorkerSettings;
 }
 
 export class ConfigError extends Error {
@@ -119,7 +127,9 @@ export function loadConfig(env: Env = process.env): Config {
     secretKey: read.matching("CLERK_SECRET_KEY", /^sk_(test|live)_\S+$/, "", "a Clerk secret key (sk_test_… or sk_live_…)") || undefined,
     authorizedParties: read.list("CLERK_AUTHORIZED_PARTIES", /^https?:\/\/[^\s/]+$/, "a comma-separated list of origins such as https://app.example.com"),
     issuer: read.matching("CLERK_ISSUER", /^https:\/\/\S+$/, "", "the https URL of the Clerk instance (the tokens' iss claim)") || undefined,
+    webhookSecret: read.matching("CLERK_WEBHOOK_SECRET", /^whsec_[A-Za-z0-9+/]+=*$/, "", "the webhook endpoint's signing secret as Clerk shows it (whsec_…)") || undefined,
   };
+  const worker: WorkerSettings = { inProcess: read.boolean("WORKER_IN_PROCESS", true) };
   if (environment === "production" && !clerk.jwtKey && !clerk.secretKey) {
     problems.push("ENVIRONMENT=production needs CLERK_JWT_KEY (the instance's PEM public key) or CLERK_SECRET_KEY, or nobody can sign in");
   }
@@ -151,7 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
-  return { environment, source, envPrefix, pool, echo, poolerMode, api, clerk };
+  return { environment, source, envPrefix, pool, echo, poolerMode, api, clerk, worker };
 }
 
 /** Reads variables, collecting problems instead of stopping at the first one. */

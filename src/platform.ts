@@ -8,12 +8,16 @@ import { redactUrl, type Config } from "./config.ts";
 import type { Deployment } from "./bootstrap/deployment.ts";
 import { initDatabases } from "./bootstrap/init-databases.ts";
 import type { Databases } from "./db/databases.ts";
+import { jsonLinesLogger } from "./log.ts";
+import { startWorker, type JobWorker } from "./worker/runner.ts";
 
 export interface RunningPlatform {
   readonly deployment: Deployment;
   /** The process's one database service API, shared by the API and whatever runs beside it. */
   readonly databases: Databases;
   readonly api: ApiServer;
+  /** The job worker, when it runs in this process (WORKER_IN_PROCESS, the default). */
+  readonly worker: JobWorker | undefined;
   /** Human-readable lines describing where things are. */
   readonly summary: readonly string[];
   /**
@@ -28,15 +32,21 @@ export interface RunningPlatform {
 export async function startPlatform(config: Config): Promise<RunningPlatform> {
   const databases = await initDatabases(config);
   const { deployment } = databases;
-  let api: ApiServer;
+  let api: ApiServer | undefined;
+  let worker: JobWorker | undefined;
   try {
     api = await startApiServer(config, databases, deployment.topology);
+    if (config.worker.inProcess) {
+      worker = await startWorker({ queueUrl: deployment.platform.apiUrl, topology: deployment.topology, databases, log: jsonLinesLogger() });
+    }
   } catch (error) {
+    await api?.stop().catch(() => undefined);
     await databases.close();
     throw error;
   }
   const summary = [`Node.js ${process.version}`, ...[deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`)];
   if (deployment.embedded) summary.push(`embedded PostgreSQL data directory: ${deployment.embedded.dataDir}`);
+  summary.push(worker ? `job worker: running in this process (${worker.workerId})` : "job worker: not in this process (WORKER_IN_PROCESS=false; run alwrity worker)");
   summary.push(`GraphQL API: ${api.url}`);
   if (api.graphiqlUrl) summary.push(`GraphiQL (Ruru): ${api.graphiqlUrl}   (sign in: npm run token -- you@example.com)`);
   let stopped = false;
@@ -50,12 +60,14 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
     deployment,
     databases,
     api,
+    worker,
     summary,
     failed,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await api.stop();
+      await api!.stop(); // no new work arrives
+      await worker?.stop(); // the running job finishes
       await databases.close(); // and the embedded server, if one was started
     },
   };

@@ -13,7 +13,7 @@ import type { Config } from "../config.ts";
 import { transactionSettings, type Asking } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
 import { DATABASE_KEYS, type Topology } from "../topology.ts";
-import { createAccountResolver } from "./auth/accounts.ts";
+import { createAccountResolver, REVOCATION_CHANNEL } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
@@ -37,6 +37,11 @@ export async function startApiServer(config: Config, databases: Databases, topol
   const development = config.environment === "development";
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   const resolveAccount = createAccountResolver(databases);
+  // Accounts whose erasure was requested leave this process's cache when the request commits, wherever it was made.
+  const revocations = databases.listen("platform", REVOCATION_CHANNEL, {
+    onNotify: (userId) => resolveAccount.revoke(userId),
+    onListening: (on) => resolveAccount.setListening(on),
+  });
   const drain = createDrain(config.api.retryAfterSeconds);
 
   const preset: GraphileConfig.Preset = {
@@ -66,6 +71,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
     });
   } catch (error) {
     await Promise.resolve(pgl.release()).catch(() => undefined);
+    await revocations.close();
     throw error instanceof Error && (error as NodeJS.ErrnoException).code === "EADDRINUSE"
       ? new Error(`port ${config.api.port} is already in use: stop the other server or set PORT`)
       : error;
@@ -84,6 +90,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
       const { forced } = await drain.close(server, config.api.shutdownTimeoutMs);
       if (forced) process.stderr.write(`shutdown: requests still running after ${config.api.shutdownTimeoutMs / 1000} s (SHUTDOWN_TIMEOUT) were cut off\n`);
       await pgl.release();
+      await revocations.close();
     },
   };
 }

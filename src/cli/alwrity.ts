@@ -4,6 +4,8 @@
  *
  *   alwrity db test | init | info [--json] | verify-rls
  *   alwrity dev
+ *   alwrity worker
+ *   alwrity user delete | status <user id> [--json]
  *
  * Configuration comes from the environment (see src/config.ts). Errors are
  * one line on stderr and exit code 1 (see run-cli.ts).
@@ -12,6 +14,8 @@ import "../api/graphile-env.ts";
 import { DB_COMMANDS, runDbCommand, type DbCommand } from "./db-commands.ts";
 import { runCli } from "./run-cli.ts";
 import { servePlatform } from "./serve-platform.ts";
+import { runUserCommand, USER_COMMANDS, type UserCommand } from "./user-commands.ts";
+import { runWorkerProcess } from "./worker-process.ts";
 
 const MAIN_HELP = `usage: alwrity <command> [--help]
 
@@ -20,6 +24,10 @@ ${Object.entries(DB_COMMANDS)
   .map(([name, what]) => `  db ${name.padEnd(11)} ${what}`)
   .join("\n")}
   dev            start the platform for development (databases up and migrated, GraphQL API listening) until Ctrl-C
+  worker         run the job worker (erasures) until Ctrl-C/SIGTERM, letting the running job finish
+${Object.entries(USER_COMMANDS)
+  .map(([name, what]) => `  user ${name.padEnd(9)} <user id> ${what}`)
+  .join("\n")}
 
 Configuration comes from environment variables (PLATFORM_DATABASE_URL, USER_DATA_DATABASE_URL,
 DATABASE_ADMIN_URL, DB_POOL_*, ...); with none set, an embedded PostgreSQL is started.`;
@@ -46,12 +54,26 @@ runCli(async (args) => {
   const unknownFlag = words.find((a) => a.startsWith("-"));
   if (unknownFlag) throw new Error(`unknown option ${unknownFlag}; see alwrity --help`);
   const [group, command, ...rest] = words;
+  if (json && group !== "db" && group !== "user") throw new Error(`--json is for alwrity db info and alwrity user only`);
 
   if (group === undefined || group === "help") return console.log(MAIN_HELP);
   if (group === "dev") {
     if (command !== undefined) throw new Error(`alwrity dev takes no arguments; see alwrity dev --help`);
     if (help) return console.log(DEV_HELP);
     return servePlatform();
+  }
+  if (group === "worker") {
+    if (command !== undefined) throw new Error(`alwrity worker takes no arguments; see alwrity --help`);
+    if (help) return console.log("usage: alwrity worker\n\nRuns the job worker until Ctrl-C or SIGTERM (the running job finishes first).");
+    return runWorkerProcess();
+  }
+  if (group === "user") {
+    if (command === undefined || !(command in USER_COMMANDS)) {
+      throw new Error(`alwrity user needs a command (${Object.keys(USER_COMMANDS).join(", ")}); see alwrity --help`);
+    }
+    if (help) return console.log(`usage: alwrity user ${command} <user id> [--json]\n\n${USER_COMMANDS[command as UserCommand]}`);
+    if (rest.length > 1) throw new Error(`unexpected argument "${rest[1]}"; see alwrity user ${command} --help`);
+    return runUserCommand(command as UserCommand, rest[0], { json });
   }
   if (group !== "db") throw new Error(`unknown command "${group}"; see alwrity --help`);
   if (command === undefined) {
@@ -60,7 +82,7 @@ runCli(async (args) => {
   }
   if (!(command in DB_COMMANDS)) throw new Error(`unknown command "db ${command}"; see alwrity db --help`);
   if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity db ${command} --help`);
-  if (json && command !== "info") throw new Error(`--json is for alwrity db info only`);
+  if (json && group === "db" && command !== "info") throw new Error(`--json is for alwrity db info only`);
   if (help) return console.log(commandHelp(command as DbCommand));
   await runDbCommand(command as DbCommand, { json });
 });

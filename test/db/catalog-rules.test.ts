@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all(Object.values(clients).map((c) => c.end())));
 
-const OWN_SCHEMAS = "n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate') and n.nspname !~ '^pg_'";
+const OWN_SCHEMAS = "n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate', 'graphile_worker') and n.nspname !~ '^pg_'";
 
 describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key, spec) => {
   test("no comment carries a smart tag (they live in db/<database>/postgraphile.tags.json5)", async () => {
