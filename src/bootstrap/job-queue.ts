@@ -27,6 +27,15 @@ export async function installJobQueue(ownerUrl: string, topology: Topology): Pro
         grant select, insert, update, delete on all tables in schema ${schema} to ${worker};
         grant usage, select on all sequences in schema ${schema} to ${worker};
         grant execute on all functions in schema ${schema} to ${worker};`);
+      // graphile-worker turns row-level security on for its tables (with no policy, so nobody but the
+      // owner sees them); the worker role gets a policy of its own on each.
+      const { rows } = await client.query<{ table: string }>(
+        "select format('%I.%I', schemaname, tablename) as table from pg_tables where schemaname = $1 and rowsecurity",
+        [JOB_QUEUE_SCHEMA],
+      );
+      for (const { table } of rows) {
+        await client.query(`drop policy if exists alwrity_worker_all on ${table}; create policy alwrity_worker_all on ${table} for all to ${worker} using (true) with check (true)`);
+      }
     } finally {
       await client.end();
     }

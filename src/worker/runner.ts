@@ -38,12 +38,9 @@ export interface WorkerOptions {
 export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   const role = transactionSettings({ kind: "worker" }, options.topology).role;
   const workerId = `alwrity-${randomBytes(9).toString("hex")}`;
-  const pool = new pg.Pool({ connectionString: options.queueUrl, application_name: "alwrity-worker", max: 4 });
-  pool.on("connect", (client) => {
-    client.on("error", (error) => options.log("worker_connection_error", { message: error.message }));
-    // Queued before anything else on this connection.
-    void client.query("select pg_catalog.set_config('role', $1, false)", [role]).catch(() => undefined);
-  });
+  // The role is taken in the connection's startup packet, before any statement can run.
+  const pool = new pg.Pool({ connectionString: options.queueUrl, application_name: "alwrity-worker", max: 4, options: `-c role=${role}` });
+  pool.on("connect", (client) => client.on("error", (error) => options.log("worker_connection_error", { message: error.message })));
   pool.on("error", (error) => options.log("worker_pool_error", { message: error.message }));
 
   // The liveness lock is held before the first job can be taken.
@@ -68,6 +65,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       pgPool: pool,
       taskList: taskList(options.databases, options.log),
       concurrency: 1,
+      crontab: "", // no scheduled jobs (and no crontab file looked for)
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs ?? 2000,
       logger: workerLogger(options.log),
@@ -101,6 +99,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
 
 function workerLogger(log: Logger) {
   return new WorkerLogger(() => (level, message, meta) => {
-    if (level === "error" || level === "warning") log(`worker_${level}`, { message, ...(meta ?? {}) });
+    // "Failed to acquire job" is a debug line in graphile-worker, yet it means no job can run.
+    if (level === "error" || level === "warning" || message.startsWith("Failed to acquire job")) log(`worker_${level}`, { message, ...(meta ?? {}) });
   });
 }

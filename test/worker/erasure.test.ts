@@ -94,7 +94,7 @@ async function deletionState(userId: string) {
   return rows[0];
 }
 
-test.skip("a worker killed with SIGKILL mid-erasure is restarted and finishes it; no other user's row is touched", async () => {
+test("a worker killed with SIGKILL mid-erasure is restarted and finishes it; no other user's row is touched", async () => {
   const victim = await register("user_victim");
   const bystander = await register("user_bystander");
   await fill(victim, 30_000);
