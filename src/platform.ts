@@ -36,7 +36,8 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
   let worker: JobWorker | undefined;
   try {
     api = await startApiServer(config, databases, deployment.topology);
-    if (config.worker.inProcess) {
+    // graphile-worker needs a session of its own (LISTEN, locks): never through a transaction pooler.
+    if (config.worker.inProcess && config.poolerMode === "session") {
       worker = await startWorker({ queueUrl: deployment.platform.apiUrl, topology: deployment.topology, databases, log: jsonLinesLogger() });
     }
   } catch (error) {
@@ -46,7 +47,11 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
   }
   const summary = [`Node.js ${process.version}`, ...[deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`)];
   if (deployment.embedded) summary.push(`embedded PostgreSQL data directory: ${deployment.embedded.dataDir}`);
-  summary.push(worker ? `job worker: running in this process (${worker.workerId})` : "job worker: not in this process (WORKER_IN_PROCESS=false; run alwrity worker)");
+  summary.push(
+    worker
+      ? `job worker: running in this process (${worker.workerId})`
+      : `job worker: not in this process (${config.worker.inProcess ? "DATABASE_POOLER_MODE=transaction" : "WORKER_IN_PROCESS=false"}); run alwrity worker with direct database URLs`,
+  );
   summary.push(`GraphQL API: ${api.url}`);
   if (api.graphiqlUrl) summary.push(`GraphiQL (Ruru): ${api.graphiqlUrl}   (sign in: npm run token -- you@example.com)`);
   let stopped = false;

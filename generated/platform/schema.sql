@@ -209,7 +209,7 @@ CREATE OR REPLACE FUNCTION platform.request_account_deletion()
  RETURNS timestamp with time zone
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
   me uuid := (select platform.current_user_id());
@@ -388,7 +388,7 @@ CREATE OR REPLACE FUNCTION platform_backend.request_account_deletion(target_user
  RETURNS platform_backend.account_deletions
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
   result platform_backend.account_deletions;

@@ -38,10 +38,11 @@ export async function startApiServer(config: Config, databases: Databases, topol
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   const resolveAccount = createAccountResolver(databases);
   // Accounts whose erasure was requested leave this process's cache when the request commits, wherever it was made.
-  const revocations = databases.listen("platform", REVOCATION_CHANNEL, {
-    onNotify: (userId) => resolveAccount.revoke(userId),
-    onListening: (on) => resolveAccount.setListening(on),
-  });
+  // Through a pooler in transaction mode LISTEN hears nothing, so accounts are then never cached.
+  const revocations =
+    config.poolerMode === "session"
+      ? databases.listen("platform", REVOCATION_CHANNEL, { onNotify: (userId) => resolveAccount.revoke(userId), onListening: (on) => resolveAccount.setListening(on) })
+      : { close: async () => undefined };
   const drain = createDrain(config.api.retryAfterSeconds);
 
   const preset: GraphileConfig.Preset = {

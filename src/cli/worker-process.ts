@@ -13,6 +13,9 @@ import { startWorker } from "../worker/runner.ts";
 
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
+  if (config.poolerMode === "transaction") {
+    throw new Error("the job worker needs sessions of its own (LISTEN, advisory locks): give it direct database URLs, not a pooler in transaction mode (unset DATABASE_POOLER_MODE)");
+  }
   const deployment = await openDeployment(config, { provision: false });
   const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
   try {

@@ -65,6 +65,6 @@ test("the backend functions are in platform_backend, where only the platform adm
     [deployment.topology.role("platformAdmin").name, deployment.topology.role("authenticated").name],
   );
   expect(rows).toEqual(
-    ["change_subscription", "plan_limits", "record_usage", "register_user"].map((proname) => ({ proname, admin: true, user_: false })),
+    ["begin_account_erasure", "change_subscription", "complete_account_erasure", "plan_limits", "record_usage", "register_user", "request_account_deletion"].map((proname) => ({ proname, admin: true, user_: false })),
   );
 });

@@ -1,5 +1,5 @@
 --! Previous: sha1:72e95bf6134371d79929f5911497f77b0bee6cf6
---! Hash: sha1:bc2041cbbc6f208a845b16e9039366c1daa02fdc
+--! Hash: sha1:80af64d677522bd962e67fbeb7bc7484c0a5018b
 
 -- One user across two databases: erasure requested here is carried out by a
 -- job (graphile-worker, installed beside the migrations by the migrate
@@ -47,7 +47,7 @@ grant select, insert (delivery_id, event_type) on platform_backend.webhook_deliv
 create function platform_backend.request_account_deletion(target_user_id uuid, requested_by text)
 returns platform_backend.account_deletions
 language plpgsql volatile security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   result platform_backend.account_deletions;
@@ -80,7 +80,7 @@ grant execute on function platform_backend.request_account_deletion(uuid, text) 
 create function platform.request_account_deletion()
 returns timestamptz
 language plpgsql volatile security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   me uuid := (select platform.current_user_id());
