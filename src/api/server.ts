@@ -5,7 +5,7 @@
  * user id set transaction-locally) or as the anonymous role, through the
  * authenticator login.
  */
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
@@ -19,6 +19,8 @@ import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
 import { createDrain } from "./drain.ts";
+import { CLERK_WEBHOOK_PATH, clerkWebhookHandler } from "./webhooks/clerk.ts";
+import { jsonLinesLogger } from "../log.ts";
 import { makeSchemaPreset, serviceKeys } from "./preset.ts";
 import { currentRequest } from "./request-context.ts";
 
@@ -66,6 +68,22 @@ export async function startApiServer(config: Config, databases: Databases, topol
   try {
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
+    if (config.clerk.webhookSecret) {
+      // The webhook is not GraphQL: it goes first, everything else to grafserv's listeners as before.
+      const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger());
+      const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+      server.removeAllListeners("request");
+      server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url?.split("?")[0] === CLERK_WEBHOOK_PATH) {
+          void webhook(req, res).catch((error: Error) => {
+            jsonLinesLogger()("webhook_failed", { message: error.message });
+            if (!res.headersSent) res.writeHead(500).end();
+          });
+          return;
+        }
+        for (const listener of grafservListeners) listener.call(server, req, res);
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.api.port, config.api.host, resolve);
