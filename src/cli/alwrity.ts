@@ -2,7 +2,7 @@
 /**
  * The `alwrity` command (package.json `bin`; `npx alwrity --help`).
  *
- *   alwrity db test | init | info [--json] | verify-rls
+ *   alwrity db test | init | info [--json] | audit [--json] | verify-rls
  *   alwrity dev
  *   alwrity worker
  *   alwrity user delete | status <user id> [--json]
@@ -44,7 +44,7 @@ Starts the platform for development: the databases (embedded when none is config
 provisioned and migrated; prints where everything is and runs until Ctrl-C.`;
 
 function commandHelp(command: DbCommand): string {
-  return `usage: alwrity db ${command}${command === "info" ? " [--json]" : ""}\n\n${DB_COMMANDS[command]}`;
+  return `usage: alwrity db ${command}${command === "info" || command === "audit" ? " [--json]" : ""}\n\n${DB_COMMANDS[command]}`;
 }
 
 runCli(async (args) => {
@@ -82,7 +82,7 @@ runCli(async (args) => {
   }
   if (!(command in DB_COMMANDS)) throw new Error(`unknown command "db ${command}"; see alwrity db --help`);
   if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity db ${command} --help`);
-  if (json && group === "db" && command !== "info") throw new Error(`--json is for alwrity db info only`);
+  if (json && group === "db" && command !== "info" && command !== "audit") throw new Error(`--json is for alwrity db info and audit only`);
   if (help) return console.log(commandHelp(command as DbCommand));
   await runDbCommand(command as DbCommand, { json });
 });

@@ -10,12 +10,14 @@ import { createDatabases, type Databases } from "../db/databases.ts";
 import { openDeployment } from "../bootstrap/deployment.ts";
 import { initDatabases } from "../bootstrap/init-databases.ts";
 import type { DatabaseKey } from "../topology.ts";
+import { auditDeployment } from "./audit.ts";
 import { formatBytes, formatTable } from "./table.ts";
 
 export const DB_COMMANDS = {
   test: "check that both databases answer: latency, server version, login role (exit 1 if one is unreachable)",
   init: "provision where the project provisions, and apply pending migrations to both databases (safe to repeat)",
   info: "size, tables with row estimates, row-level security and policies, applied migrations, pool counts (--json for machines)",
+  audit: "list user ids with user data but no live platform user, and platform users without their profile (exit 1 if any; --json for machines)",
   "verify-rls": "check that every per-user table has forced row-level security and a policy for each command (exit 1 naming the table if not)",
 } as const;
 export type DbCommand = keyof typeof DB_COMMANDS;
@@ -32,6 +34,22 @@ export async function runDbCommand(command: DbCommand, options: { json: boolean 
     return;
   }
   const deployment = await openDeployment(config, { provision: false });
+  if (command === "audit") {
+    try {
+      const findings = await auditDeployment(deployment);
+      if (options.json) console.log(JSON.stringify(findings));
+      else {
+        console.log(`user ids with user data but no live platform user: ${findings.orphanedUserIds.length}`);
+        for (const id of findings.orphanedUserIds) console.log(`  ${id}`);
+        console.log(`platform users without their profile: ${findings.usersWithoutProfile.length}`);
+        for (const id of findings.usersWithoutProfile) console.log(`  ${id}`);
+      }
+      if (findings.orphanedUserIds.length + findings.usersWithoutProfile.length > 0) process.exitCode = 1;
+    } finally {
+      await deployment.close();
+    }
+    return;
+  }
   const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
   try {
     if (command === "test") await test(databases);

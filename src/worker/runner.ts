@@ -51,6 +51,10 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   try {
     await liveness.connect();
     await holdLiveness(liveness, workerId);
+    const probe = await pool.query<{ role: string }>("select current_user as role");
+    if (probe.rows[0]!.role !== role) {
+      throw new Error(`its queue connections act as ${probe.rows[0]!.role}, not ${role}: is a pooler in front of the database? the worker needs direct URLs`);
+    }
     const sweep = async () => {
       const client = await pool.connect();
       try {
