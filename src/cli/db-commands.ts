@@ -44,7 +44,8 @@ export async function runDbCommand(command: DbCommand, options: { json: boolean 
         console.log(`platform users without their profile: ${findings.usersWithoutProfile.length}`);
         for (const id of findings.usersWithoutProfile) console.log(`  ${id}`);
       }
-      if (findings.orphanedUserIds.length + findings.usersWithoutProfile.length > 0) process.exitCode = 1;
+      const problems = findings.orphanedUserIds.length + findings.usersWithoutProfile.length;
+      if (problems > 0) throw new Error(`the audit found ${problems} problem(s) between the two databases`);
     } finally {
       await deployment.close();
     }

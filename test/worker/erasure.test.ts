@@ -80,6 +80,21 @@ async function fill(userId: string, assets: number) {
   await platformOwner.query(`insert into platform.platform_usage_logs (user_id, feature, tokens_used, cost_usd) values ($1, 'blog_writer', 100, 0.25)`, [userId]);
 }
 
+function audit(): Promise<{ code: number | null; output: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts"), "db", "audit", "--json"], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ENVIRONMENT: "test", ...own.env },
+    });
+    let output = "";
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => ((output += c.toString()), (stdout += c.toString())));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, output, stdout }));
+  });
+}
+
 async function rowsOf(userId: string): Promise<number> {
   const { rows } = await userDataOwner.query<{ n: string }>(
     `select (select count(*) from user_data.user_content_assets where user_id = $1) + (select count(*) from user_data.user_projects where user_id = $1)
@@ -144,8 +159,28 @@ test("a worker killed with SIGKILL mid-erasure is restarted and finishes it; no 
   const other = await platformOwner.query("select clerk_id from platform.users where id = $1", [bystander]);
   expect(other.rows[0].clerk_id).toBe("user_bystander");
 
+  const clean = await audit();
+  expect(clean.code, clean.output).toBe(0);
+  expect(JSON.parse(clean.stdout)).toEqual({ orphanedUserIds: [], usersWithoutProfile: [] });
+
   // Requested again after completion: nothing to do, no job.
   await databases.platform.withPlatformAdmin((admin) => requestAccountDeletion(admin, victim, "operator"));
   const after = await platformOwner.query("select count(*)::int as n from graphile_worker._private_jobs");
   expect(after.rows[0].n).toBe(0);
 }, 300_000);
+
+test("alwrity db audit names user data without a live platform user, and a platform user without a profile; exit 1", async () => {
+  const orphan = "00000000-0000-4000-8000-0000000000aa";
+  const bare = await register("user_without_profile");
+  await userDataOwner.query("insert into user_data.user_profiles (user_id) values ($1)", [orphan]);
+  try {
+    const result = await audit();
+    expect(result.code, result.output).toBe(1);
+    expect(result.output).toContain("the audit found 2 problem(s)");
+    const findings = JSON.parse(result.stdout) as { orphanedUserIds: string[]; usersWithoutProfile: string[] };
+    expect(findings.orphanedUserIds).toContain(orphan);
+    expect(findings.usersWithoutProfile).toEqual([bare]);
+  } finally {
+    await userDataOwner.query("delete from user_data.user_profiles where user_id = $1", [orphan]);
+  }
+}, 120_000);
