@@ -6,6 +6,7 @@
  *   alwrity dev
  *   alwrity worker
  *   alwrity user delete | status <user id> [--json]
+ *   alwrity user export <user id> [--out file]
  *
  * Configuration comes from the environment (see src/config.ts). Errors are
  * one line on stderr and exit code 1 (see run-cli.ts).
@@ -50,7 +51,10 @@ function commandHelp(command: DbCommand): string {
 runCli(async (args) => {
   const help = args.includes("--help") || args.includes("-h");
   const json = args.includes("--json");
-  const words = args.filter((a) => !["--help", "-h", "--json"].includes(a));
+  const outAt = args.indexOf("--out");
+  const out = outAt >= 0 ? args[outAt + 1] : undefined;
+  if (outAt >= 0 && (out === undefined || out.startsWith("-"))) throw new Error("--out needs a file name");
+  const words = args.filter((a, i) => !["--help", "-h", "--json", "--out"].includes(a) && !(outAt >= 0 && i === outAt + 1));
   const unknownFlag = words.find((a) => a.startsWith("-"));
   if (unknownFlag) throw new Error(`unknown option ${unknownFlag}; see alwrity --help`);
   const [group, command, ...rest] = words;
@@ -73,7 +77,8 @@ runCli(async (args) => {
     }
     if (help) return console.log(`usage: alwrity user ${command} <user id> [--json]\n\n${USER_COMMANDS[command as UserCommand]}`);
     if (rest.length > 1) throw new Error(`unexpected argument "${rest[1]}"; see alwrity user ${command} --help`);
-    return runUserCommand(command as UserCommand, rest[0], { json });
+    if (out !== undefined && command !== "export") throw new Error("--out is for alwrity user export only");
+    return runUserCommand(command as UserCommand, rest[0], { json, out });
   }
   if (group !== "db") throw new Error(`unknown command "${group}"; see alwrity --help`);
   if (command === undefined) {

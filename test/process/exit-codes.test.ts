@@ -113,6 +113,7 @@ describe("command-line entry points exit non-zero when they fail", () => {
     ["alwrity worker through a transaction pooler", ["src/cli/alwrity.ts", "worker"], { DATABASE_POOLER_MODE: "transaction" }, /direct database URLs/],
     ["alwrity user delete", ["src/cli/alwrity.ts", "user", "delete", "not-a-uuid"], {}, /needs a platform user id/],
     ["alwrity user status", ["src/cli/alwrity.ts", "user", "status"], bad, /needs a platform user id/],
+    ["alwrity user export", ["src/cli/alwrity.ts", "user", "export", "00000000-0000-4000-8000-000000000001", "--out"], {}, /--out needs a file name/],
     ["npm run db:migrate", ["src/cli/migrate.ts", "migrate", "nonsense"], {}, /nonsense/],
     ["npm run generate:queries", ["src/cli/generate-queries.ts"], bad, /ENVIRONMENT/],
     ["npm run generate:schema", ["src/cli/export-schema.ts"], bad, /ENVIRONMENT/],
