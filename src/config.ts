@@ -105,6 +105,13 @@ export interface ClerkSettings {
   issuer: string | undefined;
   /** CLERK_MAX_TOKEN_LIFETIME, in seconds: tokens valid for longer (exp - iat) are refused. */
   maxTokenLifetimeSeconds: number;
+  /** CLERK_WEBHOOK_SECRET: the signing secret of the Clerk webhook endpoint (whsec_…); without it /webhooks/clerk answers 404. */
+  webhookSecret: string | undefined;
+}
+
+export interface WorkerSettings {
+  /** WORKER_IN_PROCESS: whether `npm start` runs the job worker beside the API (production may run `alwrity worker` apart). */
+  inProcess: boolean;
 }
 
 /** Who may read /metrics (METRICS). */
@@ -142,6 +149,7 @@ export interface Config {
   api: ApiSettings;
   clerk: ClerkSettings;
   observability: ObservabilitySettings;
+  worker: WorkerSettings;
 }
 
 export class ConfigError extends Error {
@@ -217,7 +225,9 @@ export function loadConfig(env: Env = process.env): Config {
     authorizedParties: read.list("CLERK_AUTHORIZED_PARTIES", /^https?:\/\/[^\s/]+$/, "a comma-separated list of origins such as https://app.example.com"),
     issuer: read.matching("CLERK_ISSUER", /^https:\/\/\S+$/, "", "the https URL of the Clerk instance (the tokens' iss claim)") || undefined,
     maxTokenLifetimeSeconds: read.integer("CLERK_MAX_TOKEN_LIFETIME", 86_400, 1),
+    webhookSecret: read.matching("CLERK_WEBHOOK_SECRET", /^whsec_[A-Za-z0-9+/]+=*$/, "", "the webhook endpoint's signing secret as Clerk shows it (whsec_…)") || undefined,
   };
+  const worker: WorkerSettings = { inProcess: read.boolean("WORKER_IN_PROCESS", true) };
   const observability = readObservability(read, environment, problems);
   if (environment === "production") {
     const missing = [!clerk.issuer && "CLERK_ISSUER", !clerk.authorizedParties.length && "CLERK_AUTHORIZED_PARTIES"].filter(Boolean);
@@ -256,7 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
-  return { environment, source, envPrefix, pool, fairUse, echo, poolerMode, api, clerk, observability };
+  return { environment, source, envPrefix, pool, fairUse, echo, poolerMode, api, clerk, observability, worker };
 }
 
 function readObservability(read: Reader, environment: Environment, problems: string[]): ObservabilitySettings {

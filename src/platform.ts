@@ -11,6 +11,7 @@ import { redactUrl, type Config } from "./config.ts";
 import type { Deployment } from "./bootstrap/deployment.ts";
 import { initDatabases } from "./bootstrap/init-databases.ts";
 import type { Databases } from "./db/databases.ts";
+import { startWorker, type JobWorker } from "./worker/runner.ts";
 
 export interface RunningPlatform {
   readonly deployment: Deployment;
@@ -19,6 +20,8 @@ export interface RunningPlatform {
   readonly api: ApiServer;
   /** The process's metrics (GET /metrics); whatever runs beside the API records into them too. */
   readonly metrics: Metrics;
+  /** The job worker, when it runs in this process (WORKER_IN_PROCESS, the default). */
+  readonly worker: JobWorker | undefined;
   /** Human-readable lines describing where things are. */
   readonly summary: readonly string[];
   /**
@@ -35,15 +38,26 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
   const log = jsonLinesLogger();
   const databases = await initDatabases(config, { logger: log, onStatement: statementObserver(config.observability.slowStatementMs, metrics, log) });
   const { deployment } = databases;
-  let api: ApiServer;
+  let api: ApiServer | undefined;
+  let worker: JobWorker | undefined;
   try {
     api = await startApiServer(config, databases, deployment.topology, { metrics, log });
+    // graphile-worker needs a session of its own (LISTEN, locks): never through a transaction pooler.
+    if (config.worker.inProcess && config.poolerMode === "session") {
+      worker = await startWorker({ queueUrl: deployment.platform.apiUrl, topology: deployment.topology, databases, log });
+    }
   } catch (error) {
+    await api?.stop().catch(() => undefined);
     await databases.close();
     throw error;
   }
   const summary = [`Node.js ${process.version}`, ...[deployment.platform, deployment.userData].map((db) => `${db.name}: ${redactUrl(db.apiUrl)}`)];
   if (deployment.embedded) summary.push(`embedded PostgreSQL data directory: ${deployment.embedded.dataDir}`);
+  summary.push(
+    worker
+      ? `job worker: running in this process (${worker.workerId})`
+      : `job worker: not in this process (${config.worker.inProcess ? "DATABASE_POOLER_MODE=transaction" : "WORKER_IN_PROCESS=false"}); run alwrity worker with direct database URLs`,
+  );
   summary.push(`GraphQL API: ${api.url}`);
   if (api.metricsUrl) summary.push(`metrics: ${api.metricsUrl}`);
   if (api.graphiqlUrl) summary.push(`GraphiQL (Ruru): ${api.graphiqlUrl}   (sign in: npm run token -- you@example.com)`);
@@ -59,12 +73,14 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
     databases,
     api,
     metrics,
+    worker,
     summary,
     failed,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await api.stop();
+      await api!.stop(); // no new work arrives
+      await worker?.stop(); // the running job finishes
       await databases.close(); // and the embedded server, if one was started
     },
   };

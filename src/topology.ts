@@ -5,7 +5,7 @@
  * migrations receive the role names through graphile-migrate placeholders.
  */
 
-export type RoleKey = "owner" | "authenticator" | "authenticated" | "anonymous" | "platformAdmin";
+export type RoleKey = "owner" | "authenticator" | "authenticated" | "anonymous" | "platformAdmin" | "worker";
 export type DatabaseKey = "platform" | "userData";
 
 export interface RoleSpec {
@@ -79,7 +79,7 @@ export const ROLE_SPECS: readonly RoleSpec[] = [
     inherit: false,
     bypassRls: false,
     statementTimeoutMs: 30_000,
-    memberOf: ["authenticated", "anonymous", "platformAdmin"],
+    memberOf: ["authenticated", "anonymous", "platformAdmin", "worker"],
     placeholder: ":DATABASE_AUTHENTICATOR",
     purpose: "the login the API and services connect as; holds no rights until it switches role per transaction",
   },
@@ -113,6 +113,17 @@ export const ROLE_SPECS: readonly RoleSpec[] = [
     placeholder: ":DATABASE_PLATFORM_ADMIN",
     purpose:
       "trusted platform operations: cross-user analytics, registering users, recording usage, changing plans; no access to users' content",
+  },
+  {
+    key: "worker",
+    baseName: "alwrity_worker",
+    login: false,
+    inherit: true,
+    bypassRls: false,
+    memberOf: [],
+    placeholder: ":DATABASE_WORKER",
+    purpose:
+      "the job queue's own connections (graphile-worker): takes, completes and fails jobs in the graphile_worker schema and nothing else; jobs reach the data as the user or the platform admin, like any service",
   },
 ];
 

@@ -67,6 +67,8 @@ export async function runPgbouncerCase(deployment: Deployment, shape: DatasetSha
   const bouncer = await startPgbouncer([urls.platform, urls.userData], 20);
   // npm start checks migrations as the owner; migrations need a session, so always directly.
   const common = {
+    // The job worker needs sessions of its own, never a transaction pooler; this case measures the API.
+    WORKER_IN_PROCESS: "false",
     DATABASE_ENV_PREFIX: deployment.topology.prefix,
     PLATFORM_MIGRATION_DATABASE_URL: deployment.platform.migrationUrl!,
     USER_DATA_MIGRATION_DATABASE_URL: deployment.userData.migrationUrl!,

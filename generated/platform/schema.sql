@@ -137,6 +137,42 @@ comment on table platform_audit.events is 'Security-relevant events, append-only
 comment on column platform_audit.events.kind is 'What happened, as <subject>.<event>, e.g. subscription.started, user.deletion_requested, webhook.applied.';
 grant select on table platform_audit.events to :DATABASE_PLATFORM_ADMIN;
 
+create table platform_backend.account_deletions (
+  user_id uuid not null,
+  state text not null default 'requested'::text,
+  requested_by text not null,
+  requested_at timestamp with time zone not null default now(),
+  started_at timestamp with time zone,
+  completed_at timestamp with time zone,
+  rows_erased bigint not null default 0,
+  constraint account_deletions_check CHECK (((state = 'completed'::text) = (completed_at IS NOT NULL))),
+  constraint account_deletions_pkey PRIMARY KEY (user_id),
+  constraint account_deletions_requested_by_check CHECK ((requested_by = ANY (ARRAY['user'::text, 'operator'::text, 'clerk'::text]))),
+  constraint account_deletions_rows_erased_check CHECK ((rows_erased >= 0)),
+  constraint account_deletions_state_check CHECK ((state = ANY (ARRAY['requested'::text, 'in_progress'::text, 'completed'::text]))),
+  constraint account_deletions_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE
+);
+alter table platform_backend.account_deletions enable row level security;
+alter table platform_backend.account_deletions force row level security;
+comment on table platform_backend.account_deletions is 'Erasure of an account, from request to completion: while a row here is not completed the account signs in nowhere; once completed the user''s personal data is gone and their usage and billing rows belong to an anonymous id.';
+comment on column platform_backend.account_deletions.rows_erased is 'Rows removed from the user-data database so far (batches commit one by one).';
+grant select on table platform_backend.account_deletions to :DATABASE_PLATFORM_ADMIN;
+grant update (state, started_at, completed_at, rows_erased) on table platform_backend.account_deletions to :DATABASE_PLATFORM_ADMIN;
+
+create table platform_backend.webhook_deliveries (
+  delivery_id text not null,
+  event_type text not null,
+  received_at timestamp with time zone not null default now(),
+  constraint webhook_deliveries_delivery_id_check CHECK (((length(delivery_id) >= 1) AND (length(delivery_id) <= 200))),
+  constraint webhook_deliveries_event_type_check CHECK (((length(event_type) >= 1) AND (length(event_type) <= 200))),
+  constraint webhook_deliveries_pkey PRIMARY KEY (delivery_id)
+);
+alter table platform_backend.webhook_deliveries enable row level security;
+alter table platform_backend.webhook_deliveries force row level security;
+comment on table platform_backend.webhook_deliveries is 'Clerk webhook deliveries already applied, by their svix-id: a replayed delivery is acknowledged and not applied again.';
+grant select on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
+grant insert (delivery_id, event_type) on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
+
 -- indexes (besides those of constraints)
 
 CREATE INDEX platform_usage_logs_user_recent_idx ON platform.platform_usage_logs USING btree (user_id, created_at DESC);
@@ -197,6 +233,24 @@ comment on function platform.current_user_id() is 'The signed-in user''s id, fro
 grant execute on function platform.current_user_id() to :DATABASE_PLATFORM_ADMIN;
 grant execute on function platform.current_user_id() to :DATABASE_AUTHENTICATED;
 
+CREATE OR REPLACE FUNCTION platform.request_account_deletion()
+ RETURNS timestamp with time zone
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  me uuid := (select platform.current_user_id());
+begin
+  if me is null then
+    raise exception 'only a signed-in user can delete their account' using errcode = '42501';
+  end if;
+  return (platform_backend.request_account_deletion(me, 'user')).requested_at;
+end;
+$function$;
+comment on function platform.request_account_deletion() is 'Deletes the signed-in user''s account and everything they stored: from now on no token of theirs is accepted; their data is erased shortly after. Returns when it was requested.';
+grant execute on function platform.request_account_deletion() to :DATABASE_AUTHENTICATED;
+
 CREATE OR REPLACE FUNCTION platform.usage_summary(since timestamp with time zone DEFAULT date_trunc('month'::text, now(), 'UTC'::text))
  RETURNS TABLE(feature text, tokens_used bigint, cost_usd numeric, events bigint)
  LANGUAGE sql
@@ -213,6 +267,18 @@ $function$;
 comment on function platform.usage_summary(timestamp with time zone) is 'The signed-in user''s usage by feature since a moment (the start of this month, UTC, by default).';
 grant execute on function platform.usage_summary(timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
 grant execute on function platform.usage_summary(timestamp with time zone) to :DATABASE_AUTHENTICATED;
+
+CREATE OR REPLACE FUNCTION platform_backend.begin_account_erasure(target_user_id uuid)
+ RETURNS text
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog'
+AS $function$
+  update platform_backend.account_deletions set state = 'in_progress', started_at = now()
+   where user_id = target_user_id and state = 'requested';
+  select d.state from platform_backend.account_deletions d where d.user_id = target_user_id;
+$function$;
+comment on function platform_backend.begin_account_erasure(uuid) is 'Marks an erasure in progress and answers its state (null when none was requested). For the erase_user job.';
+grant execute on function platform_backend.begin_account_erasure(uuid) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_backend.change_subscription(target_user_id uuid, plan_name text, period_end timestamp with time zone DEFAULT (now() + '1 mon'::interval))
  RETURNS platform.user_subscriptions
@@ -243,6 +309,24 @@ end;
 $function$;
 comment on function platform_backend.change_subscription(uuid,text,timestamp with time zone) is 'Upgrades or downgrades a user: cancels their live subscription and starts one on the named plan, atomically. For the billing service (platform admin).';
 grant execute on function platform_backend.change_subscription(uuid,text,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_backend.complete_account_erasure(target_user_id uuid, rows_erased bigint)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog'
+AS $function$
+  -- Usage and billing rows stay for accounting, linked to an id that no longer names anyone.
+  update platform.users u set clerk_id = 'erased_' || replace(u.id::text, '-', ''), email = null, display_name = null
+   where u.id = target_user_id;
+  update platform.user_subscriptions s
+     set status = 'canceled', canceled_at = now(), current_period_end = greatest(now(), s.current_period_start + interval '1 microsecond')
+   where s.user_id = target_user_id and s.status <> 'canceled';
+  update platform_backend.account_deletions d
+     set state = 'completed', completed_at = now(), rows_erased = d.rows_erased + complete_account_erasure.rows_erased
+   where d.user_id = target_user_id and d.state <> 'completed';
+$function$;
+comment on function platform_backend.complete_account_erasure(uuid,bigint) is 'The last step of an erasure, once the user-data database holds nothing of the user: personal data (Clerk id, email, name) gone, live subscription canceled, state completed. For the erase_user job.';
+grant execute on function platform_backend.complete_account_erasure(uuid,bigint) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_backend.plan_limits(target_user_id uuid)
  RETURNS jsonb
@@ -331,6 +415,11 @@ declare
     when length(register_user.display_name) between 1 and 200 then register_user.display_name
   end;
 begin
+  -- An account being erased is refused (28000), never re-created under the erasure's feet.
+  if exists (select 1 from platform.users u join platform_backend.account_deletions d on d.user_id = u.id
+              where u.clerk_id = register_user.clerk_id) then
+    raise exception 'this account is being deleted' using errcode = '28000';
+  end if;
   if usable_email is not null and exists (
     select 1 from platform.users u where lower(u.email) = lower(usable_email) and u.clerk_id <> register_user.clerk_id
   ) then
@@ -363,6 +452,38 @@ end;
 $function$;
 comment on function platform_backend.register_user(text,text,text) is 'Finds or creates the account of a Clerk user; a new account starts on the Free plan. Claims that are not valid (malformed or taken email, name outside 1..200 characters) are stored as null, never refused. For the API''s sign-in path (platform admin).';
 grant execute on function platform_backend.register_user(text,text,text) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_backend.request_account_deletion(target_user_id uuid, requested_by text)
+ RETURNS platform_backend.account_deletions
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  result platform_backend.account_deletions;
+begin
+  perform 1 from platform.users u where u.id = target_user_id for update;
+  if not found then
+    raise exception 'unknown user %', target_user_id using errcode = '22023';
+  end if;
+  insert into platform_backend.account_deletions (user_id, requested_by)
+  values (target_user_id, request_account_deletion.requested_by)
+  on conflict (user_id) do nothing;
+  select * into result from platform_backend.account_deletions d where d.user_id = target_user_id;
+  if result.state <> 'completed' then
+    -- The queue is the outbox: the job exists exactly when this transaction commits.
+    -- unsafe_dedupe keeps one job per user even while it runs: a running erasure
+    -- already removes everything, and nothing new arrives (the account is refused).
+    perform graphile_worker.add_job('erase_user', json_build_object('userId', target_user_id),
+      job_key := 'erase_user:' || target_user_id, job_key_mode := 'unsafe_dedupe', max_attempts := 25);
+    -- Every API process drops the account from its cache when this commits.
+    perform pg_notify('alwrity_account_revoked', target_user_id::text);
+  end if;
+  return result;
+end;
+$function$;
+comment on function platform_backend.request_account_deletion(uuid,text) is 'Starts the erasure of an account (requested_by: user, operator or clerk): from this commit on it signs in nowhere, and the erase_user job, enqueued in the same transaction, removes its data. Asking again changes nothing. Definer rights: it writes to the job queue, which the platform admin cannot.';
+grant execute on function platform_backend.request_account_deletion(uuid,text) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_private.tg__append_only()
  RETURNS trigger
@@ -406,6 +527,23 @@ begin
 end;
 $function$;
 comment on function platform_private.tg__user_id_immutable() is 'A row never moves from one user to another, whoever updates it.';
+
+CREATE OR REPLACE FUNCTION platform_private.tg_account_deletions__audit()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    perform platform_backend.record_audit_event('user.deletion_requested', new.user_id, jsonb_build_object('requested_by', new.requested_by));
+  elsif new.state is distinct from old.state then
+    perform platform_backend.record_audit_event('user.deletion_' || new.state, new.user_id, jsonb_build_object('rows_erased', new.rows_erased));
+  end if;
+  return null;
+end;
+$function$;
+comment on function platform_private.tg_account_deletions__audit() is 'Writes user.deletion_requested, user.deletion_in_progress and user.deletion_completed audit events.';
 
 CREATE OR REPLACE FUNCTION platform_private.tg_user_subscriptions__audit()
  RETURNS trigger
@@ -453,6 +591,19 @@ end;
 $function$;
 comment on function platform_private.tg_user_subscriptions__sync_user_status() is 'Mirrors the live subscription''s status into users.subscription_status.';
 
+CREATE OR REPLACE FUNCTION platform_private.tg_webhook_deliveries__audit()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  perform platform_backend.record_audit_event('webhook.applied', null, jsonb_build_object('delivery_id', new.delivery_id, 'event_type', new.event_type));
+  return null;
+end;
+$function$;
+comment on function platform_private.tg_webhook_deliveries__audit() is 'Writes a webhook.applied audit event for each delivery applied.';
+
 -- triggers
 
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.platform_usage_logs FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
@@ -472,6 +623,10 @@ CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.users FOR EAC
 CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON platform_audit.events FOR EACH ROW EXECUTE FUNCTION platform_private.tg__append_only();
 
 CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON platform_audit.events FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg__append_only();
+
+CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform_backend.account_deletions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_account_deletions__audit();
+
+CREATE TRIGGER _900_audit AFTER INSERT ON platform_backend.webhook_deliveries FOR EACH ROW EXECUTE FUNCTION platform_private.tg_webhook_deliveries__audit();
 
 -- policies
 
@@ -525,3 +680,13 @@ comment on policy update_own on platform.users is 'A signed-in user may edit the
 create policy select_for_platform_admins on platform_audit.events as permissive for select to :DATABASE_PLATFORM_ADMIN
   using (true);
 comment on policy select_for_platform_admins on platform_audit.events is 'Platform admins read every event; nobody else reads any.';
+
+create policy admin_all on platform_backend.account_deletions as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform_backend.account_deletions is 'Platform admins see every erasure and the erasure job moves it along.';
+
+create policy admin_all on platform_backend.webhook_deliveries as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform_backend.webhook_deliveries is 'The webhook endpoint (platform admin) records what it applied.';

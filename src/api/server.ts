@@ -5,7 +5,7 @@
  * user id set transaction-locally) or as the anonymous role, through the
  * authenticator login.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
@@ -16,7 +16,7 @@ import type { Databases } from "../db/databases.ts";
 import { jsonLinesLogger, type Logger } from "../log.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
 import { DATABASE_KEYS, type Topology } from "../topology.ts";
-import { createAccountResolver } from "./auth/accounts.ts";
+import { createAccountResolver, REVOCATION_CHANNEL } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
@@ -25,6 +25,7 @@ import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { operationLimitsPlugin } from "./operation-limits.ts";
 import { createRateLimits } from "./rate-limits.ts";
+import { CLERK_WEBHOOK_PATH, clerkWebhookHandler } from "./webhooks/clerk.ts";
 
 // The package is CommonJS with its plugin as the default export: node's ESM loader hands over module.exports.
 const PersistedPlugin = (persisted as unknown as { default: GraphileConfig.Plugin }).default;
@@ -69,6 +70,12 @@ export async function startApiServer(config: Config, databases: Databases, topol
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   const rateLimits = createRateLimits(config.api.rateLimits);
   const resolveAccount = createAccountResolver(databases, rateLimits);
+  // Accounts whose erasure was requested leave this process's cache when the request commits, wherever it was made.
+  // Through a pooler in transaction mode LISTEN hears nothing, so accounts are then never cached.
+  const revocations =
+    config.poolerMode === "session"
+      ? databases.listen("platform", REVOCATION_CHANNEL, { onNotify: (userId) => resolveAccount.revoke(userId), onListening: (on) => resolveAccount.setListening(on) })
+      : { close: async () => undefined };
   const drain = createDrain(config.api.retryAfterSeconds);
   const trusted = config.api.trustedDocumentsDir;
 
@@ -105,6 +112,22 @@ export async function startApiServer(config: Config, databases: Databases, topol
     if (access.kind === "port") metricsServer = await serveMetrics(metrics, access.port, access.host);
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
+    if (config.clerk.webhookSecret) {
+      // The webhook is not GraphQL: it goes first, everything else to grafserv's listeners as before.
+      const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger());
+      const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+      server.removeAllListeners("request");
+      server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url?.split("?")[0] === CLERK_WEBHOOK_PATH) {
+          void webhook(req, res).catch((error: Error) => {
+            jsonLinesLogger()("webhook_failed", { message: error.message });
+            if (!res.headersSent) res.writeHead(500).end();
+          });
+          return;
+        }
+        for (const listener of grafservListeners) listener.call(server, req, res);
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.api.port, config.api.host, resolve);
@@ -112,6 +135,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
   } catch (error) {
     metricsServer?.close();
     await Promise.resolve(pgl.release()).catch(() => undefined);
+    await revocations.close();
     throw error instanceof Error && (error as NodeJS.ErrnoException).code === "EADDRINUSE"
       ? new Error(`port ${config.api.port} is already in use: stop the other server or set PORT`)
       : error;
@@ -132,6 +156,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
       if (forced) process.stderr.write(`shutdown: requests still running after ${config.api.shutdownTimeoutMs / 1000} s (SHUTDOWN_TIMEOUT) were cut off\n`);
       await pgl.release();
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+      await revocations.close();
     },
   };
 }

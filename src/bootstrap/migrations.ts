@@ -14,6 +14,7 @@ import { PROJECT_ROOT, redactUrl } from "../config.ts";
 import { DATABASE_KEYS, migrationsFolder, type DatabaseKey } from "../topology.ts";
 import type { Config } from "../config.ts";
 import { openDeployment, withLogin, type Deployment } from "./deployment.ts";
+import { installJobQueue } from "./job-queue.ts";
 
 /** `verbose`: graphile-migrate's progress lines too (for the db:* commands a developer watches). */
 export function migrationSettings(deployment: Deployment, key: DatabaseKey, verbose = false): gm.Settings {
@@ -104,6 +105,7 @@ export async function migrateAll(deployment: Deployment): Promise<void> {
     } finally {
       releaseMigrationPools();
     }
+    if (key === "platform") await installJobQueue(settings.connectionString!, deployment.topology);
   }
 }
 

@@ -2,8 +2,11 @@
 /**
  * The `alwrity` command (package.json `bin`; `npx alwrity --help`).
  *
- *   alwrity db test | init | info [--json] | top [--json] | verify-rls
+ *   alwrity db test | init | info [--json] | top [--json] | audit [--json] | verify-rls
  *   alwrity dev
+ *   alwrity worker
+ *   alwrity user delete | status <user id> [--json]
+ *   alwrity user export <user id> [--out file]
  *
  * Configuration comes from the environment (see src/config.ts). Errors are
  * one line on stderr and exit code 1 (see run-cli.ts).
@@ -12,6 +15,8 @@ import "../api/graphile-env.ts";
 import { DB_COMMANDS, runDbCommand, type DbCommand } from "./db-commands.ts";
 import { runCli } from "./run-cli.ts";
 import { servePlatform } from "./serve-platform.ts";
+import { runUserCommand, USER_COMMANDS, type UserCommand } from "./user-commands.ts";
+import { runWorkerProcess } from "./worker-process.ts";
 
 const MAIN_HELP = `usage: alwrity <command> [--help]
 
@@ -20,6 +25,10 @@ ${Object.entries(DB_COMMANDS)
   .map(([name, what]) => `  db ${name.padEnd(11)} ${what}`)
   .join("\n")}
   dev            start the platform for development (databases up and migrated, GraphQL API listening) until Ctrl-C
+  worker         run the job worker (erasures) until Ctrl-C/SIGTERM, letting the running job finish
+${Object.entries(USER_COMMANDS)
+  .map(([name, what]) => `  user ${name.padEnd(9)} <user id> ${what}`)
+  .join("\n")}
 
 Configuration comes from environment variables (PLATFORM_DATABASE_URL, USER_DATA_DATABASE_URL,
 DATABASE_ADMIN_URL, DB_POOL_*, ...); with none set, an embedded PostgreSQL is started.`;
@@ -36,22 +45,40 @@ Starts the platform for development: the databases (embedded when none is config
 provisioned and migrated; prints where everything is and runs until Ctrl-C.`;
 
 function commandHelp(command: DbCommand): string {
-  return `usage: alwrity db ${command}${command === "info" || command === "top" ? " [--json]" : ""}\n\n${DB_COMMANDS[command]}`;
+  return `usage: alwrity db ${command}${["info", "top", "audit"].includes(command) ? " [--json]" : ""}\n\n${DB_COMMANDS[command]}`;
 }
 
 runCli(async (args) => {
   const help = args.includes("--help") || args.includes("-h");
   const json = args.includes("--json");
-  const words = args.filter((a) => !["--help", "-h", "--json"].includes(a));
+  const outAt = args.indexOf("--out");
+  const out = outAt >= 0 ? args[outAt + 1] : undefined;
+  if (outAt >= 0 && (out === undefined || out.startsWith("-"))) throw new Error("--out needs a file name");
+  const words = args.filter((a, i) => !["--help", "-h", "--json", "--out"].includes(a) && !(outAt >= 0 && i === outAt + 1));
   const unknownFlag = words.find((a) => a.startsWith("-"));
   if (unknownFlag) throw new Error(`unknown option ${unknownFlag}; see alwrity --help`);
   const [group, command, ...rest] = words;
+  if (json && group !== "db" && group !== "user") throw new Error(`--json is for alwrity db info and alwrity user only`);
 
   if (group === undefined || group === "help") return console.log(MAIN_HELP);
   if (group === "dev") {
     if (command !== undefined) throw new Error(`alwrity dev takes no arguments; see alwrity dev --help`);
     if (help) return console.log(DEV_HELP);
     return servePlatform();
+  }
+  if (group === "worker") {
+    if (command !== undefined) throw new Error(`alwrity worker takes no arguments; see alwrity --help`);
+    if (help) return console.log("usage: alwrity worker\n\nRuns the job worker until Ctrl-C or SIGTERM (the running job finishes first).");
+    return runWorkerProcess();
+  }
+  if (group === "user") {
+    if (command === undefined || !(command in USER_COMMANDS)) {
+      throw new Error(`alwrity user needs a command (${Object.keys(USER_COMMANDS).join(", ")}); see alwrity --help`);
+    }
+    if (help) return console.log(`usage: alwrity user ${command} <user id> [--json]\n\n${USER_COMMANDS[command as UserCommand]}`);
+    if (rest.length > 1) throw new Error(`unexpected argument "${rest[1]}"; see alwrity user ${command} --help`);
+    if (out !== undefined && command !== "export") throw new Error("--out is for alwrity user export only");
+    return runUserCommand(command as UserCommand, rest[0], { json, out });
   }
   if (group !== "db") throw new Error(`unknown command "${group}"; see alwrity --help`);
   if (command === undefined) {
@@ -60,7 +87,7 @@ runCli(async (args) => {
   }
   if (!(command in DB_COMMANDS)) throw new Error(`unknown command "db ${command}"; see alwrity db --help`);
   if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity db ${command} --help`);
-  if (json && command !== "info" && command !== "top") throw new Error(`--json is for alwrity db info and db top only`);
+  if (json && group === "db" && !["info", "top", "audit"].includes(command)) throw new Error(`--json is for alwrity db info, db top and db audit only`);
   if (help) return console.log(commandHelp(command as DbCommand));
   await runDbCommand(command as DbCommand, { json });
 });

@@ -11,6 +11,7 @@ import { openDeployment } from "../bootstrap/deployment.ts";
 import { initDatabases } from "../bootstrap/init-databases.ts";
 import { topStatements } from "../bootstrap/statement-stats.ts";
 import type { DatabaseKey } from "../topology.ts";
+import { auditDeployment } from "./audit.ts";
 import { formatBytes, formatTable } from "./table.ts";
 
 export const DB_COMMANDS = {
@@ -18,6 +19,7 @@ export const DB_COMMANDS = {
   init: "provision where the project provisions, and apply pending migrations to both databases (safe to repeat)",
   info: "size, tables with row estimates, row-level security and policies, applied migrations, pool counts (--json for machines)",
   top: "the most expensive statements of each database by total time, from pg_stat_statements (--json for machines); reads only",
+  audit: "list user ids with user data but no live platform user, and platform users without their profile (exit 1 if any; --json for machines)",
   "verify-rls": "check that every per-user table has forced row-level security and a policy for each command (exit 1 naming the table if not)",
 } as const;
 export type DbCommand = keyof typeof DB_COMMANDS;
@@ -37,6 +39,23 @@ export async function runDbCommand(command: DbCommand, options: { json: boolean 
   if (command === "top") {
     try {
       await top(await topStatements(deployment, 10), options.json);
+    } finally {
+      await deployment.close();
+    }
+    return;
+  }
+  if (command === "audit") {
+    try {
+      const findings = await auditDeployment(deployment);
+      if (options.json) console.log(JSON.stringify(findings));
+      else {
+        console.log(`user ids with user data but no live platform user: ${findings.orphanedUserIds.length}`);
+        for (const id of findings.orphanedUserIds) console.log(`  ${id}`);
+        console.log(`platform users without their profile: ${findings.usersWithoutProfile.length}`);
+        for (const id of findings.usersWithoutProfile) console.log(`  ${id}`);
+      }
+      const problems = findings.orphanedUserIds.length + findings.usersWithoutProfile.length;
+      if (problems > 0) throw new Error(`the audit found ${problems} problem(s) between the two databases`);
     } finally {
       await deployment.close();
     }

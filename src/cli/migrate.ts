@@ -15,6 +15,7 @@
  */
 import { loadConfig } from "../config.ts";
 import { openDeployment } from "../bootstrap/deployment.ts";
+import { installJobQueue } from "../bootstrap/job-queue.ts";
 import { MIGRATE_COMMANDS as COMMANDS, migrationSettings, releaseMigrationPools, runMigrateCommand, type MigrateCommand as Command } from "../bootstrap/migrations.ts";
 import { DATABASE_KEYS, DATABASE_SPECS, type DatabaseKey } from "../topology.ts";
 import { runCli } from "./run-cli.ts";
@@ -41,6 +42,8 @@ runCli(async (args) => {
     if (status) {
       console.log(`${deployment.endpoints(key).name}: ${status.pending} pending migration(s); current.sql ${status.currentHasChanges ? "has changes" : "is empty"}`);
     }
+    // The job queue lives beside the platform's migrations and follows them wherever they (re)build it.
+    if (key === "platform" && (command === "migrate" || command === "reset")) await installJobQueue(settings.connectionString!, deployment.topology);
   };
   try {
     if (command === "watch") {

@@ -17,6 +17,8 @@ export type Asking =
   | { readonly kind: "platformAdmin" }
   /** What any signed-in user may see, for nobody in particular: how PostGraphile introspects. */
   | { readonly kind: "anyUser" }
+  /** The job queue's connections (graphile-worker): the queue's tables, no data. */
+  | { readonly kind: "worker" }
   /** The login itself, with no API role: catalog reads for health checks. */
   | { readonly kind: "login" };
 
@@ -46,6 +48,8 @@ export function transactionSettings(asking: Asking, topology: Topology): Transac
       return { role: topology.role("platformAdmin").name, "app.current_user_id": "" };
     case "anyUser":
       return { role: topology.role("authenticated").name, "app.current_user_id": "" };
+    case "worker":
+      return { role: topology.role("worker").name, "app.current_user_id": "" };
     case "login":
       // set_config('role', 'none') is RESET ROLE: the session's login role.
       return { role: "none", "app.current_user_id": "" };

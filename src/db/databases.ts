@@ -21,6 +21,7 @@ import { testConnection, type ConnectionReport } from "./connection-check.ts";
 import { databaseInfo, type DatabaseInfo } from "./database-info.ts";
 import { platformDatabase, userScopedDatabase, type PlatformDatabase, type UserScopedDatabase } from "./database.ts";
 import type { Endpoints } from "./endpoints.ts";
+import { listen, type ListenHandlers, type Listener } from "./listener.ts";
 import { createPool, endPool } from "./pools.ts";
 import { findRlsProblems, RowLevelSecurityError, type RlsFindings } from "./rls-check.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
@@ -42,6 +43,8 @@ export interface Databases {
   appliedMigrations(): Promise<Record<DatabaseKey, string[]>>;
   /** The database of a key (the API serves both; each of its services names one). */
   database(key: DatabaseKey): UserScopedDatabase;
+  /** LISTENs on a channel of a database through a connection of its own (closed with the rest). */
+  listen(key: DatabaseKey, channel: string, handlers: ListenHandlers): Listener;
   /** Drains and closes both pools (and whatever else this object opened). Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -90,6 +93,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
   const platform = platformDatabase(contexts.platform, topology);
   const userData = userScopedDatabase("userData", contexts.userData, topology);
   let closing: Promise<void> | undefined;
+  const listeners = new Set<Listener>();
 
   return {
     platform,
@@ -122,8 +126,14 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       if (problems.length > 0) throw new RowLevelSecurityError(problems);
       return findings;
     },
+    listen(key, channel, handlers) {
+      const listener = listen(deployment[key].apiUrl, channel, handlers, log);
+      listeners.add(listener);
+      return listener;
+    },
     close() {
       closing ??= (async () => {
+        await Promise.all([...listeners].map((l) => l.close()));
         await Promise.all(keys.map((key) => endPool(contexts[key].pool, 2000)));
         await options.onClose?.();
       })();

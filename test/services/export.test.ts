@@ -1,0 +1,137 @@
+/**
+ * alwrity user export: one JSON document with everything about a user in
+ * both databases and nothing of anyone else; streamed, so its peak memory
+ * does not grow with the user's data (10,000 against 100,000 assets, the
+ * real command in a child process, peak RSS read from /proc).
+ */
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { loadConfig, PROJECT_ROOT } from "../../src/config.ts";
+import { createDatabases, type Databases } from "../../src/db/databases.ts";
+import { openDeployment } from "../../src/bootstrap/deployment.ts";
+import { findOrCreateUser } from "../../src/services/accounts.ts";
+import { deploymentEnv } from "../support/databases.ts";
+import { testDeployment } from "../support/test-deployment.ts";
+
+const run = randomUUID().slice(0, 8);
+const HEAP_MB = 40;
+const dir = mkdtempSync(path.join(tmpdir(), "alwrity-export-"));
+let databases: Databases;
+let platformOwner: pg.Client;
+let userDataOwner: pg.Client;
+const users: string[] = [];
+
+beforeAll(async () => {
+  const config = loadConfig(deploymentEnv());
+  const deployment = await openDeployment(config, { provision: false });
+  databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
+  const d = testDeployment();
+  platformOwner = new pg.Client({ connectionString: d.databases.platform.migrationUrl });
+  userDataOwner = new pg.Client({ connectionString: d.databases.userData.migrationUrl });
+  await platformOwner.connect();
+  await userDataOwner.connect();
+}, 60_000);
+
+afterAll(async () => {
+  for (const id of users) {
+    await userDataOwner.query("delete from user_data.user_content_assets where user_id = $1", [id]);
+    await userDataOwner.query("delete from user_data.user_personas where user_id = $1", [id]);
+    await userDataOwner.query("delete from user_data.user_projects where user_id = $1", [id]);
+    await userDataOwner.query("delete from user_data.user_profiles where user_id = $1", [id]);
+  }
+  await platformOwner?.end();
+  await userDataOwner?.end();
+  await databases?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function userWithData(name: string, assets: number): Promise<string> {
+  const id = (await databases.platform.withPlatformAdmin((admin) => findOrCreateUser(admin, { clerkId: `user_${name}_${run}`, email: `${name}-${run}@example.com`, displayName: name }))).id;
+  users.push(id);
+  await userDataOwner.query(
+    `with p as (insert into user_data.user_profiles (user_id, business_name) values ($1, $3) returning user_id),
+          j as (insert into user_data.user_projects (user_id, project_name, project_type)
+                values ($1, $3 || ' project', (enum_range(null::user_data.project_type))[1]) returning id),
+          s as (insert into user_data.user_personas (user_id, persona_name) values ($1, $3 || ' persona') returning id)
+     insert into user_data.user_content_assets (user_id, project_id, persona_id, asset_type, title, content)
+     select $1, (select id from j), (select id from s), (enum_range(null::user_data.asset_type))[1], $3 || ' asset ' || g, repeat('x', 200)
+       from generate_series(1, $2::int) g`,
+    [id, assets, name],
+  );
+  await platformOwner.query("insert into platform.platform_usage_logs (user_id, feature, tokens_used) values ($1, 'blog_writer', 10)", [id]);
+  return id;
+}
+
+/** Runs the real command; answers its exit code and the highest peak RSS (VmHWM) seen in /proc while it ran. */
+function exportTo(userId: string, out: string, heapMb?: number): Promise<{ code: number | null; output: string; peakKb: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts"), "user", "export", userId, "--out", out], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...deploymentEnv(), ...(heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {}) },
+    });
+    let output = "";
+    let peakKb = 0;
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    const timer = setInterval(() => {
+      try {
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+        if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+      } catch {
+        // gone already
+      }
+    }, 20);
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      clearInterval(timer);
+      resolve({ code, output, peakKb });
+    });
+  });
+}
+
+test("the export holds the user's rows from every table of both databases, and nothing of another user", async () => {
+  const me = await userWithData("exporter", 3);
+  const other = await userWithData("bystander", 2);
+  const file = path.join(dir, "me.json");
+  const result = await exportTo(me, file);
+  expect(result.code, result.output).toBe(0);
+  const doc = JSON.parse(readFileSync(file, "utf8"));
+  expect(doc.user_id).toBe(me);
+  expect(doc.platform.account).toEqual([expect.objectContaining({ id: me, email: `exporter-${run}@example.com` })]);
+  expect(doc.platform.subscriptions).toHaveLength(1);
+  expect(doc.platform.usage_logs).toEqual([expect.objectContaining({ user_id: me, feature: "blog_writer" })]);
+  expect(doc.user_data.profile).toEqual([expect.objectContaining({ user_id: me, business_name: "exporter" })]);
+  expect(doc.user_data.projects).toHaveLength(1);
+  expect(doc.user_data.personas).toHaveLength(1);
+  expect(doc.user_data.assets).toHaveLength(3);
+  const text = readFileSync(file, "utf8");
+  expect(text).not.toContain(other);
+  expect(text).not.toContain("bystander");
+  // Every row of every table, as the owner sees them.
+  const counts = await userDataOwner.query(
+    `select (select count(*) from user_data.user_content_assets where user_id = $1)::int as assets,
+            (select count(*) from user_data.user_projects where user_id = $1)::int as projects`,
+    [me],
+  );
+  expect(counts.rows[0]).toEqual({ assets: 3, projects: 1 });
+}, 120_000);
+
+test("exporting 100,000 assets fits in a JavaScript heap smaller than the document: it is streamed", async () => {
+  const small = await userWithData("small", 10_000);
+  const large = await userWithData("large", 100_000);
+  const smallRun = await exportTo(small, path.join(dir, "small.json"));
+  // The heap is capped below the document's size: a buffered export would die of it.
+  const largeRun = await exportTo(large, path.join(dir, "large.json"), HEAP_MB);
+  expect(smallRun.code, smallRun.output).toBe(0);
+  expect(largeRun.code, largeRun.output).toBe(0);
+  const largeBytes = statSync(path.join(dir, "large.json")).size;
+  expect(largeBytes).toBeGreaterThan(30_000_000);
+  console.log(`export peak RSS: 10,000 assets ${smallRun.peakKb} kB, 100,000 assets ${largeRun.peakKb} kB (document ${largeBytes} bytes)`);
+  expect(largeBytes).toBeGreaterThan(HEAP_MB * 1024 * 1024);
+  expect((largeRun.peakKb - smallRun.peakKb) * 1024).toBeLessThan(largeBytes / 2);
+  expect(JSON.parse(readFileSync(path.join(dir, "large.json"), "utf8")).user_data.assets).toHaveLength(100_000);
+}, 300_000);
