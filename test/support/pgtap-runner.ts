@@ -82,7 +82,11 @@ export async function runPgtapFile(
   prelude?: string,
 ): Promise<TapReport> {
   const body = fillPlaceholders(readFileSync(file, "utf8"), placeholders);
-  const sql = prelude ? `begin;\n${prelude};\n${body}` : body;
+  // One file at a time per database: the suite and its teeth test (which alters policies
+  // inside its transaction, taking exclusive locks) would otherwise deadlock on the rows
+  // and tables two concurrent runs of the same fixtures both touch. The file's own
+  // `begin` then finds the transaction open, and the lock ends with its rollback.
+  const sql = `begin;\nselect pg_advisory_xact_lock(hashtext('alwrity pgTAP files'));\n${prelude ? `${prelude};\n` : ""}${body}`;
   // pgTAP lives in its own schema (see pgtap.ts); the files call it unqualified.
   const client = new pg.Client({ connectionString: url, options: "-c search_path=tap,public" });
   await client.connect();
