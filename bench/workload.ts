@@ -3,8 +3,7 @@
  * documents, the same operations as the hand-written handler's routes, and
  * Clerk-style session tokens for many of the data set's users.
  */
-import { generateKeyPairSync } from "node:crypto";
-import { signToken } from "../src/api/auth/dev-keys.ts";
+import { generateClerkKeyPair, signToken } from "../src/api/auth/dev-keys.ts";
 import { clerkId, emailOf, projectId, type DatasetShape } from "./dataset.ts";
 import type { HttpRequestSpec } from "./load/http-load.ts";
 
@@ -57,13 +56,7 @@ export interface ClerkKeys {
 }
 
 /** A key pair standing in for the Clerk instance's: the API gets the public half as CLERK_JWT_KEY. */
-export function makeClerkKeys(): ClerkKeys {
-  return generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
-}
+export const makeClerkKeys: () => ClerkKeys = generateClerkKeyPair;
 
 export function tokensFor(keys: ClerkKeys, numbers: number[]): BenchUser[] {
   return numbers.map((n) => ({ n, token: signToken(keys.privateKey, { sub: clerkId(n), email: emailOf(n), azp: AUTHORIZED_PARTY, iss: ISSUER }) }));

@@ -7,55 +7,18 @@
  * DATABASE_POOLER_MODE=transaction. Reported, not targeted: the pooler adds
  * a hop and takes away prepared statements; the numbers say what that costs.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { PROJECT_ROOT } from "../../src/config.ts";
 import type { Deployment } from "../../src/bootstrap/deployment.ts";
-// The PgBouncer the tests start (fetched from Debian when it is not installed).
+// The API process and the PgBouncer the tests start (PgBouncer fetched from Debian when not installed).
+import { startApiProcess } from "../../test/support/api-process.ts";
 import { startPgbouncer } from "../../test/support/pgbouncer.ts";
 import { primeAndCheck } from "../api-under-test.ts";
 import type { DatasetShape } from "../dataset.ts";
 import { runHttpLoad } from "../load/http-load.ts";
 import type { ResultRow } from "../report.ts";
-import { BENCH_API_ENV, graphqlRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor, type ClerkKeys } from "../workload.ts";
+import { BENCH_API_ENV, graphqlRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor } from "../workload.ts";
 import { failureProblem, type LoadOptions } from "./api-throughput.ts";
 
 const CASE = "6 PgBouncer";
-
-async function startApiProcess(env: Record<string, string>, keys: ClerkKeys): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "src/cli/start.ts")], {
-    cwd: PROJECT_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      ENVIRONMENT: "production",
-      API_HOST: "127.0.0.1",
-      PORT: "0",
-      CLERK_JWT_KEY: keys.publicKey,
-      ...BENCH_API_ENV,
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let output = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on("data", (chunk) => {
-      output += chunk;
-      const match = /GraphQL API: (\S+)/.exec(output);
-      if (match && output.includes("ready")) resolve(new URL(match[1]!).origin);
-    });
-    child.stderr!.on("data", (chunk) => (output += chunk));
-    child.once("exit", (code) => reject(new Error(`the API exited with ${code}:\n${output}`)));
-  });
-  return {
-    url,
-    async stop() {
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
 
 export async function runPgbouncerCase(deployment: Deployment, shape: DatasetShape, options: LoadOptions) {
   const rows: ResultRow[] = [];
@@ -82,7 +45,15 @@ export async function runPgbouncerCase(deployment: Deployment, shape: DatasetSha
   ];
   try {
     for (const { variant, env } of variants) {
-      const api = await startApiProcess(env, keys);
+      // Production mode on loopback, signed in with the benchmark's keys (the same child process the tests run).
+      const child = await startApiProcess({ ENVIRONMENT: "production", API_HOST: "127.0.0.1", ...BENCH_API_ENV, ...env }, keys);
+      const api = {
+        url: new URL(child.url).origin,
+        async stop() {
+          child.child.kill("SIGTERM");
+          await child.exited;
+        },
+      };
       try {
         for (const op of options.operations) {
           const requests = graphqlRequests(op, users);

@@ -28,9 +28,9 @@ const SERVER_AWAY = /^(57P0[1-4]|08\d\d\d)$/;
 const CONNECTION_LOST =
   /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection terminated|connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|the database system is (shutting down|starting up|in recovery mode)/i;
 
+/** The database our pool errors name (src/db/pools.ts), wherever one sits in the chain. */
 function databaseNamed(error: Error): string | undefined {
-  // Our pool errors start with the database's name ("<name>: pool exhausted…", "cannot connect to <name> at…").
-  return /^cannot connect to (\S+) at/.exec(error.message)?.[1] ?? /^(\S+): pool exhausted/.exec(error.message)?.[1];
+  return causesOf(error).find((e): e is PoolExhaustedError | DatabaseUnreachableError => e instanceof PoolExhaustedError || e instanceof DatabaseUnreachableError)?.database;
 }
 
 /** The error, what it wraps (`cause`) and what it aggregates, all the way down. */

@@ -68,15 +68,27 @@ export async function endPool(pool: pg.Pool, graceMs: number): Promise<void> {
 /** Every connection of the pool stayed busy for DB_POOL_TIMEOUT. */
 export class PoolExhaustedError extends Error {
   override name = "PoolExhaustedError";
+  /** The database whose pool it was (the API names it in its 503). */
+  readonly database: string;
+  constructor(database: string, message: string) {
+    super(message);
+    this.database = database;
+  }
 }
 
 export function poolExhausted(name: string, max: number, timeoutMs: number): PoolExhaustedError {
-  return new PoolExhaustedError(`${name}: pool exhausted: all ${max} connections (DB_POOL_SIZE + DB_MAX_OVERFLOW) stayed busy for ${timeoutMs / 1000}s (DB_POOL_TIMEOUT)`);
+  return new PoolExhaustedError(name, `${name}: pool exhausted: all ${max} connections (DB_POOL_SIZE + DB_MAX_OVERFLOW) stayed busy for ${timeoutMs / 1000}s (DB_POOL_TIMEOUT)`);
 }
 
 /** The database could not be reached (or refused the login). */
 export class DatabaseUnreachableError extends Error {
   override name = "DatabaseUnreachableError";
+  /** The database that could not be reached (the API names it in its 503). */
+  readonly database: string;
+  constructor(database: string, message: string) {
+    super(message);
+    this.database = database;
+  }
 }
 
 /** Takes a connection, turning pg's timeouts and socket errors into errors that say what happened where. */
@@ -91,7 +103,7 @@ export async function checkout(pool: pg.Pool, target: PoolTarget, settings: Pool
     if (full && /timeout/i.test(describe(error))) {
       throw poolExhausted(target.name, max, settings.timeoutMs);
     }
-    throw new DatabaseUnreachableError(`cannot connect to ${target.name} at ${hostOf(target.url)}: ${describe(error)}`);
+    throw new DatabaseUnreachableError(target.name, `cannot connect to ${target.name} at ${hostOf(target.url)}: ${describe(error)}`);
   }
 }
 

@@ -2,12 +2,11 @@
  * Starts the real API server against the test deployment's databases, with a
  * Clerk key pair made for the run, and offers a small GraphQL client.
  */
-import { generateKeyPairSync } from "node:crypto";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { openDeployment } from "../../src/bootstrap/deployment.ts";
 import { createDatabases } from "../../src/db/databases.ts";
 import { startApiServer, type ApiServer } from "../../src/api/server.ts";
-import { signToken, type TokenClaims } from "../../src/api/auth/dev-keys.ts";
+import { generateClerkKeyPair, signToken, type TokenClaims } from "../../src/api/auth/dev-keys.ts";
 import { deploymentEnv } from "../support/databases.ts";
 
 export const AUTHORIZED_PARTY = "http://localhost:3000";
@@ -29,13 +28,7 @@ export interface GqlResponse<T> {
   errors: Array<{ message: string; extensions?: Record<string, unknown> }> | undefined;
 }
 
-export function makeClerkKeys() {
-  return generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
-}
+export const makeClerkKeys = generateClerkKeyPair;
 
 /** Configuration that points the API at the test deployment's databases. */
 export function testApiConfig(env: Record<string, string>): Config {

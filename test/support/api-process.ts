@@ -7,8 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { PROJECT_ROOT } from "../../src/config.ts";
-import { signToken } from "../../src/api/auth/dev-keys.ts";
-import { makeClerkKeys } from "../api/api-harness.ts";
+import { generateClerkKeyPair, signToken } from "../../src/api/auth/dev-keys.ts";
 
 export const AUTHORIZED_PARTY = "http://localhost:3000";
 
@@ -24,8 +23,8 @@ export interface ApiProcess {
   kill(): Promise<void>;
 }
 
-export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
-  const keys = makeClerkKeys();
+/** `keys`: the Clerk key pair whose public half the API trusts (made for the call when absent). */
+export async function startApiProcess(env: Record<string, string>, keys: { publicKey: string; privateKey: string } = generateClerkKeyPair()): Promise<ApiProcess> {
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "src", "cli", "start.ts")], {
     cwd: PROJECT_ROOT,
     env: {

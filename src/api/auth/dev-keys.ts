@@ -17,18 +17,22 @@ export interface DevKeys {
   privateKey: string;
 }
 
+/** A fresh key pair of the kind a Clerk instance has: networkless verification expects RSA-2048 (SPKI) and RS256 tokens. */
+export function generateClerkKeyPair(): DevKeys {
+  return generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+}
+
 export function loadOrCreateDevKeys(dir: string = DEV_KEYS_DIR): DevKeys {
   const publicFile = path.join(dir, "public.pem");
   const privateFile = path.join(dir, "private.pem");
   if (existsSync(publicFile) && existsSync(privateFile)) {
     return { publicKey: readFileSync(publicFile, "utf8"), privateKey: readFileSync(privateFile, "utf8") };
   }
-  // Clerk's networkless verification expects an RSA-2048 SPKI key and RS256 tokens.
-  const keys = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
+  const keys = generateClerkKeyPair();
   mkdirSync(dir, { recursive: true });
   writeFileSync(privateFile, keys.privateKey, { mode: 0o600 });
   writeFileSync(publicFile, keys.publicKey);
