@@ -11,6 +11,7 @@ import pg from "pg";
 import type { Deployment } from "../src/bootstrap/deployment.ts";
 import { runApiThroughput, P99_TARGET_CONCURRENCY } from "./cases/api-throughput.ts";
 import { runColdStart } from "./cases/cold-start.ts";
+import { runFairness, FAIRNESS_TARGET } from "./cases/fairness.ts";
 import { runPgbouncerCase } from "./cases/pgbouncer.ts";
 import { runPoolSizing } from "./cases/pool-sizing.ts";
 import { runRlsOverhead } from "./cases/rls-overhead.ts";
@@ -46,10 +47,14 @@ function headline(rows: ResultRow[], poolPlateau: number, cold: { existingSecond
   const top = Math.max(...api.map((r) => r.concurrency!));
   const pct = (v: number) => `${Math.round(v * 100)} %`;
   const atTop = api.filter((r) => r.concurrency === top);
+  const fairness = rows.find((r) => r.case.startsWith("7") && r.ratio);
   return {
     "RLS overhead": `RLS / owner-with-filter p50 ratio ${range(rls.map((r) => r.ratio!.value), (v) => v.toFixed(2))} (small users ${range(smallRls.map((r) => r.ratio!.value), (v) => v.toFixed(2))}; target ≤ 1.05)`,
     "API share of the hand-written ceiling": `${range(api.map((r) => r.ratio!.value), pct)} of its req/s; at ${top} concurrent ${atTop.map((r) => `${r.subject.slice(0, 3)} ${pct(r.ratio!.value)}, p99 ${r.latency!.p99.toFixed(1)} ms`).join("; ")} (targets ≥ 40 %, p99 < 25 ms at ${P99_TARGET_CONCURRENCY})`,
     "Pool size where throughput stops rising": String(poolPlateau),
+    "Fairness": fairness
+      ? `small users' p95 beside the heaviest allowed requests ${fairness.ratio!.value.toFixed(2)} × alone (target ≤ ${FAIRNESS_TARGET} ×)`
+      : "not measured",
     "Cold start": `${cold.existingSeconds.toFixed(2)} s on an existing data directory (target ≤ 3 s), ${cold.newSeconds.toFixed(2)} s on a new one`,
   };
 }
@@ -88,6 +93,7 @@ async function main(): Promise<number> {
     rows.push(...cold.rows);
     await onFreshServer("skew: case 5, tenant skew", (d) => runTenantSkew(d, shape, load));
     await onFreshServer("pgbouncer: case 6, directly and through PgBouncer", (d) => runPgbouncerCase(d, shape, load));
+    await onFreshServer("fairness: case 7, one user at the limits on a pool of 2", (d) => runFairness(d, shape, load));
 
     const report: BenchReport = {
       startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),

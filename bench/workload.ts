@@ -98,3 +98,15 @@ export function handWrittenRequests(op: Operation, users: BenchUser[]): HttpRequ
   const extra = op === "createAsset" ? { content: ASSET_CONTENT } : {};
   return users.map((user) => ({ method: "POST", path: `/${op}`, headers: headers(user), body: JSON.stringify({ ...variables(op, user), ...extra }) }));
 }
+
+/**
+ * The most expensive request the default limits let one user send: 9 root
+ * lists of a full page (API_MAX_PAGE_SIZE) of assets with their content, each
+ * asset's project counting its assets — under API_MAX_ROOT_FIELDS, within
+ * API_MAX_COST. The fairness case sends it in a loop as the heavy user, and the
+ * fair-use test does the same; both check once that the API accepts it.
+ */
+export const HEAVIEST_ALLOWED = `query Heaviest { ${Array.from(
+  { length: 9 },
+  (_, i) => `a${i}: assets(first: 100, offset: ${i * 100}) { nodes { content project { assets { totalCount } } } }`,
+).join(" ")} }`;

@@ -74,12 +74,17 @@ export class FairShares {
     return (this.byRequest.get(budget) ?? 0) < this.limits.perRequest && (this.byHolder.get(budget.holder) ?? 0) < this.limits.perUser;
   }
 
+  /** Counts one more connection for the request and its holder. */
+  private take(budget: RequestBudget): void {
+    this.byRequest.set(budget, (this.byRequest.get(budget) ?? 0) + 1);
+    this.byHolder.set(budget.holder, (this.byHolder.get(budget.holder) ?? 0) + 1);
+  }
+
   /** Waits for room under both limits; returns the release function. */
   async acquire(budget: RequestBudget): Promise<() => void> {
     if (budget.signal.aborted) throw new RequestAbortedError(`${this.name}: the request was abandoned or ran out of time`);
-    if (!this.fits(budget)) await this.waitForRoom(budget);
-    this.byRequest.set(budget, (this.byRequest.get(budget) ?? 0) + 1);
-    this.byHolder.set(budget.holder, (this.byHolder.get(budget.holder) ?? 0) + 1);
+    if (this.fits(budget)) this.take(budget);
+    else await this.waitForRoom(budget);
     let released = false;
     return () => {
       if (released) return;
@@ -94,6 +99,12 @@ export class FairShares {
     };
   }
 
+  /**
+   * Resolves once the request has taken room. The room is taken in the same
+   * synchronous step that finds it: a release wakes every waiter at once, and
+   * a waiter that only resumed later would find the room it saw already taken
+   * by the others woken with it.
+   */
   private waitForRoom(budget: RequestBudget): Promise<void> {
     const waitMs = Math.max(0, Math.min(this.limits.waitMs, budget.deadline - Date.now()));
     return new Promise((resolve, reject) => {
@@ -105,8 +116,12 @@ export class FairShares {
         else resolve();
       };
       const check = () => {
-        if (this.fits(budget)) done();
-        else this.waiters.add(check);
+        if (!this.fits(budget)) {
+          this.waiters.add(check);
+          return;
+        }
+        this.take(budget);
+        done();
       };
       const onAbort = () => done(new RequestAbortedError(`${this.name}: the request was abandoned or ran out of time`));
       const timer = setTimeout(

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startTestApi, type TestApi } from "./api-harness.ts";
+import { HEAVIEST_ALLOWED } from "../../bench/workload.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 import { startOwnServer, type OwnServer } from "../support/own-server.ts";
 
@@ -181,8 +182,7 @@ describe("on a pool of 2", () => {
     );
     await admin.end();
     await api.gql("{ currentUser { rowId } }", {}, b);
-    // 10 root fields of 100 assets each with their content and a nested count: cost 10 * (1 + 100 * 5 + ...) within 5000.
-    const heavy = `{ ${Array.from({ length: 9 }, (_, i) => `a${i}: assets(first: 100, offset: ${i * 100}) { nodes { content project { assets { totalCount } } } }`).join(" ")} }`;
+    const heavy = HEAVIEST_ALLOWED;
     const check = await api.gql(heavy, {}, a);
     expect(check.errors).toBeUndefined();
 

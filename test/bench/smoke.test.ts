@@ -41,6 +41,7 @@ test("the smoke benchmark runs every case, finds no plan regression and writes i
     "4 cold start",
     "5 tenant skew",
     "6 PgBouncer",
+    "7 fairness",
   ]);
   expect(new Set(report.rows.filter((r) => r.case.startsWith("2")).map((r) => r.variant))).toEqual(
     new Set(["GraphQL API", "hand-written", "pgbench (bare SQL)"]),
