@@ -3,6 +3,7 @@
  * Every problem is reported at once, naming the variable and the form it must
  * take; values are never echoed back, since URLs carry passwords.
  */
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -219,6 +220,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
   if (api.limits.defaultPageSize > api.limits.maxPageSize) problems.push("API_DEFAULT_PAGE_SIZE must not exceed API_MAX_PAGE_SIZE");
+  if (api.trustedDocumentsDir) {
+    const documents = trustedDocumentsProblem(api.trustedDocumentsDir);
+    if (documents) problems.push(`API_TRUSTED_DOCUMENTS: ${documents}`);
+  }
   const clerk: ClerkSettings = {
     jwtKey: read.pem("CLERK_JWT_KEY"),
     secretKey: read.matching("CLERK_SECRET_KEY", /^sk_(test|live)_\S+$/, "", "a Clerk secret key (sk_test_… or sk_live_…)") || undefined,
@@ -406,4 +411,15 @@ export function redactUrl(url: string): string {
   } catch {
     return "(unparseable URL)";
   }
+}
+
+/** Why a trusted-documents folder cannot serve (an empty one would refuse every request), if it cannot. */
+function trustedDocumentsProblem(folder: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch (error) {
+    return `${folder} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); it must be a folder of <sha256>.graphql files`;
+  }
+  return names.some((name) => /^[0-9a-f]{64}\.graphql$/.test(name)) ? undefined : `${folder} holds no <sha256>.graphql file, so every operation would be refused`;
 }

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
-import persisted from "@grafserv/persisted";
+import { PersistedPlugin } from "@grafserv/persisted";
 import type { Config } from "../config.ts";
 import { transactionSettings, type Asking } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
@@ -28,7 +28,6 @@ import { createRateLimits } from "./rate-limits.ts";
 import { CLERK_WEBHOOK_PATH, clerkWebhookHandler } from "./webhooks/clerk.ts";
 
 // The package is CommonJS with its plugin as the default export: node's ESM loader hands over module.exports.
-const PersistedPlugin = (persisted as unknown as { default: GraphileConfig.Plugin }).default;
 import { makeSchemaPreset, serviceKeys } from "./preset.ts";
 import { currentRequest } from "./request-context.ts";
 
