@@ -3,8 +3,9 @@
  * same job per request. node:http and a pg pool of the API's size; the API's
  * own token verification (Clerk's verifyToken) and account resolution; one
  * transaction per request that switches to authenticated_users with the user
- * id set transaction-locally, exactly as PostGraphile does (begin; one
- * set_config statement; the query as a prepared statement; commit); the same
+ * id set transaction-locally, exactly as the API does (begin and the
+ * set_config calls in one round trip; the query as a prepared statement;
+ * commit); the same
  * rows and the same JSON shape as the GraphQL answer. What it skips is what
  * GraphQL adds: parsing, validation, planning and the generic SQL.
  */
@@ -20,7 +21,9 @@ import { createPool } from "../src/db/pools.ts";
 import { jsonLinesLogger } from "../src/log.ts";
 import type { Operation } from "./workload.ts";
 
-const SET_CONTEXT = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
+/** Begin and the settings in one simple-protocol round trip, as src/db/role-transaction.ts does. */
+const beginAs = (client: pg.PoolClient, role: string, userId: string) =>
+  `begin; select set_config('role', ${client.escapeLiteral(role)}, true), set_config('app.current_user_id', ${client.escapeLiteral(userId)}, true)`;
 
 const SQL: Record<Operation, string> = {
   projects: "select id, project_name, project_type, created_at from user_data.user_projects order by created_at desc",
@@ -96,9 +99,8 @@ export async function startHandWrittenServer(config: Config, deployment: Deploym
   async function run(op: Operation, userId: string, values: unknown[]): Promise<Row[]> {
     const client: pg.PoolClient = await pools.userData.connect();
     try {
-      await client.query("begin");
       try {
-        await client.query(SET_CONTEXT, [JSON.stringify([["role", role], ["app.current_user_id", userId]])]);
+        await client.query(beginAs(client, role, userId));
         const { rows } = await client.query({ name: `bench_${op}`, text: SQL[op], values });
         await client.query("commit");
         return rows;

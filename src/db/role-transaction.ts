@@ -31,8 +31,23 @@ export interface PoolContext {
   readonly statementTimeoutMs: number;
 }
 
-const APPLY =
-  "select coalesce(current_setting('app.current_user_id', true), '') as before, set_config('role', $1, true), set_config('app.current_user_id', $2, true), set_config('statement_timeout', $3, true)";
+/**
+ * The transaction's start and its settings in one round trip: `begin` and the
+ * set_config calls go as one simple-protocol query (which cannot carry
+ * parameters, so the three values are quoted as literals by the driver's own
+ * escaping). Every set_config is transaction-local (`true`), so nothing
+ * survives the commit; `before` is what the connection held, for the check
+ * at the end.
+ */
+function beginWith(client: pg.PoolClient, settings: TransactionSettings, timeout: string): string {
+  const literal = (value: string) => client.escapeLiteral(value);
+  return (
+    "begin; select coalesce(current_setting('app.current_user_id', true), '') as before, " +
+    `set_config('role', ${literal(settings.role)}, true), ` +
+    `set_config('app.current_user_id', ${literal(settings["app.current_user_id"])}, true), ` +
+    `set_config('statement_timeout', ${literal(timeout)}, true)`
+  );
+}
 
 /**
  * Runs `use` with the transaction's raw connection. For adaptors that need a
@@ -70,9 +85,8 @@ async function inTransaction<T>(ctx: PoolContext, client: pg.PoolClient, setting
   let before: string | undefined;
   let result: T;
   try {
-    await run("begin");
-    const applied = (await run(APPLY, [settings.role, settings["app.current_user_id"], timeout])) as pg.QueryResult<{ before: string }>;
-    before = applied.rows[0]!.before;
+    const begun = (await run(beginWith(client, settings, timeout))) as pg.QueryResult<{ before: string }>[];
+    before = begun[1]!.rows[0]!.before;
     result = await use(client);
     outcome = "commit";
   } finally {

@@ -133,6 +133,26 @@ describe("withUserContext", () => {
     await expect(kept!.query("select 1")).rejects.toThrow(/transaction has ended/);
   });
 
+  test("a transaction takes three round trips: begin with the settings, the statement, commit with the check", async () => {
+    const statements: string[] = [];
+    const echoing = databasesFor(endpoints(), { size: 1, maxOverflow: 0 }, {
+      echo: true,
+      logger: (event, fields = {}) => {
+        if (event === "statement") statements.push(String(fields.statement));
+      },
+    });
+    try {
+      const me = await echoing.userData.withUserContext(users[0]!, whoAmI);
+      expect(me.user_id).toBe(users[0]);
+    } finally {
+      await echoing.close();
+    }
+    expect(statements).toHaveLength(3);
+    expect(statements[0]).toMatch(/^begin; select .*set_config\('role', '[a-z_0-9]+', true\).*set_config\('app\.current_user_id', '[0-9a-f-]{36}', true\)/);
+    expect(statements[1]).toMatch(/current_user as role/);
+    expect(statements[2]).toMatch(/^commit; select current_user = session_user/);
+  });
+
   test("refuses a user id that is not a uuid", async () => {
     await expect(databases.userData.withUserContext("' or true --", async () => 1)).rejects.toThrow(/needs a user id \(a uuid\)/);
   });
