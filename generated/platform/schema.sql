@@ -420,6 +420,13 @@ begin
               where u.clerk_id = register_user.clerk_id) then
     raise exception 'this account is being deleted' using errcode = '28000';
   end if;
+  -- The usual case: a known account, and claims that change nothing (absent or equal).
+  select * into result from platform.users u where u.clerk_id = register_user.clerk_id;
+  if found
+     and (usable_email is null or usable_email = result.email)
+     and (usable_name is null or usable_name = result.display_name) then
+    return result;
+  end if;
   if usable_email is not null and exists (
     select 1 from platform.users u where lower(u.email) = lower(usable_email) and u.clerk_id <> register_user.clerk_id
   ) then
@@ -450,7 +457,7 @@ begin
   return result;
 end;
 $function$;
-comment on function platform_backend.register_user(text,text,text) is 'Finds or creates the account of a Clerk user; a new account starts on the Free plan. Claims that are not valid (malformed or taken email, name outside 1..200 characters) are stored as null, never refused. For the API''s sign-in path (platform admin).';
+comment on function platform_backend.register_user(text,text,text) is 'Finds or creates the account of a Clerk user; a new account starts on the Free plan; a known account whose claims change nothing is only read. Claims that are not valid (malformed or taken email, name outside 1..200 characters) are stored as null, never refused. Refuses an account being erased (28000). For the API''s sign-in path and Clerk webhooks (platform admin).';
 grant execute on function platform_backend.register_user(text,text,text) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_backend.request_account_deletion(target_user_id uuid, requested_by text)

@@ -1,6 +1,6 @@
 -- Registration, usage recording with fair-use limits, and usage analytics.
 begin;
-select plan(17);
+select plan(20);
 
 set local role :DATABASE_PLATFORM_ADMIN;
 select is((select subscription_status from platform_backend.register_user('user_tap_usage_c', 'c@usage.test')), 'active',
@@ -20,6 +20,19 @@ select is((select row(email, display_name)::text from platform_backend.register_
   'a malformed email and an over-long name are stored as null, and the account is made');
 select is((select display_name from platform_backend.register_user('user_tap_usage_e', null, 'Eve')), 'Eve',
   'a later valid name is kept');
+
+-- Read-mostly: a sign-in whose claims change nothing writes no new row version.
+reset role;
+create temp table tap_register_before on commit drop as select ctid::text as row_version from platform.users where clerk_id = 'user_tap_usage_e';
+grant select on tap_register_before to :DATABASE_PLATFORM_ADMIN;
+set local role :DATABASE_PLATFORM_ADMIN;
+select is((select display_name from platform_backend.register_user('user_tap_usage_e', null, 'Eve')), 'Eve',
+  'registering again with the same claims answers the account');
+select is((select ctid::text from platform.users where clerk_id = 'user_tap_usage_e'), (select row_version from tap_register_before),
+  'and leaves its row as it was: no update, no new row version');
+select register_user.email from platform_backend.register_user('user_tap_usage_e', 'e.first@usage.test') as register_user;
+select isnt((select ctid::text from platform.users where clerk_id = 'user_tap_usage_e'), (select row_version from tap_register_before),
+  'a claim that brings something new (an email) is written');
 
 -- Free allows 50,000 tokens a month.
 select lives_ok($$ select platform_backend.record_usage((select id from platform.users where clerk_id = 'user_tap_usage_c'), 'blog_writer', 30000, 0.3) $$,
