@@ -60,6 +60,8 @@ export interface OperationLimits {
   defaultPageSize: number;
   /** API_MAX_PAGE_SIZE: the largest first/last a connection accepts. */
   maxPageSize: number;
+  /** API_MAX_OFFSET: the largest `offset` of a connection; deeper pages are walked with cursors. */
+  maxOffset: number;
 }
 
 /** Requests per client, answered with 429 and Retry-After when exceeded (per API process). */
@@ -211,6 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
       cost: read.integer("API_MAX_COST", 5000, 1),
       defaultPageSize: read.integer("API_DEFAULT_PAGE_SIZE", 20, 1),
       maxPageSize: read.integer("API_MAX_PAGE_SIZE", 100, 1),
+      maxOffset: read.integer("API_MAX_OFFSET", 1000, 0),
     },
     rateLimits: {
       windowSeconds: read.integer("RATE_LIMIT_WINDOW", 60, 1),

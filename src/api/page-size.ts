@@ -2,8 +2,11 @@
  * Every connection returns a bounded page: API_DEFAULT_PAGE_SIZE rows when
  * neither `first` nor `last` is given, and a `first`/`last` above
  * API_MAX_PAGE_SIZE (or below 0) is refused with an error naming the limit,
- * never silently cut. Keyset pagination (`after`/`before` with cursors) is
- * untouched: it is how a client walks a large list.
+ * never silently cut. An `offset` above API_MAX_OFFSET is refused too: the
+ * database reads and throws away every skipped row, so a deep offset costs
+ * as much as the rows before it. Keyset pagination (`after`/`before` with
+ * cursors) is untouched: it is how a client walks a large list, each page
+ * starting from its cursor in the index.
  *
  * PostGraphile applies `first` and `last` to the connection separately; the
  * default depends on both, so this plugin sets `first` from the field's plan
@@ -13,8 +16,8 @@ import type {} from "postgraphile";
 import { lambda, SafeError, type ExecutableStep, type FieldArgs } from "postgraphile/grafast";
 import type { OperationLimits } from "../config.ts";
 
-type PageLimits = Pick<OperationLimits, "defaultPageSize" | "maxPageSize">;
-type PaginatedStep = ExecutableStep & { setFirst(step: ExecutableStep): void; setLast(step: ExecutableStep): void };
+type PageLimits = Pick<OperationLimits, "defaultPageSize" | "maxPageSize" | "maxOffset">;
+type PaginatedStep = ExecutableStep & { setFirst(step: ExecutableStep): void; setLast(step: ExecutableStep): void; setOffset(step: ExecutableStep): void };
 
 /** The page size a client asked for, checked against API_MAX_PAGE_SIZE. */
 function checkedPageSize(value: unknown, argument: "first" | "last", limits: PageLimits): number | null {
@@ -22,6 +25,15 @@ function checkedPageSize(value: unknown, argument: "first" | "last", limits: Pag
   const n = Number(value);
   if (n < 0) throw pageSizeError(`\`${argument}\` must not be negative (got ${n})`);
   if (n > limits.maxPageSize) throw pageSizeError(`\`${argument}\` is ${n}, above the maximum page size of ${limits.maxPageSize} (API_MAX_PAGE_SIZE); page with cursors (after/before) instead`);
+  return n;
+}
+
+/** The offset a client asked for, checked against API_MAX_OFFSET. */
+function checkedOffset(value: unknown, limits: PageLimits): number | null {
+  if (value == null) return null;
+  const n = Number(value);
+  if (n < 0) throw pageSizeError(`\`offset\` must not be negative (got ${n})`);
+  if (n > limits.maxOffset) throw pageSizeError(`\`offset\` is ${n}, above the maximum offset of ${limits.maxOffset} (API_MAX_OFFSET); page with cursors (after/before) instead`);
   return n;
 }
 
@@ -44,6 +56,16 @@ export function pageSizePlugin(limits: PageLimits): GraphileConfig.Plugin {
           return {
             ...args,
             first: { ...args.first, applyPlan: () => undefined },
+            ...(args.offset?.applyPlan
+              ? {
+                  offset: {
+                    ...args.offset,
+                    applyPlan: (_: unknown, $connection: PaginatedStep, arg: { getRaw(): ExecutableStep }) => {
+                      $connection.setOffset(lambda(arg.getRaw(), (offset) => checkedOffset(offset, limits)));
+                    },
+                  },
+                }
+              : null),
             ...(args.last?.applyPlan
               ? {
                   last: {

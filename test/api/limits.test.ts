@@ -140,3 +140,28 @@ describe("page sizes (API_DEFAULT_PAGE_SIZE 20, API_MAX_PAGE_SIZE 100)", () => {
     expect(JSON.stringify(data ?? null)).not.toContain("rowId");
   });
 });
+
+describe("offsets (API_MAX_OFFSET, default 1000)", () => {
+  test.each([999, 1000])("offset: %i is accepted (a page past the end is empty)", async (n) => {
+    const { data, errors } = await api.gql(`query ($n: Int) { assets(offset: $n, first: 5) { nodes { rowId } } }`, { n }, token);
+    expect(errors).toBeUndefined();
+    expect(data.assets.nodes).toEqual([]);
+  });
+
+  test("a small offset still pages as asked", async () => {
+    const { data, errors } = await api.gql(`{ assets(offset: 20, first: 10, orderBy: TITLE_ASC) { nodes { title } } }`, {}, token);
+    expect(errors).toBeUndefined();
+    expect(data.assets.nodes).toHaveLength(ROWS - 20);
+  });
+
+  test.each([
+    ["literal", `{ assets(offset: 1001) { nodes { rowId } } }`, {}],
+    ["variable", `query ($n: Int) { assets(offset: $n) { nodes { rowId } } }`, { n: 1001 }],
+    ["nested", `query ($id: UUID!) { project(rowId: $id) { assets(offset: 1000000) { nodes { rowId } } } }`, {}],
+  ])("offset: 1001 and more (%s) is refused with an error naming the limit and pointing to cursors", async (_, query, variables) => {
+    const { data, errors } = await api.gql(query, { id: projectId, ...variables }, token);
+    expect(errors?.[0]?.message).toMatch(/^`offset` is \d+, above the maximum offset of 1000 \(API_MAX_OFFSET\); page with cursors \(after\/before\) instead$/);
+    expect(errors?.[0]?.extensions?.code).toBe("PAGE_SIZE_LIMIT");
+    expect(JSON.stringify(data ?? null)).not.toContain("rowId");
+  });
+});
