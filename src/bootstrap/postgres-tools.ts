@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { DebianPackageError, unpackedDebianPackage } from "./debian-package.ts";
+import { DebianPackageError, sharedLibraryFolders, unpackedDebianPackage } from "./debian-package.ts";
 
 const SYSTEM_ROOT = "/usr/lib/postgresql";
 
@@ -46,7 +46,7 @@ export function postgresTools(atLeast: number, purpose: string): PostgresTools {
     const client = unpackedDebianPackage(`postgresql-client-${atLeast}`, purpose);
     const libpq = unpackedDebianPackage("libpq5", purpose);
     const bin = path.join(client, "usr", "lib", "postgresql", String(atLeast), "bin");
-    if (existsSync(path.join(bin, "pg_dump"))) return describeTools(atLeast, bin, { LD_LIBRARY_PATH: libraryFolders(libpq).join(":") });
+    if (existsSync(path.join(bin, "pg_dump"))) return describeTools(atLeast, bin, { LD_LIBRARY_PATH: sharedLibraryFolders(libpq).join(":") });
     fetchFailure = `Debian's postgresql-client-${atLeast} holds no ${bin}`;
   } catch (error) {
     if (!(error instanceof DebianPackageError)) throw error;
@@ -69,15 +69,6 @@ function installedMajors(): number[] {
     .filter((name) => /^\d+$/.test(name) && existsSync(path.join(SYSTEM_ROOT, name, "bin", "pg_dump")) && existsSync(path.join(SYSTEM_ROOT, name, "bin", "pg_restore")))
     .map(Number)
     .sort((a, b) => a - b);
-}
-
-/** The folders of an unpacked package that hold shared libraries (usr/lib/<triplet>). */
-function libraryFolders(root: string): string[] {
-  const lib = path.join(root, "usr", "lib");
-  if (!existsSync(lib)) return [];
-  return readdirSync(lib, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && readdirSync(path.join(lib, entry.name)).some((file) => file.startsWith("libpq.so")))
-    .map((entry) => path.join(lib, entry.name));
 }
 
 function describeTools(major: number, bin: string, env: Record<string, string>): PostgresTools {
