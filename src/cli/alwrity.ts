@@ -56,7 +56,7 @@ runCli(async (args) => {
   const json = args.includes("--json");
   const outAt = args.indexOf("--out");
   const out = outAt >= 0 ? args[outAt + 1] : undefined;
-  if (outAt >= 0 && (out === undefined || out.startsWith("-"))) throw new Error("--out needs a file or folder name");
+  if (outAt >= 0 && (out === undefined || out.startsWith("-"))) throw new Error("--out needs a file name (a folder for db backup)");
   const intoAt = args.indexOf("--into");
   const into = intoAt >= 0 ? args[intoAt + 1] : undefined;
   if (intoAt >= 0 && (into === undefined || into.startsWith("-"))) throw new Error("--into needs a prefix");

@@ -37,7 +37,7 @@ describe("alwrity", () => {
     [["db", "restore"], "alwrity db restore needs the backup folder: alwrity db restore <dir> [--into prefix]"],
     [["db", "backup", "--into", "x"], "--into is for alwrity db restore only"],
     [["db", "restore", "some-dir", "--out", "x"], "--out is for alwrity db backup and user export only"],
-    [["db", "backup", "--out"], "--out needs a file or folder name"],
+    [["db", "backup", "--out"], "--out needs a file name (a folder for db backup)"],
   ])("%j is one clear line and exit 1", async (args, message) => {
     expect(await alwrity(args)).toEqual({ code: 1, stdout: "", stderr: `error: ${message}\n` });
   });
