@@ -3,6 +3,7 @@
  * provisioned where the project provisions, migrated, and the GraphQL API
  * listening. `npm start` and `alwrity dev` both run this.
  */
+import type { ReadinessCheck } from "./api/operations.ts";
 import { startApiServer, type ApiServer } from "./api/server.ts";
 import { statementObserver } from "./api/statement-log.ts";
 import { jsonLinesLogger } from "./log.ts";
@@ -41,9 +42,16 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
   let api: ApiServer | undefined;
   let worker: JobWorker | undefined;
   try {
-    api = await startApiServer(config, databases, deployment.topology, { metrics, log });
     // graphile-worker needs a session of its own (LISTEN, locks): never through a transaction pooler.
-    if (config.worker.inProcess && config.poolerMode === "session") {
+    const workerHere = config.worker.inProcess && config.poolerMode === "session";
+    // An in-process worker that has stopped or crashed makes this process not ready: a
+    // supervisor replaces the whole. A worker process of its own is not part of /ready
+    // (README, "Health and readiness"): its death must not take every API out of service.
+    const readinessChecks: ReadinessCheck[] = workerHere
+      ? [{ name: "worker", check: async () => worker?.health() ?? { ok: false, detail: "starting" } }]
+      : [];
+    api = await startApiServer(config, databases, deployment.topology, { metrics, log, readinessChecks });
+    if (workerHere) {
       worker = await startWorker({ queueUrl: deployment.platform.apiUrl, topology: deployment.topology, databases, log });
     }
   } catch (error) {

@@ -95,3 +95,10 @@ export function unpackedDebianPackage(packageName: string, purpose: string): str
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+/** The folders of an unpacked package that hold shared libraries (usr/lib, lib and their <triplet> folders), for LD_LIBRARY_PATH. */
+export function sharedLibraryFolders(root: string): string[] {
+  return [path.join(root, "usr", "lib"), path.join(root, "lib")]
+    .filter((folder) => existsSync(folder))
+    .flatMap((folder) => [folder, ...readdirSync(folder, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.includes("-linux-")).map((e) => path.join(folder, e.name))]);
+}

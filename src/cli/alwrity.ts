@@ -3,6 +3,7 @@
  * The `alwrity` command (package.json `bin`; `npx alwrity --help`).
  *
  *   alwrity db test | init | info [--json] | top [--json] | audit [--json] | verify-rls
+ *   alwrity db backup [--out dir] | restore <dir> [--into prefix]
  *   alwrity dev
  *   alwrity worker
  *   alwrity user delete | status <user id> [--json]
@@ -44,8 +45,10 @@ const DEV_HELP = `usage: alwrity dev
 Starts the platform for development: the databases (embedded when none is configured),
 provisioned and migrated; prints where everything is and runs until Ctrl-C.`;
 
+const DB_USAGE: Partial<Record<DbCommand, string>> = { info: " [--json]", top: " [--json]", audit: " [--json]", backup: " [--out dir]", restore: " <dir> [--into prefix]" };
+
 function commandHelp(command: DbCommand): string {
-  return `usage: alwrity db ${command}${["info", "top", "audit"].includes(command) ? " [--json]" : ""}\n\n${DB_COMMANDS[command]}`;
+  return `usage: alwrity db ${command}${DB_USAGE[command] ?? ""}\n\n${DB_COMMANDS[command]}`;
 }
 
 runCli(async (args) => {
@@ -53,8 +56,12 @@ runCli(async (args) => {
   const json = args.includes("--json");
   const outAt = args.indexOf("--out");
   const out = outAt >= 0 ? args[outAt + 1] : undefined;
-  if (outAt >= 0 && (out === undefined || out.startsWith("-"))) throw new Error("--out needs a file name");
-  const words = args.filter((a, i) => !["--help", "-h", "--json", "--out"].includes(a) && !(outAt >= 0 && i === outAt + 1));
+  if (outAt >= 0 && (out === undefined || out.startsWith("-"))) throw new Error("--out needs a file name (a folder for db backup)");
+  const intoAt = args.indexOf("--into");
+  const into = intoAt >= 0 ? args[intoAt + 1] : undefined;
+  if (intoAt >= 0 && (into === undefined || into.startsWith("-"))) throw new Error("--into needs a prefix");
+  const valueAt = [outAt, intoAt].filter((i) => i >= 0).map((i) => i + 1);
+  const words = args.filter((a, i) => !["--help", "-h", "--json", "--out", "--into"].includes(a) && !valueAt.includes(i));
   const unknownFlag = words.find((a) => a.startsWith("-"));
   if (unknownFlag) throw new Error(`unknown option ${unknownFlag}; see alwrity --help`);
   const [group, command, ...rest] = words;
@@ -77,7 +84,8 @@ runCli(async (args) => {
     }
     if (help) return console.log(`usage: alwrity user ${command} <user id> [--json]\n\n${USER_COMMANDS[command as UserCommand]}`);
     if (rest.length > 1) throw new Error(`unexpected argument "${rest[1]}"; see alwrity user ${command} --help`);
-    if (out !== undefined && command !== "export") throw new Error("--out is for alwrity user export only");
+    if (out !== undefined && command !== "export") throw new Error("--out is for alwrity user export and db backup only");
+    if (into !== undefined) throw new Error("--into is for alwrity db restore only");
     return runUserCommand(command as UserCommand, rest[0], { json, out });
   }
   if (group !== "db") throw new Error(`unknown command "${group}"; see alwrity --help`);
@@ -86,8 +94,11 @@ runCli(async (args) => {
     throw new Error(`alwrity db needs a command (${Object.keys(DB_COMMANDS).join(", ")}); see alwrity db --help`);
   }
   if (!(command in DB_COMMANDS)) throw new Error(`unknown command "db ${command}"; see alwrity db --help`);
+  const dir = command === "restore" ? rest.shift() : undefined;
   if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity db ${command} --help`);
+  if (out !== undefined && command !== "backup") throw new Error("--out is for alwrity db backup and user export only");
+  if (into !== undefined && command !== "restore") throw new Error("--into is for alwrity db restore only");
   if (json && group === "db" && !["info", "top", "audit"].includes(command)) throw new Error(`--json is for alwrity db info, db top and db audit only`);
   if (help) return console.log(commandHelp(command as DbCommand));
-  await runDbCommand(command as DbCommand, { json });
+  await runDbCommand(command as DbCommand, { json, out, dir, into });
 });

@@ -5,11 +5,14 @@
  * init provisions; test, info and verify-rls read and change nothing, so they
  * are safe against a live deployment.
  */
+import path from "node:path";
 import { loadConfig } from "../config.ts";
 import { createDatabases, type Databases } from "../db/databases.ts";
 import { openDeployment } from "../bootstrap/deployment.ts";
 import { initDatabases } from "../bootstrap/init-databases.ts";
 import { topStatements } from "../bootstrap/statement-stats.ts";
+import { backupDeployment } from "../bootstrap/backup.ts";
+import { restoreBackup } from "../bootstrap/restore.ts";
 import type { DatabaseKey } from "../topology.ts";
 import { auditDeployment } from "./audit.ts";
 import { formatBytes, formatTable } from "./table.ts";
@@ -20,12 +23,30 @@ export const DB_COMMANDS = {
   info: "size, tables with row estimates, row-level security and policies, applied migrations, pool counts (--json for machines)",
   top: "the most expensive statements of each database by total time, from pg_stat_statements (--json for machines); reads only",
   audit: "list user ids with user data but no live platform user, and platform users without their profile (exit 1 if any; --json for machines)",
+  backup: "dump both databases' rows (pg_dump, custom format) with a manifest into --out <dir> (default backups/<prefix>-<time>); needs DATABASE_ADMIN_URL or the embedded server",
+  restore: "restore <dir> into a new deployment under --into <prefix> (default DATABASE_ENV_PREFIX) on DATABASE_ADMIN_URL's server, then verify rows, checksums and row-level security",
   "verify-rls": "check that every per-user table has forced row-level security and a policy for each command (exit 1 naming the table if not)",
 } as const;
 export type DbCommand = keyof typeof DB_COMMANDS;
 
-export async function runDbCommand(command: DbCommand, options: { json: boolean }): Promise<void> {
+export interface DbCommandOptions {
+  readonly json: boolean;
+  /** backup: the folder to write. */
+  readonly out?: string;
+  /** restore: the backup folder, and the prefix to restore under. */
+  readonly dir?: string;
+  readonly into?: string;
+}
+
+export async function runDbCommand(command: DbCommand, options: DbCommandOptions): Promise<void> {
   const config = loadConfig();
+  if (command === "restore") {
+    if (!options.dir) throw new Error("alwrity db restore needs the backup folder: alwrity db restore <dir> [--into prefix]");
+    const result = await restoreBackup(config, options.dir, options.into);
+    console.log(`restored ${result.rows} rows in ${result.tables} tables into ${result.databases.join(" and ")}; row counts, checksums and row-level security verified`);
+    console.log(`serve it with DATABASE_ENV_PREFIX=${result.prefix} (npm start provisions the login roles' passwords)`);
+    return;
+  }
   if (command === "init") {
     const databases = await initDatabases(config);
     try {
@@ -36,6 +57,19 @@ export async function runDbCommand(command: DbCommand, options: { json: boolean 
     return;
   }
   const deployment = await openDeployment(config, { provision: false });
+  if (command === "backup") {
+    try {
+      const out = path.resolve(options.out ?? path.join("backups", `${deployment.topology.prefix || "alwrity"}-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+      const manifest = await backupDeployment(deployment, out);
+      for (const db of Object.values(manifest.databases)) {
+        console.log(`${db.name}: ${db.tables.reduce((sum, t) => sum + t.rows, 0)} rows in ${db.tables.length} tables, ${formatBytes(db.bytes)} (${db.file})`);
+      }
+      console.log(`backup written to ${out} (PostgreSQL ${manifest.server.version}, ${manifest.pgDump.version})`);
+    } finally {
+      await deployment.close();
+    }
+    return;
+  }
   if (command === "top") {
     try {
       await top(await topStatements(deployment, 10), options.json);

@@ -19,6 +19,13 @@ import { taskList } from "./tasks.ts";
 
 export interface JobWorker {
   readonly workerId: string;
+  /**
+   * Whether it still takes jobs: its runner has not ended (stopped or crashed)
+   * and its liveness connection is up. Without that connection its lock is
+   * gone, and any other process's sweeper would free the jobs it is running.
+   * `detail` names what ended it, never a driver message (those go to the log).
+   */
+  health(): { ok: boolean; detail?: string };
   /** Resolves when the running job (if any) has finished and every connection is closed. */
   stop(): Promise<void>;
 }
@@ -45,7 +52,13 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
 
   // The liveness lock is held before the first job can be taken.
   const liveness = new pg.Client({ connectionString: options.queueUrl, application_name: `alwrity-worker-liveness` });
-  liveness.on("error", (error) => options.log("worker_liveness_lost", { workerId, message: error.message }));
+  // The first reason it stopped taking jobs; undefined while it runs.
+  let ended: string | undefined;
+  liveness.on("error", (error) => {
+    ended ??= "lost its liveness connection";
+    options.log("worker_liveness_lost", { workerId, message: error.message });
+  });
+  liveness.on("end", () => (ended ??= "lost its liveness connection"));
   let runner: Runner | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   try {
@@ -76,6 +89,13 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       // graphile-worker takes a fixed worker id when it runs one job at a time; ours names the liveness lock.
       ...({ workerId } as object),
     });
+    runner.promise.then(
+      () => (ended ??= "stopped"),
+      (error: Error) => {
+        ended ??= "crashed";
+        options.log("worker_crashed", { workerId, message: error.message });
+      },
+    );
     sweeper = setInterval(() => void sweep().catch((error: Error) => options.log("worker_sweep_failed", { message: error.message })), options.sweepIntervalMs ?? 30_000);
     sweeper.unref();
   } catch (error) {
@@ -89,7 +109,9 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   let stopping: Promise<void> | undefined;
   return {
     workerId,
+    health: () => (ended === undefined ? { ok: true } : { ok: false, detail: ended }),
     stop() {
+      ended ??= "stopped";
       stopping ??= (async () => {
         clearInterval(sweeper);
         await runner!.stop();

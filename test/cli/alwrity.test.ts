@@ -20,7 +20,7 @@ function alwrity(args: string[], env: Record<string, string> = deploymentEnv(), 
 const names = [deployment.databases.platform.name, deployment.databases.userData.name];
 
 describe("alwrity", () => {
-  test.each([[["--help"]], [["db", "--help"]], [["db", "test", "--help"]], [["db", "init", "--help"]], [["db", "info", "--help"]], [["db", "verify-rls", "--help"]], [["dev", "--help"]]])(
+  test.each([[["--help"]], [["db", "--help"]], [["db", "test", "--help"]], [["db", "init", "--help"]], [["db", "info", "--help"]], [["db", "verify-rls", "--help"]], [["db", "backup", "--help"]], [["db", "restore", "--help"]], [["dev", "--help"]]])(
     "%j prints usage and exits 0",
     async (args) => {
       const run = await alwrity(args, {});
@@ -31,6 +31,15 @@ describe("alwrity", () => {
 
   test("an unknown command is one clear line and exit 1", async () => {
     expect(await alwrity(["db", "frobnicate"])).toEqual({ code: 1, stdout: "", stderr: 'error: unknown command "db frobnicate"; see alwrity db --help\n' });
+  });
+
+  test.each([
+    [["db", "restore"], "alwrity db restore needs the backup folder: alwrity db restore <dir> [--into prefix]"],
+    [["db", "backup", "--into", "x"], "--into is for alwrity db restore only"],
+    [["db", "restore", "some-dir", "--out", "x"], "--out is for alwrity db backup and user export only"],
+    [["db", "backup", "--out"], "--out needs a file name (a folder for db backup)"],
+  ])("%j is one clear line and exit 1", async (args, message) => {
+    expect(await alwrity(args)).toEqual({ code: 1, stdout: "", stderr: `error: ${message}\n` });
   });
 
   test("bad configuration: exit 1 with the variable named, no password shown", async () => {

@@ -12,7 +12,7 @@ export interface Run {
   stderr: string;
 }
 
-export function runScript(script: string, args: string[], env: Record<string, string>, until?: { line: RegExp; then: NodeJS.Signals }): Promise<Run> {
+export function runScript(script: string, args: string[], env: Record<string, string>, until?: { line: RegExp; then: NodeJS.Signals }, timeoutMs = 25_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
     let stdout = "";
@@ -30,8 +30,8 @@ export function runScript(script: string, args: string[], env: Record<string, st
     // A hung child fails the test with what it printed, instead of a bare timeout.
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${path.basename(script)} ${args.join(" ")} did not finish in 25 s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, 25_000);
+      reject(new Error(`${path.basename(script)} ${args.join(" ")} did not finish in ${timeoutMs / 1000} s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, timeoutMs);
     child.once("error", reject);
     child.once("exit", (code) => {
       clearTimeout(timer);
