@@ -16,6 +16,8 @@ import { failureProblem, type LoadOptions } from "./api-throughput.ts";
 
 const SMALL_CONNECTIONS = 8;
 const HEAVY_CONNECTIONS = 2;
+/** Small users' p95 beside the heavy user over their p95 alone. */
+export const SKEW_TARGET = 1.5;
 
 export async function runTenantSkew(deployment: Deployment, shape: DatasetShape, options: LoadOptions) {
   const rows: ResultRow[] = [];
@@ -49,6 +51,8 @@ export async function runTenantSkew(deployment: Deployment, shape: DatasetShape,
       rps: together.rps,
       latency: together.latency,
       ratio: { value: together.latency.p95 / alone.latency.p95, of: "p95 vs alone" },
+      target: `≤ ${SKEW_TARGET}×`,
+      outcome: together.latency.p95 / alone.latency.p95 <= SKEW_TARGET ? "pass" : "fail",
     });
     rows.push({
       ...base,
