@@ -71,6 +71,8 @@ export interface RateLimitSettings {
   perAddress: number;
   /** RATE_LIMIT_REGISTRATIONS_PER_ADDRESS: new accounts per hour from one client address. */
   registrationsPerAddress: number;
+  /** RATE_LIMIT_EXPORTS_PER_USER: exports (GET /export) per hour by one user; each reads everything they own. */
+  exportsPerUser: number;
 }
 
 export interface ApiSettings {
@@ -90,6 +92,8 @@ export interface ApiSettings {
   graphiql: boolean;
   /** API_TRUSTED_DOCUMENTS: a folder of `<sha256>.graphql` files; when set, only those operations run. */
   trustedDocumentsDir: string | undefined;
+  /** API_EXPORT_TIMEOUT, in milliseconds: how long one export (GET /export) may take; then it is cut off. */
+  exportTimeoutMs: number;
   limits: OperationLimits;
   rateLimits: RateLimitSettings;
 }
@@ -203,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: read.boolean("API_INTROSPECTION", environment !== "production"),
     graphiql: read.boolean("API_GRAPHIQL", environment !== "production"),
     trustedDocumentsDir: read.raw("API_TRUSTED_DOCUMENTS") === undefined ? undefined : path.resolve(PROJECT_ROOT, read.raw("API_TRUSTED_DOCUMENTS")!),
+    exportTimeoutMs: read.seconds("API_EXPORT_TIMEOUT", 600) * 1000,
     limits: {
       depth: read.integer("API_MAX_DEPTH", 10, 1),
       aliases: read.integer("API_MAX_ALIASES", 15, 0),
@@ -216,6 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
       perUser: read.integer("RATE_LIMIT_PER_USER", 600, 1),
       perAddress: read.integer("RATE_LIMIT_PER_ADDRESS", 1200, 1),
       registrationsPerAddress: read.integer("RATE_LIMIT_REGISTRATIONS_PER_ADDRESS", 30, 1),
+      exportsPerUser: read.integer("RATE_LIMIT_EXPORTS_PER_USER", 10, 1),
     },
   };
   if (api.limits.defaultPageSize > api.limits.maxPageSize) problems.push("API_DEFAULT_PAGE_SIZE must not exceed API_MAX_PAGE_SIZE");
