@@ -98,6 +98,12 @@ export interface ApiSettings {
   rateLimits: RateLimitSettings;
 }
 
+/** What a Clerk webhook signing secret looks like; the Pulumi program checks its stack setting against the same. */
+export const CLERK_WEBHOOK_SECRET_FORM = {
+  pattern: /^whsec_[A-Za-z0-9+/]+=*$/,
+  description: "the webhook endpoint's signing secret as Clerk shows it (whsec_…)",
+} as const;
+
 export interface ClerkSettings {
   /** CLERK_JWT_KEY: the instance's PEM public key, for networkless verification. */
   jwtKey: string | undefined;
@@ -231,7 +237,7 @@ export function loadConfig(env: Env = process.env): Config {
     authorizedParties: read.list("CLERK_AUTHORIZED_PARTIES", /^https?:\/\/[^\s/]+$/, "a comma-separated list of origins such as https://app.example.com"),
     issuer: read.matching("CLERK_ISSUER", /^https:\/\/\S+$/, "", "the https URL of the Clerk instance (the tokens' iss claim)") || undefined,
     maxTokenLifetimeSeconds: read.integer("CLERK_MAX_TOKEN_LIFETIME", 86_400, 1),
-    webhookSecret: read.matching("CLERK_WEBHOOK_SECRET", /^whsec_[A-Za-z0-9+/]+=*$/, "", "the webhook endpoint's signing secret as Clerk shows it (whsec_…)") || undefined,
+    webhookSecret: read.matching("CLERK_WEBHOOK_SECRET", CLERK_WEBHOOK_SECRET_FORM.pattern, "", CLERK_WEBHOOK_SECRET_FORM.description) || undefined,
   };
   const worker: WorkerSettings = { inProcess: read.boolean("WORKER_IN_PROCESS", true) };
   const observability = readObservability(read, environment, problems);
