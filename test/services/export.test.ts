@@ -88,6 +88,9 @@ test("the export holds the user's rows from every table of both databases, and n
     [me],
   );
   expect(counts.rows[0]).toEqual({ assets: 3, projects: 1 });
+  // The operator's export is in the audit log.
+  const events = await fixtures.platformOwner.query("select details from platform_audit.events where kind = 'user.data_exported' and user_id = $1", [me]);
+  expect(events.rows).toEqual([{ details: { requested_by: "operator" } }]);
 }, 120_000);
 
 test("exporting 100,000 assets fits in a JavaScript heap smaller than the document: it is streamed", async () => {
