@@ -3,7 +3,8 @@
  * about them in both databases, and nothing of anyone else; anonymous and
  * forged callers get 401; the document is streamed (chunked, no
  * content-length), audited, rate-limited, and a user with 100,000 assets is
- * exported while the API process's memory grows by far less than the document.
+ * exported while the API process's memory grows by far less than the document;
+ * an export that breaks half-way is cut off, not ended as if complete.
  */
 import { randomUUID } from "node:crypto";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { openDeployment } from "../../src/bootstrap/deployment.ts";
@@ -18,6 +20,7 @@ import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import { generateClerkKeyPair, signToken } from "../../src/api/auth/dev-keys.ts";
 import { AUTHORIZED_PARTY, startApiProcess, type ApiProcess } from "../support/api-process.ts";
 import { deploymentEnv } from "../support/databases.ts";
+import { testDeployment } from "../support/test-deployment.ts";
 import { userFixtures, type UserFixtures } from "../support/user-fixtures.ts";
 
 const run = randomUUID().slice(0, 8);
@@ -145,6 +148,10 @@ function memoryKb(pid: number): { rss: number; hwm: number } {
   return { rss: Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]), hwm: Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) };
 }
 
+let big: Promise<string> | undefined;
+/** The user with 100,000 assets, made once for the tests that need one. */
+const bigUser = () => (big ??= fixtures.userWithData("big", 100_000));
+
 /** Exports `name` to a file while sampling the API process's RSS; answers the sizes and the memory seen. */
 async function measuredExport(name: string) {
   const pid = api.child.pid!;
@@ -174,7 +181,7 @@ async function measuredExport(name: string) {
 }
 
 test("a user with 100,000 assets is exported as a stream: the API process's peak memory does not follow the document's size", async () => {
-  const big = await fixtures.userWithData("big", 100_000);
+  const bigId = await bigUser();
   await fixtures.userWithData("tenth", 10_000);
   // A tenth of the data first: what any export loads and the garbage collector's headroom are reached there,
   // so what the large one adds on top is what grows with the data.
@@ -189,6 +196,37 @@ test("a user with 100,000 assets is exported as a stream: the API process's peak
   expect(large.bytes).toBeGreaterThan(30_000_000);
   expect(growthKb * 1024).toBeLessThan(large.bytes / 2);
   const doc = JSON.parse(readFileSync(large.file, "utf8"));
-  expect(doc.user_id).toBe(big);
+  expect(doc.user_id).toBe(bigId);
   expect(doc.user_data.assets).toHaveLength(100_000);
 }, 300_000);
+
+test("an export that breaks half-way is cut off, never ended as if it were complete", async () => {
+  await bigUser(); // large enough that the export is still running when its connection is cut
+  const response = await exportAs("big");
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  let received = (await reader.read()).value?.length ?? 0;
+  // Not reading on: the server waits for the socket to drain, with the export's cursor open.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const d = testDeployment();
+  const admin = new pg.Client({ connectionString: d.adminUrlFor("userData") });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query(
+      "select pg_terminate_backend(pid) as done from pg_stat_activity where datname = current_database() and query like '%export_rows%' and pid <> pg_backend_pid()",
+    );
+    expect(rows.map((r) => r.done)).toContain(true);
+  } finally {
+    await admin.end();
+  }
+  const outcome = await (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return "ended";
+      received += value.length;
+    }
+  })().catch((error: Error) => `cut off: ${error.message}`);
+  expect(outcome).toMatch(/^cut off/);
+  expect(received).toBeLessThan(50_000_000);
+  expect(api.alive()).toBe(true);
+}, 120_000);
