@@ -22,6 +22,7 @@ import { requestBudget } from "../db/fair-use.ts";
 import type { Logger } from "../log.ts";
 import { exportUser } from "../services/export.ts";
 import { refusalFor, type SignIn } from "./auth-gate.ts";
+import { unavailability } from "./database-unavailable.ts";
 import type { RateLimits } from "./rate-limits.ts";
 
 export const EXPORT_PATH = "/export";
@@ -101,7 +102,11 @@ export function exportHandler(options: ExportRouteOptions) {
     } catch (error) {
       log("export_failed", { requestId, userId, message: (error as Error).message });
       if (!res.headersSent) {
-        const { statusCode, headers, json } = refusalFor(error, requestId, retryAfterSeconds, log);
+        // Nothing sent yet (the audit event, say, could not be written): a database away is a 503 as
+        // anywhere else; anything else a 500 whose details stay in the log line above.
+        const { statusCode, headers, json } = unavailability(error)
+          ? refusalFor(error, requestId, retryAfterSeconds, log)
+          : { statusCode: 500, headers: {}, json: { errors: [{ message: "the export failed", extensions: { requestId } }] } };
         answer(statusCode, headers, json);
       } else {
         res.destroy(error as Error);
