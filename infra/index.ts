@@ -4,6 +4,7 @@
  * declared in program.ts, which the tests import under mocks.
  */
 export {
+  CLERK_WEBHOOK_SECRET,
   DATABASE_ENV_PREFIX,
   DATABASE_POOLER_MODE,
   PLATFORM_DATABASE_URL,

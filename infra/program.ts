@@ -42,3 +42,9 @@ export const USER_DATA_MIGRATION_DATABASE_URL = url("userData", "migrations");
 export const DATABASE_ENV_PREFIX = topology.prefix;
 /** How the app must use its connections: `transaction` when appHost/appPort is a transaction pooler. */
 export const DATABASE_POOLER_MODE = settings.appPoolerMode;
+/**
+ * The API's Clerk webhook signing secret, passed through from the stack's configuration as a secret
+ * output: the program deploys no API, so its environment is these outputs. Undefined (no output)
+ * when the stack sets none; the API then serves no /webhooks/clerk.
+ */
+export const CLERK_WEBHOOK_SECRET = settings.clerkWebhookSecret;

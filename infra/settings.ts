@@ -5,7 +5,7 @@
  * `postgresql:*` keys, so the connection is configured here and nowhere else.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { POOLER_MODES, type PoolerMode } from "../src/config.ts";
+import { CLERK_WEBHOOK_SECRET_FORM, POOLER_MODES, type PoolerMode } from "../src/config.ts";
 
 const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -39,6 +39,12 @@ export interface StackSettings {
    * session state and use no named prepared statements.
    */
   readonly appPoolerMode: PoolerMode;
+  /**
+   * The signing secret of the API's Clerk webhook endpoint (whsec_…), kept encrypted in the
+   * stack and handed to the API as the secret output CLERK_WEBHOOK_SECRET; absent when the
+   * deployment takes no webhooks.
+   */
+  readonly clerkWebhookSecret: pulumi.Output<string> | undefined;
 }
 
 const KEYS = [
@@ -55,6 +61,7 @@ const KEYS = [
   "appPort",
   "appSslmode",
   "appPoolerMode",
+  "clerkWebhookSecret",
 ] as const;
 
 export function readSettings(): StackSettings {
@@ -71,6 +78,12 @@ export function readSettings(): StackSettings {
   const host = config.require("host");
   const port = config.getNumber("port") ?? 5432;
   const sslmode = config.get<SslMode>("sslmode", { allowedValues: [...SSL_MODES] }) ?? "require";
+  // Checked in the clear here, at preview time, rather than inside the secret output, where a
+  // mistake would only surface once the app refused the value at start-up.
+  const webhookSecret = pulumi.runtime.allConfig()[`${namespace}clerkWebhookSecret`];
+  if (webhookSecret !== undefined && !CLERK_WEBHOOK_SECRET_FORM.pattern.test(webhookSecret)) {
+    throw new Error(`Configuration key clerkWebhookSecret must be ${CLERK_WEBHOOK_SECRET_FORM.description}; set it with pulumi config set --secret clerkWebhookSecret`);
+  }
   return {
     host,
     port,
@@ -85,5 +98,7 @@ export function readSettings(): StackSettings {
     appPort: config.getNumber("appPort") ?? port,
     appSslmode: config.get<SslMode>("appSslmode", { allowedValues: [...SSL_MODES] }) ?? sslmode,
     appPoolerMode: config.get<PoolerMode>("appPoolerMode", { allowedValues: [...POOLER_MODES] }) ?? "session",
+    // getSecret: secret in every output it reaches, even if it was set without --secret.
+    clerkWebhookSecret: config.getSecret("clerkWebhookSecret"),
   };
 }

@@ -74,6 +74,8 @@ export interface RateLimitSettings {
   perAddress: number;
   /** RATE_LIMIT_REGISTRATIONS_PER_ADDRESS: new accounts per hour from one client address. */
   registrationsPerAddress: number;
+  /** RATE_LIMIT_EXPORTS_PER_USER: exports (GET /export) per hour by one user; each reads everything they own. */
+  exportsPerUser: number;
 }
 
 export interface ApiSettings {
@@ -93,9 +95,17 @@ export interface ApiSettings {
   graphiql: boolean;
   /** API_TRUSTED_DOCUMENTS: a folder of `<sha256>.graphql` files; when set, only those operations run. */
   trustedDocumentsDir: string | undefined;
+  /** API_EXPORT_TIMEOUT, in milliseconds: how long one export (GET /export) may take; then it is cut off. */
+  exportTimeoutMs: number;
   limits: OperationLimits;
   rateLimits: RateLimitSettings;
 }
+
+/** What a Clerk webhook signing secret looks like; the Pulumi program checks its stack setting against the same. */
+export const CLERK_WEBHOOK_SECRET_FORM = {
+  pattern: /^whsec_[A-Za-z0-9+/]+=*$/,
+  description: "the webhook endpoint's signing secret as Clerk shows it (whsec_…)",
+} as const;
 
 export interface ClerkSettings {
   /** CLERK_JWT_KEY: the instance's PEM public key, for networkless verification. */
@@ -206,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: read.boolean("API_INTROSPECTION", environment !== "production"),
     graphiql: read.boolean("API_GRAPHIQL", environment !== "production"),
     trustedDocumentsDir: read.raw("API_TRUSTED_DOCUMENTS") === undefined ? undefined : path.resolve(PROJECT_ROOT, read.raw("API_TRUSTED_DOCUMENTS")!),
+    exportTimeoutMs: read.seconds("API_EXPORT_TIMEOUT", 600) * 1000,
     limits: {
       depth: read.integer("API_MAX_DEPTH", 10, 1),
       aliases: read.integer("API_MAX_ALIASES", 15, 0),
@@ -220,6 +231,7 @@ export function loadConfig(env: Env = process.env): Config {
       perUser: read.integer("RATE_LIMIT_PER_USER", 600, 1),
       perAddress: read.integer("RATE_LIMIT_PER_ADDRESS", 1200, 1),
       registrationsPerAddress: read.integer("RATE_LIMIT_REGISTRATIONS_PER_ADDRESS", 30, 1),
+      exportsPerUser: read.integer("RATE_LIMIT_EXPORTS_PER_USER", 10, 1),
     },
   };
   if (api.limits.defaultPageSize > api.limits.maxPageSize) problems.push("API_DEFAULT_PAGE_SIZE must not exceed API_MAX_PAGE_SIZE");
@@ -233,7 +245,7 @@ export function loadConfig(env: Env = process.env): Config {
     authorizedParties: read.list("CLERK_AUTHORIZED_PARTIES", /^https?:\/\/[^\s/]+$/, "a comma-separated list of origins such as https://app.example.com"),
     issuer: read.matching("CLERK_ISSUER", /^https:\/\/\S+$/, "", "the https URL of the Clerk instance (the tokens' iss claim)") || undefined,
     maxTokenLifetimeSeconds: read.integer("CLERK_MAX_TOKEN_LIFETIME", 86_400, 1),
-    webhookSecret: read.matching("CLERK_WEBHOOK_SECRET", /^whsec_[A-Za-z0-9+/]+=*$/, "", "the webhook endpoint's signing secret as Clerk shows it (whsec_…)") || undefined,
+    webhookSecret: read.matching("CLERK_WEBHOOK_SECRET", CLERK_WEBHOOK_SECRET_FORM.pattern, "", CLERK_WEBHOOK_SECRET_FORM.description) || undefined,
   };
   const worker: WorkerSettings = { inProcess: read.boolean("WORKER_IN_PROCESS", true) };
   const observability = readObservability(read, environment, problems);

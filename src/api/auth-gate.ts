@@ -27,9 +27,17 @@ export interface AuthGateOptions {
   log?: Logger;
 }
 
-export function authGatePlugin(options: AuthGateOptions): GraphileConfig.Plugin {
-  const { verify, resolveAccount, rateLimits, retryAfterSeconds, requestTimeoutMs, log = jsonLinesLogger() } = options;
-  async function viewerFor(authorization: string | undefined, address: string): Promise<Viewer> {
+/** Who is asking, from the Authorization header: anonymous, a signed-in user, or an error to refuse with (see refusalFor). */
+export type SignIn = (authorization: string | undefined, address: string) => Promise<Viewer>;
+
+/**
+ * The one sign-in of every HTTP route (GraphQL and the export alike): the
+ * address's rate limit, the token, the account (registered on first use,
+ * refused once its erasure was requested), then the user's rate limit.
+ */
+export function createSignIn(options: Pick<AuthGateOptions, "verify" | "resolveAccount" | "rateLimits">): SignIn {
+  const { verify, resolveAccount, rateLimits } = options;
+  return async (authorization, address) => {
     await rateLimits.address(address);
     if (!authorization) return { kind: "anonymous" };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -38,7 +46,47 @@ export function authGatePlugin(options: AuthGateOptions): GraphileConfig.Plugin 
     const userId = await resolveAccount(identity, address);
     await rateLimits.user(userId);
     return { kind: "user", userId };
+  };
+}
+
+/** An HTTP answer that refuses a request before it does any work. */
+export interface Refusal {
+  statusCode: number;
+  headers: Record<string, string>;
+  json: { errors: object[] };
+}
+
+/** How a failed sign-in (or a rate limit) is answered: 429, 503, 401, or 500 for what nobody expected. */
+export function refusalFor(error: unknown, requestId: string, retryAfterSeconds: number, log: Logger): Refusal {
+  if (error instanceof RateLimitedError) {
+    return refusal(
+      429,
+      { errors: [{ message: error.message, extensions: { code: "RATE_LIMITED", limit: error.setting, requestId } }] },
+      requestId,
+      { "retry-after": String(error.retryAfterSeconds) },
+    );
   }
+  const away = unavailability(error);
+  if (away) {
+    // Signing in needs the platform database (first-time registration): say it is away.
+    log("database_unavailable", { requestId, code: away.code, message: (error as Error).message });
+    return refusal(503, { errors: [{ message: away.message, extensions: { code: away.code, requestId } }] }, requestId, { "retry-after": String(retryAfterSeconds) });
+  }
+  if (!(error instanceof AuthError)) {
+    log("authentication_failed", { requestId, message: (error as Error).message, stack: (error as Error).stack });
+    return refusal(500, { errors: [{ message: "Internal error", extensions: { requestId } }] }, requestId);
+  }
+  return refusal(
+    401,
+    { errors: [{ message: "Unauthorized", extensions: { code: "UNAUTHENTICATED", reason: error.reason, requestId } }] },
+    requestId,
+    { "www-authenticate": `Bearer error="invalid_token", error_description="${error.reason}"` },
+  );
+}
+
+export function authGatePlugin(options: AuthGateOptions): GraphileConfig.Plugin {
+  const { retryAfterSeconds, requestTimeoutMs, log = jsonLinesLogger() } = options;
+  const viewerFor = createSignIn(options);
 
   return {
     name: "AlwrityAuthGatePlugin",
@@ -54,30 +102,8 @@ export function authGatePlugin(options: AuthGateOptions): GraphileConfig.Plugin 
           try {
             state = { requestId, viewer: await viewerFor(req.headers.authorization, req.socket.remoteAddress ?? "unknown") };
           } catch (error) {
-            if (error instanceof RateLimitedError) {
-              return jsonResult(
-                429,
-                { errors: [{ message: error.message, extensions: { code: "RATE_LIMITED", limit: error.setting, requestId } }] },
-                requestId,
-                { "retry-after": String(error.retryAfterSeconds) },
-              );
-            }
-            const away = unavailability(error);
-            if (away) {
-              // Signing in needs the platform database (first-time registration): say it is away.
-              log("database_unavailable", { requestId, code: away.code, message: (error as Error).message });
-              return jsonResult(503, { errors: [{ message: away.message, extensions: { code: away.code, requestId } }] }, requestId, { "retry-after": String(retryAfterSeconds) });
-            }
-            if (!(error instanceof AuthError)) {
-              log("authentication_failed", { requestId, message: (error as Error).message, stack: (error as Error).stack });
-              return jsonResult(500, { errors: [{ message: "Internal error", extensions: { requestId } }] }, requestId);
-            }
-            return jsonResult(
-              401,
-              { errors: [{ message: "Unauthorized", extensions: { code: "UNAUTHENTICATED", reason: error.reason, requestId } }] },
-              requestId,
-              { "www-authenticate": `Bearer error="invalid_token", error_description="${error.reason}"` },
-            );
+            const { statusCode, headers, json } = refusalFor(error, requestId, retryAfterSeconds, log);
+            return { type: "json" as const, statusCode, headers, json: json as never };
           }
           res?.setHeader("x-request-id", requestId);
           // The request's budget (src/db/fair-use.ts): its share of the pools, its deadline, and an
@@ -106,11 +132,6 @@ export function authGatePlugin(options: AuthGateOptions): GraphileConfig.Plugin 
   };
 }
 
-function jsonResult(statusCode: number, json: { errors: object[] }, requestId: string, headers: Record<string, string> = {}) {
-  return {
-    type: "json" as const,
-    statusCode,
-    headers: { "content-type": "application/json; charset=utf-8", "x-request-id": requestId, ...headers },
-    json: json as never,
-  };
+function refusal(statusCode: number, json: { errors: object[] }, requestId: string, headers: Record<string, string> = {}): Refusal {
+  return { statusCode, headers: { "content-type": "application/json; charset=utf-8", "x-request-id": requestId, ...headers }, json };
 }

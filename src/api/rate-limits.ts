@@ -2,7 +2,8 @@
  * Requests per client, counted with rate-limiter-flexible's in-memory
  * limiter over a fixed window: per client address (RATE_LIMIT_PER_ADDRESS),
  * per signed-in user (RATE_LIMIT_PER_USER), and far fewer new accounts per
- * address (RATE_LIMIT_REGISTRATIONS_PER_ADDRESS per hour). Over a limit the
+ * address (RATE_LIMIT_REGISTRATIONS_PER_ADDRESS per hour), and exports per user
+ * (RATE_LIMIT_EXPORTS_PER_USER per hour: each one reads everything the user owns). Over a limit the
  * request is answered with 429 and Retry-After (the auth gate).
  *
  * The counts live in each API process: with N processes behind a balancer a
@@ -31,12 +32,15 @@ export interface RateLimits {
   user(userId: string): Promise<void>;
   /** Counts a sign-in that may create an account; call the returned function when it created none. */
   registration(address: string): Promise<() => Promise<void>>;
+  /** Counts an export (GET /export) of the signed-in user `userId`. */
+  exports(userId: string): Promise<void>;
 }
 
 export function createRateLimits(settings: RateLimitSettings): RateLimits {
   const perAddress = new RateLimiterMemory({ keyPrefix: "address", points: settings.perAddress, duration: settings.windowSeconds });
   const perUser = new RateLimiterMemory({ keyPrefix: "user", points: settings.perUser, duration: settings.windowSeconds });
   const registrations = new RateLimiterMemory({ keyPrefix: "registration", points: settings.registrationsPerAddress, duration: 3600 });
+  const exports = new RateLimiterMemory({ keyPrefix: "export", points: settings.exportsPerUser, duration: 3600 });
 
   async function count(limiter: RateLimiterMemory, key: string, setting: string, what: string, limit: number, per: string): Promise<void> {
     try {
@@ -57,5 +61,6 @@ export function createRateLimits(settings: RateLimitSettings): RateLimits {
         await registrations.reward(address);
       };
     },
+    exports: (userId) => count(exports, userId, "RATE_LIMIT_EXPORTS_PER_USER", "exports by this user", settings.exportsPerUser, "hour"),
   };
 }

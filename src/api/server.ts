@@ -19,12 +19,13 @@ import { DATABASE_KEYS, type Topology } from "../topology.ts";
 import { createAccountResolver, REVOCATION_CHANNEL } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
-import { authGatePlugin } from "./auth-gate.ts";
+import { authGatePlugin, createSignIn } from "./auth-gate.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
 import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { operationLimitsPlugin } from "./operation-limits.ts";
 import { createRateLimits } from "./rate-limits.ts";
+import { EXPORT_PATH, exportHandler } from "./user-export.ts";
 import { CLERK_WEBHOOK_PATH, clerkWebhookHandler } from "./webhooks/clerk.ts";
 
 // The package is CommonJS with its plugin as the default export: node's ESM loader hands over module.exports.
@@ -111,22 +112,34 @@ export async function startApiServer(config: Config, databases: Databases, topol
     if (access.kind === "port") metricsServer = await serveMetrics(metrics, access.port, access.host);
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
-    if (config.clerk.webhookSecret) {
-      // The webhook is not GraphQL: it goes first, everything else to grafserv's listeners as before.
-      const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger());
-      const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
-      server.removeAllListeners("request");
-      server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-        if (req.url?.split("?")[0] === CLERK_WEBHOOK_PATH) {
-          void webhook(req, res).catch((error: Error) => {
-            jsonLinesLogger()("webhook_failed", { message: error.message });
-            if (!res.headersSent) res.writeHead(500).end();
-          });
-          return;
-        }
-        for (const listener of grafservListeners) listener.call(server, req, res);
-      });
-    }
+    // Routes that are not GraphQL go first; everything else to grafserv's listeners as before.
+    const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>();
+    routes.set(
+      EXPORT_PATH,
+      exportHandler({
+        signIn: createSignIn({ verify, resolveAccount, rateLimits }),
+        rateLimits,
+        databases,
+        retryAfterSeconds: config.api.retryAfterSeconds,
+        timeoutMs: config.api.exportTimeoutMs,
+        log: options.log ?? jsonLinesLogger(),
+      }),
+    );
+    if (config.clerk.webhookSecret) routes.set(CLERK_WEBHOOK_PATH, clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger()));
+    const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeAllListeners("request");
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const route = routes.get(req.url?.split("?")[0] ?? "");
+      if (route) {
+        void route(req, res).catch((error: Error) => {
+          jsonLinesLogger()("route_failed", { path: req.url, message: error.message });
+          if (!res.headersSent) res.writeHead(500).end();
+          else res.destroy(error);
+        });
+        return;
+      }
+      for (const listener of grafservListeners) listener.call(server, req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.api.port, config.api.host, resolve);

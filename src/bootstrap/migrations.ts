@@ -77,7 +77,7 @@ export type MigrateCommand = (typeof MIGRATE_COMMANDS)[number];
 export async function runMigrateCommand(command: MigrateCommand, settings: gm.Settings): Promise<{ pending: number; currentHasChanges: boolean } | void> {
   switch (command) {
     case "migrate":
-      return gm.migrate(settings);
+      return migrateInTurn(settings);
     case "watch":
       return gm.watch(settings);
     case "commit":
@@ -93,12 +93,37 @@ export async function runMigrateCommand(command: MigrateCommand, settings: gm.Se
   }
 }
 
+/** What graphile-migrate throws, at once, when another process holds its advisory lock. */
+const LOCK_TAKEN = "Failed to get exclusive lock";
+/** How long a process waits for another one's migration before it gives up. */
+const LOCK_WAIT_MS = 120_000;
+
+/**
+ * gm.migrate, waiting its turn: graphile-migrate refuses at once while another process holds its
+ * lock, and every API process migrates as it starts, so several started together (behind a load
+ * balancer, or a rolling deploy) would all fail but one. They wait instead; the first migrates and
+ * the others then find nothing to do. Polled, since graphile-migrate only offers the try-lock.
+ */
+async function migrateInTurn(settings: gm.Settings): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await gm.migrate(settings);
+      return;
+    } catch (error) {
+      if (!(error instanceof Error) || error.message !== LOCK_TAKEN) throw error;
+      if (Date.now() > deadline) throw new Error(`another process has held the migration lock for over ${LOCK_WAIT_MS / 1000} s (${LOCK_TAKEN})`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /** Applies committed migrations to both databases. */
 export async function migrateAll(deployment: Deployment): Promise<void> {
   for (const key of DATABASE_KEYS) {
     const settings = migrationSettings(deployment, key);
     try {
-      await gm.migrate(settings);
+      await migrateInTurn(settings);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(`migrating ${deployment.endpoints(key).name} (${redactUrl(settings.connectionString!)}) failed: ${reason}`);

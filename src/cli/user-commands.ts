@@ -35,7 +35,7 @@ export async function runUserCommand(command: UserCommand, userId: string | unde
       const write = async (chunk: string) => {
         if (!out.write(chunk)) await once(out, "drain");
       };
-      await exportUser(databases, userId, write);
+      await exportUser(databases, userId, "operator", write);
       if (options.out) {
         out.end();
         await once(out, "finish");

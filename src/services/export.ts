@@ -5,9 +5,15 @@
  * text, keeps every other user's rows out), so a user with millions of rows
  * is never held in memory whole. Rows are serialised by PostgreSQL
  * (to_jsonb), exactly as stored.
+ *
+ * Every export is written to the audit log (user.data_exported) before its
+ * first byte leaves: data that was sent is data that was exported, even if
+ * the export then fails half-way.
  */
 import type { Databases } from "../db/databases.ts";
 import type { Session } from "../db/session.ts";
+import { recordAuditEvent } from "../../generated/platform/audit.queries.ts";
+import { run } from "./run-query.ts";
 
 /** Writes a piece of the document; resolves when the destination can take more (backpressure). */
 export type Write = (chunk: string) => Promise<void>;
@@ -40,7 +46,11 @@ async function streamRows(session: Session, sql: string, write: Write): Promise<
   await session.query("close export_rows");
 }
 
-export async function exportUser(databases: Pick<Databases, "platform" | "userData">, userId: string, write: Write): Promise<void> {
+/** Who asked for an export: the user themselves (GET /export) or an operator (`alwrity user export`). */
+export type ExportRequester = "user" | "operator";
+
+export async function exportUser(databases: Pick<Databases, "platform" | "userData">, userId: string, requestedBy: ExportRequester, write: Write): Promise<void> {
+  await databases.platform.withPlatformAdmin((admin) => run(admin, recordAuditEvent, { kind: "user.data_exported", userId, details: { requested_by: requestedBy } }));
   await write(`{"user_id":${JSON.stringify(userId)},"exported_at":${JSON.stringify(new Date().toISOString())}`);
   for (const key of ["platform", "userData"] as const) {
     await write(`,${JSON.stringify(key === "platform" ? "platform" : "user_data")}:{`);

@@ -190,8 +190,10 @@ describe("stack outputs", () => {
     USER_DATA_MIGRATION_DATABASE_URL: ["owner", "userData"],
   } as const;
 
-  test("the outputs are the four URLs, the prefix and the pooler mode, nothing else", () => {
-    expect(Object.keys(run.outputs).sort()).toEqual([...Object.keys(URLS), "DATABASE_ENV_PREFIX", "DATABASE_POOLER_MODE"].sort());
+  test("the outputs are the four URLs, the prefix, the pooler mode and the webhook secret, nothing else", () => {
+    expect(Object.keys(run.outputs).sort()).toEqual([...Object.keys(URLS), "CLERK_WEBHOOK_SECRET", "DATABASE_ENV_PREFIX", "DATABASE_POOLER_MODE"].sort());
+    // The development stack takes no Clerk webhooks: no secret, no output.
+    expect(run.outputs.CLERK_WEBHOOK_SECRET).toBeUndefined();
     expect(run.outputs.DATABASE_ENV_PREFIX).toBe(topology.prefix);
     // Every output is a variable the app reads, with a value its configuration accepts.
     expect(loadConfig({ DATABASE_POOLER_MODE: run.outputs.DATABASE_POOLER_MODE as string }).poolerMode).toBe("session");

@@ -51,3 +51,12 @@ test("an sslmode PostgreSQL does not know is refused", async () => {
 test("the admin password is required", async () => {
   await expect(settingsFor("dev", { host: "h" })).rejects.toThrow(/adminPassword/);
 });
+
+test("the Clerk webhook secret is optional, secret even when set in the clear, and must look like one", async () => {
+  expect((await settingsFor("dev", { host: "h", adminPassword: "pw" })).clerkWebhookSecret).toBeUndefined();
+  const settings = await settingsFor("dev", { host: "h", adminPassword: "pw", clerkWebhookSecret: "whsec_c2VjcmV0LXNpZ25pbmcta2V5" });
+  expect(await pulumi.isSecret(settings.clerkWebhookSecret!)).toBe(true);
+  await expect(settingsFor("dev", { host: "h", adminPassword: "pw", clerkWebhookSecret: "sk_test_not-a-webhook-secret" })).rejects.toThrow(
+    /clerkWebhookSecret must be the webhook endpoint's signing secret/,
+  );
+});

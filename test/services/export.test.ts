@@ -9,63 +9,33 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { loadConfig, PROJECT_ROOT } from "../../src/config.ts";
 import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import { openDeployment } from "../../src/bootstrap/deployment.ts";
-import { findOrCreateUser } from "../../src/services/accounts.ts";
 import { deploymentEnv } from "../support/databases.ts";
-import { testDeployment } from "../support/test-deployment.ts";
+import { userFixtures, type UserFixtures } from "../support/user-fixtures.ts";
 
 const run = randomUUID().slice(0, 8);
 const HEAP_MB = 40;
 const dir = mkdtempSync(path.join(tmpdir(), "alwrity-export-"));
 let databases: Databases;
-let platformOwner: pg.Client;
-let userDataOwner: pg.Client;
-const users: string[] = [];
+let fixtures: UserFixtures;
+let userWithData: UserFixtures["userWithData"];
 
 beforeAll(async () => {
   const config = loadConfig(deploymentEnv());
   const deployment = await openDeployment(config, { provision: false });
   databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
-  const d = testDeployment();
-  platformOwner = new pg.Client({ connectionString: d.databases.platform.migrationUrl });
-  userDataOwner = new pg.Client({ connectionString: d.databases.userData.migrationUrl });
-  await platformOwner.connect();
-  await userDataOwner.connect();
+  fixtures = await userFixtures(databases, run);
+  userWithData = fixtures.userWithData;
 }, 60_000);
 
 afterAll(async () => {
-  for (const id of users) {
-    await userDataOwner.query("delete from user_data.user_content_assets where user_id = $1", [id]);
-    await userDataOwner.query("delete from user_data.user_personas where user_id = $1", [id]);
-    await userDataOwner.query("delete from user_data.user_projects where user_id = $1", [id]);
-    await userDataOwner.query("delete from user_data.user_profiles where user_id = $1", [id]);
-  }
-  await platformOwner?.end();
-  await userDataOwner?.end();
+  await fixtures?.cleanup();
   await databases?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function userWithData(name: string, assets: number): Promise<string> {
-  const id = (await databases.platform.withPlatformAdmin((admin) => findOrCreateUser(admin, { clerkId: `user_${name}_${run}`, email: `${name}-${run}@example.com`, displayName: name }))).id;
-  users.push(id);
-  await userDataOwner.query(
-    `with p as (insert into user_data.user_profiles (user_id, business_name) values ($1, $3) returning user_id),
-          j as (insert into user_data.user_projects (user_id, project_name, project_type)
-                values ($1, $3 || ' project', (enum_range(null::user_data.project_type))[1]) returning id),
-          s as (insert into user_data.user_personas (user_id, persona_name) values ($1, $3 || ' persona') returning id)
-     insert into user_data.user_content_assets (user_id, project_id, persona_id, asset_type, title, content)
-     select $1, (select id from j), (select id from s), (enum_range(null::user_data.asset_type))[1], $3 || ' asset ' || g, repeat('x', 200)
-       from generate_series(1, $2::int) g`,
-    [id, assets, name],
-  );
-  await platformOwner.query("insert into platform.platform_usage_logs (user_id, feature, tokens_used) values ($1, 'blog_writer', 10)", [id]);
-  return id;
-}
 
 /** Runs the real command; answers its exit code and the highest peak RSS (VmHWM) seen in /proc while it ran. */
 function exportTo(userId: string, out: string, heapMb?: number): Promise<{ code: number | null; output: string; peakKb: number }> {
@@ -112,12 +82,15 @@ test("the export holds the user's rows from every table of both databases, and n
   expect(text).not.toContain(other);
   expect(text).not.toContain("bystander");
   // Every row of every table, as the owner sees them.
-  const counts = await userDataOwner.query(
+  const counts = await fixtures.userDataOwner.query(
     `select (select count(*) from user_data.user_content_assets where user_id = $1)::int as assets,
             (select count(*) from user_data.user_projects where user_id = $1)::int as projects`,
     [me],
   );
   expect(counts.rows[0]).toEqual({ assets: 3, projects: 1 });
+  // The operator's export is in the audit log.
+  const events = await fixtures.platformOwner.query("select details from platform_audit.events where kind = 'user.data_exported' and user_id = $1", [me]);
+  expect(events.rows).toEqual([{ details: { requested_by: "operator" } }]);
 }, 120_000);
 
 test("exporting 100,000 assets fits in a JavaScript heap smaller than the document: it is streamed", async () => {
