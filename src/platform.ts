@@ -44,7 +44,13 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
     api = await startApiServer(config, databases, deployment.topology, { metrics, log });
     // graphile-worker needs a session of its own (LISTEN, locks): never through a transaction pooler.
     if (config.worker.inProcess && config.poolerMode === "session") {
-      worker = await startWorker({ queueUrl: deployment.platform.apiUrl, topology: deployment.topology, databases, log });
+      worker = await startWorker({
+        queueUrl: deployment.platform.apiUrl,
+        topology: deployment.topology,
+        databases,
+        log,
+        usagePartitionsAhead: config.worker.usagePartitionsAhead,
+      });
     }
   } catch (error) {
     await api?.stop().catch(() => undefined);

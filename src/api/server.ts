@@ -20,6 +20,7 @@ import { createAccountResolver, REVOCATION_CHANNEL } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin } from "./auth-gate.ts";
+import { adminAnalyticsHandler, isAdminAnalyticsPath } from "./admin-analytics.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
 import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
@@ -112,22 +113,40 @@ export async function startApiServer(config: Config, databases: Databases, topol
     if (access.kind === "port") metricsServer = await serveMetrics(metrics, access.port, access.host);
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
+    // Routes that are not GraphQL go first; everything else to grafserv's listeners as before.
+    const routes: { matches: (pathname: string) => boolean; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>; failed: string }[] = [
+      {
+        matches: isAdminAnalyticsPath,
+        handle: adminAnalyticsHandler({
+          enabled: config.clerk.adminClaim !== undefined,
+          verify,
+          resolveAccount,
+          rateLimits,
+          databases,
+          retryAfterSeconds: config.api.retryAfterSeconds,
+          log: options.log ?? jsonLinesLogger(),
+        }),
+        failed: "admin_analytics_failed",
+      },
+    ];
     if (config.clerk.webhookSecret) {
-      // The webhook is not GraphQL: it goes first, everything else to grafserv's listeners as before.
       const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger());
-      const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
-      server.removeAllListeners("request");
-      server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-        if (req.url?.split("?")[0] === CLERK_WEBHOOK_PATH) {
-          void webhook(req, res).catch((error: Error) => {
-            jsonLinesLogger()("webhook_failed", { message: error.message });
-            if (!res.headersSent) res.writeHead(500).end();
-          });
-          return;
-        }
-        for (const listener of grafservListeners) listener.call(server, req, res);
-      });
+      routes.push({ matches: (pathname) => pathname === CLERK_WEBHOOK_PATH, handle: webhook, failed: "webhook_failed" });
     }
+    const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeAllListeners("request");
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const pathname = req.url?.split("?")[0] ?? "";
+      const route = routes.find((r) => r.matches(pathname));
+      if (route) {
+        void route.handle(req, res).catch((error: Error) => {
+          jsonLinesLogger()(route.failed, { message: error.message });
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+        return;
+      }
+      for (const listener of grafservListeners) listener.call(server, req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.api.port, config.api.host, resolve);
