@@ -1048,13 +1048,26 @@ create policy select_public_or_own on platform.subscription_plans as permissive 
   WHERE (s.user_id = ( SELECT platform.current_user_id() AS current_user_id))))));
 comment on policy select_public_or_own on platform.subscription_plans is 'A signed-in user sees the plans on offer and the plan they subscribe to.';
 
+create policy delete_none on platform.usage_monthly_totals as permissive for delete to :DATABASE_PLATFORM_ADMIN
+  using (false);
+comment on policy delete_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals; rows go with their user.';
+
+create policy insert_none on platform.usage_monthly_totals as permissive for insert to :DATABASE_PLATFORM_ADMIN
+  with check (false);
+comment on policy insert_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
+
 create policy select_all on platform.usage_monthly_totals as permissive for select to :DATABASE_PLATFORM_ADMIN
   using (true);
-comment on policy select_all on platform.usage_monthly_totals is 'Services check quotas and admins analyse usage across users; only the log triggers write totals.';
+comment on policy select_all on platform.usage_monthly_totals is 'Services check quotas and admins analyse usage across users.';
 
 create policy select_own on platform.usage_monthly_totals as permissive for select to :DATABASE_AUTHENTICATED
   using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
 comment on policy select_own on platform.usage_monthly_totals is 'A signed-in user sees their own totals.';
+
+create policy update_none on platform.usage_monthly_totals as permissive for update to :DATABASE_PLATFORM_ADMIN
+  using (false)
+  with check (false);
+comment on policy update_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
 
 create policy admin_all on platform.user_subscriptions as permissive for all to :DATABASE_PLATFORM_ADMIN
   using (true)

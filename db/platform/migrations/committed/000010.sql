@@ -1,5 +1,5 @@
 --! Previous: sha1:006546e4e4841fbe6d1bd3bdaa0b1b3eeaca1c84
---! Hash: sha1:6589eacfb3d3ba69c2100d07c0e47600741e1a3d
+--! Hash: sha1:6f2ace28d284a4f9c5283bad293a9b13a9b8e5e5
 
 -- Usage metering in constant time, usage logs partitioned by month, and analytics for
 -- platform admins.
@@ -157,7 +157,14 @@ create policy select_own on platform.usage_monthly_totals for select to :DATABAS
 create policy select_all on platform.usage_monthly_totals for select to :DATABASE_PLATFORM_ADMIN
   using (true);
 comment on policy select_own on platform.usage_monthly_totals is 'A signed-in user sees their own totals.';
-comment on policy select_all on platform.usage_monthly_totals is 'Services check quotas and admins analyse usage across users; only the log triggers write totals.';
+comment on policy select_all on platform.usage_monthly_totals is 'Services check quotas and admins analyse usage across users.';
+-- Writes: none is granted, and these say so per command, so a grant added by mistake still writes nothing.
+create policy insert_none on platform.usage_monthly_totals for insert to :DATABASE_PLATFORM_ADMIN with check (false);
+create policy update_none on platform.usage_monthly_totals for update to :DATABASE_PLATFORM_ADMIN using (false) with check (false);
+create policy delete_none on platform.usage_monthly_totals for delete to :DATABASE_PLATFORM_ADMIN using (false);
+comment on policy insert_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
+comment on policy update_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
+comment on policy delete_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals; rows go with their user.';
 grant select on platform.usage_monthly_totals to :DATABASE_AUTHENTICATED, :DATABASE_PLATFORM_ADMIN;
 
 create function platform_private.tg_platform_usage_logs__totals() returns trigger
