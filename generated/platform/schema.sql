@@ -338,7 +338,8 @@ CREATE OR REPLACE FUNCTION platform.monthly_allowance()
  SET search_path TO 'pg_catalog'
 AS $function$
   -- Invoker rights: row-level security shows the signed-in user their own totals and plan.
-  select used, lim, greatest(lim - used, 0),
+  -- greatest() ignores nulls: an unlimited plan must answer null remaining, not 0.
+  select used, lim, case when lim is not null then greatest(lim - used, 0) end,
          (date_trunc('month', now() at time zone 'UTC') + interval '1 month') at time zone 'UTC'
     from (select coalesce((select t.tokens_used from platform.usage_monthly_totals t
                             where t.user_id = me and t.month = date_trunc('month', now() at time zone 'UTC')::date), 0) as used,

@@ -1,5 +1,5 @@
 --! Previous: sha1:006546e4e4841fbe6d1bd3bdaa0b1b3eeaca1c84
---! Hash: sha1:6f2ace28d284a4f9c5283bad293a9b13a9b8e5e5
+--! Hash: sha1:473f149728b8c4318db56b7bbcc7c1bd08e93a0b
 
 -- Usage metering in constant time, usage logs partitioned by month, and analytics for
 -- platform admins.
@@ -284,7 +284,8 @@ create function platform.monthly_allowance() returns platform.monthly_allowance
   set search_path = pg_catalog
 as $$
   -- Invoker rights: row-level security shows the signed-in user their own totals and plan.
-  select used, lim, greatest(lim - used, 0),
+  -- greatest() ignores nulls: an unlimited plan must answer null remaining, not 0.
+  select used, lim, case when lim is not null then greatest(lim - used, 0) end,
          (date_trunc('month', now() at time zone 'UTC') + interval '1 month') at time zone 'UTC'
     from (select coalesce((select t.tokens_used from platform.usage_monthly_totals t
                             where t.user_id = me and t.month = date_trunc('month', now() at time zone 'UTC')::date), 0) as used,
