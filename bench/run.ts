@@ -15,6 +15,7 @@ import { runPgbouncerCase } from "./cases/pgbouncer.ts";
 import { runPoolSizing } from "./cases/pool-sizing.ts";
 import { runRlsOverhead } from "./cases/rls-overhead.ts";
 import { runTenantSkew } from "./cases/tenant-skew.ts";
+import { runUsageMetering, USAGE_RATIO_TARGET } from "./cases/usage-metering.ts";
 import { describeMachine } from "./machine.ts";
 import { parseOptions } from "./options.ts";
 import { textTable, writeReport, type BenchReport, type ResultRow } from "./report.ts";
@@ -39,7 +40,12 @@ const range = (values: number[], format: (v: number) => string) => {
   return lo === hi ? format(lo) : `${format(lo)}–${format(hi)}`;
 };
 
-function headline(rows: ResultRow[], poolPlateau: number, cold: { existingSeconds: number; newSeconds: number }): Record<string, string> {
+function headline(
+  rows: ResultRow[],
+  poolPlateau: number,
+  cold: { existingSeconds: number; newSeconds: number },
+  usage: { eventsPerSecond: number; checkRatio: number; concurrency: number },
+): Record<string, string> {
   const rls = rows.filter((r) => r.case.startsWith("1") && r.variant === "RLS");
   const smallRls = rls.filter((r) => r.subject.endsWith("small users"));
   const api = rows.filter((r) => r.case.startsWith("2") && r.variant === "GraphQL API");
@@ -51,6 +57,10 @@ function headline(rows: ResultRow[], poolPlateau: number, cold: { existingSecond
     "API share of the hand-written ceiling": `${range(api.map((r) => r.ratio!.value), pct)} of its req/s; at ${top} concurrent ${atTop.map((r) => `${r.subject.slice(0, 3)} ${pct(r.ratio!.value)}, p99 ${r.latency!.p99.toFixed(1)} ms`).join("; ")} (targets ≥ 40 %, p99 < 25 ms at ${P99_TARGET_CONCURRENCY})`,
     "Pool size where throughput stops rising": String(poolPlateau),
     "Cold start": `${cold.existingSeconds.toFixed(2)} s on an existing data directory (target ≤ 3 s), ${cold.newSeconds.toFixed(2)} s on a new one`,
+    "Usage metering": `${Math.round(usage.eventsPerSecond)} events/s recorded on ${usage.concurrency} connections; quota check p50 ${rows
+      .filter((r) => r.case.startsWith("7") && r.variant.startsWith("record_usage") && r.latency)
+      .map((r) => `${r.latency!.p50.toFixed(2)} ms (${r.subject.replace("quota check, ", "")})`)
+      .join(" vs ")}, ratio ${usage.checkRatio.toFixed(2)} (target ≤ ${USAGE_RATIO_TARGET})`,
   };
 }
 
@@ -88,6 +98,10 @@ async function main(): Promise<number> {
     rows.push(...cold.rows);
     await onFreshServer("skew: case 5, tenant skew", (d) => runTenantSkew(d, shape, load));
     await onFreshServer("pgbouncer: case 6, directly and through PgBouncer", (d) => runPgbouncerCase(d, shape, load));
+    const usageConcurrency = Math.max(...options.concurrency.filter((c) => c <= 8), 1);
+    const usage = await onFreshServer("usage: case 7, usage metering", (d) =>
+      runUsageMetering(d, { events: options.usageEvents, iterations: options.usageIterations, seconds: Math.max(options.seconds, 1), concurrency: usageConcurrency }),
+    );
 
     const report: BenchReport = {
       startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
@@ -95,7 +109,7 @@ async function main(): Promise<number> {
       mode: options.smoke ? "smoke" : "full",
       machine: describeMachine(postgres),
       dataset: { users: shape.users, assets: shape.assets, "heavy users' shares": shape.heavyShares.join("/"), "load seconds": servers.loadSeconds.toFixed(1) },
-      headline: headline(rows, pool.plateau, cold),
+      headline: headline(rows, pool.plateau, cold, { ...usage, concurrency: usageConcurrency }),
       rows,
       problems,
     };
