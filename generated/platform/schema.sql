@@ -43,7 +43,7 @@ create table platform.platform_usage_logs (
   constraint platform_usage_logs_pkey PRIMARY KEY (user_id, created_at, id),
   constraint platform_usage_logs_tokens_used_check CHECK ((tokens_used >= 0)),
   constraint platform_usage_logs_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE
-);
+) partition by range (created_at);
 alter table platform.platform_usage_logs enable row level security;
 alter table platform.platform_usage_logs force row level security;
 comment on table platform.platform_usage_logs is 'One row per billable AI operation: the basis of usage analytics and fair-use limits. Append-only for everyone but the platform admin. Partitioned by month (created_at, UTC).';
@@ -197,83 +197,9 @@ comment on table platform_backend.webhook_deliveries is 'Clerk webhook deliverie
 grant select on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
 grant insert (delivery_id, event_type) on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
 
-create table platform_partitions.platform_usage_logs_y2026m11 (
-  id bigint not null default nextval('platform.platform_usage_log_ids'::regclass),
-  user_id uuid not null,
-  feature text not null,
-  tokens_used bigint not null,
-  cost_usd numeric(14,6) not null default 0,
-  metadata jsonb not null default '{}'::jsonb,
-  created_at timestamp with time zone not null default now(),
-  constraint platform_usage_logs_cost_usd_check CHECK ((cost_usd >= (0)::numeric)),
-  constraint platform_usage_logs_feature_check CHECK ((feature ~ '^[a-z][a-z0-9_.:-]{0,99}$'::text)),
-  constraint platform_usage_logs_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-  constraint platform_usage_logs_tokens_used_check CHECK ((tokens_used >= 0)),
-  constraint platform_usage_logs_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE,
-  constraint platform_usage_logs_y2026m11_pkey PRIMARY KEY (user_id, created_at, id)
-);
-alter table platform_partitions.platform_usage_logs_y2026m11 enable row level security;
-alter table platform_partitions.platform_usage_logs_y2026m11 force row level security;
-comment on table platform_partitions.platform_usage_logs_y2026m11 is NULL;
-
-create table platform_partitions.platform_usage_logs_y2026m12 (
-  id bigint not null default nextval('platform.platform_usage_log_ids'::regclass),
-  user_id uuid not null,
-  feature text not null,
-  tokens_used bigint not null,
-  cost_usd numeric(14,6) not null default 0,
-  metadata jsonb not null default '{}'::jsonb,
-  created_at timestamp with time zone not null default now(),
-  constraint platform_usage_logs_cost_usd_check CHECK ((cost_usd >= (0)::numeric)),
-  constraint platform_usage_logs_feature_check CHECK ((feature ~ '^[a-z][a-z0-9_.:-]{0,99}$'::text)),
-  constraint platform_usage_logs_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-  constraint platform_usage_logs_tokens_used_check CHECK ((tokens_used >= 0)),
-  constraint platform_usage_logs_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE,
-  constraint platform_usage_logs_y2026m12_pkey PRIMARY KEY (user_id, created_at, id)
-);
-alter table platform_partitions.platform_usage_logs_y2026m12 enable row level security;
-alter table platform_partitions.platform_usage_logs_y2026m12 force row level security;
-comment on table platform_partitions.platform_usage_logs_y2026m12 is NULL;
-
-create table platform_partitions.platform_usage_logs_y2027m01 (
-  id bigint not null default nextval('platform.platform_usage_log_ids'::regclass),
-  user_id uuid not null,
-  feature text not null,
-  tokens_used bigint not null,
-  cost_usd numeric(14,6) not null default 0,
-  metadata jsonb not null default '{}'::jsonb,
-  created_at timestamp with time zone not null default now(),
-  constraint platform_usage_logs_cost_usd_check CHECK ((cost_usd >= (0)::numeric)),
-  constraint platform_usage_logs_feature_check CHECK ((feature ~ '^[a-z][a-z0-9_.:-]{0,99}$'::text)),
-  constraint platform_usage_logs_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-  constraint platform_usage_logs_tokens_used_check CHECK ((tokens_used >= 0)),
-  constraint platform_usage_logs_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE,
-  constraint platform_usage_logs_y2027m01_pkey PRIMARY KEY (user_id, created_at, id)
-);
-alter table platform_partitions.platform_usage_logs_y2027m01 enable row level security;
-alter table platform_partitions.platform_usage_logs_y2027m01 force row level security;
-comment on table platform_partitions.platform_usage_logs_y2027m01 is NULL;
-
-create table platform_partitions.platform_usage_logs_y2027m02 (
-  id bigint not null default nextval('platform.platform_usage_log_ids'::regclass),
-  user_id uuid not null,
-  feature text not null,
-  tokens_used bigint not null,
-  cost_usd numeric(14,6) not null default 0,
-  metadata jsonb not null default '{}'::jsonb,
-  created_at timestamp with time zone not null default now(),
-  constraint platform_usage_logs_cost_usd_check CHECK ((cost_usd >= (0)::numeric)),
-  constraint platform_usage_logs_feature_check CHECK ((feature ~ '^[a-z][a-z0-9_.:-]{0,99}$'::text)),
-  constraint platform_usage_logs_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-  constraint platform_usage_logs_tokens_used_check CHECK ((tokens_used >= 0)),
-  constraint platform_usage_logs_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE,
-  constraint platform_usage_logs_y2027m02_pkey PRIMARY KEY (user_id, created_at, id)
-);
-alter table platform_partitions.platform_usage_logs_y2027m02 enable row level security;
-alter table platform_partitions.platform_usage_logs_y2027m02 force row level security;
-comment on table platform_partitions.platform_usage_logs_y2027m02 is NULL;
-
 -- indexes (besides those of constraints)
+
+CREATE INDEX platform_usage_logs_user_id_id_idx ON ONLY platform.platform_usage_logs USING btree (user_id, id);
 
 CREATE UNIQUE INDEX user_subscriptions_one_live_per_user ON platform.user_subscriptions USING btree (user_id) WHERE (status = ANY (ARRAY['trialing'::text, 'active'::text, 'past_due'::text]));
 
@@ -1023,14 +949,6 @@ CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON platform_audit.event
 CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform_backend.account_deletions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_account_deletions__audit();
 
 CREATE TRIGGER _900_audit AFTER INSERT ON platform_backend.webhook_deliveries FOR EACH ROW EXECUTE FUNCTION platform_private.tg_webhook_deliveries__audit();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform_partitions.platform_usage_logs_y2026m11 FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform_partitions.platform_usage_logs_y2026m12 FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform_partitions.platform_usage_logs_y2027m01 FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform_partitions.platform_usage_logs_y2027m02 FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
 
 -- policies
 

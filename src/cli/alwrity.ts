@@ -70,7 +70,7 @@ runCli(async (args) => {
     const at = args.indexOf(name);
     if (at < 0) continue;
     const value = args[at + 1];
-    if (value === undefined || value.startsWith("-")) throw new Error(`${name} needs a value`);
+    if (value === undefined || value.startsWith("-")) throw new Error(`${name} needs ${name === "--out" ? "a file name" : "a date (YYYY-MM-DD)"}`);
     values[name] = value;
     taken.add(at).add(at + 1);
   }
