@@ -32,6 +32,10 @@ export interface BenchOptions {
   tokenUsers: number;
   /** Cold starts on an existing data directory (the median is reported). */
   coldStarts: number;
+  /** Usage case: events in the usage log at its two quota-check measurements (small, large). */
+  usageEvents: [number, number];
+  /** Usage case: timed quota checks per measurement. */
+  usageIterations: number;
   outDir: string;
 }
 
@@ -47,6 +51,8 @@ const FULL = {
   poolSizes: [5, 10, 20, 40],
   tokenUsers: 1000,
   coldStarts: 3,
+  usageEvents: [10_000, 10_000_000] as [number, number],
+  usageIterations: 2000,
 };
 
 // Small enough to stay well under a minute on a loaded 2-core machine: it proves the code runs, not speed.
@@ -62,10 +68,13 @@ const SMOKE: typeof FULL = {
   poolSizes: [5],
   tokenUsers: 40,
   coldStarts: 1,
+  usageEvents: [10_000, 200_000],
+  usageIterations: 100,
 };
 
 const USAGE = `usage: npm run bench -- [--smoke] [--strict] [--users N] [--assets N] [--seconds N]
-       [--concurrency 1,8,32] [--pool-sizes 5,10,20,40] [--rls-iterations N] [--out DIR]`;
+       [--concurrency 1,8,32] [--pool-sizes 5,10,20,40] [--rls-iterations N]
+       [--usage-events N] [--usage-iterations N] [--out DIR]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const flags = new Map<string, string | true>();
@@ -127,6 +136,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     poolSizes: list("pool-sizes", base.poolSizes),
     tokenUsers: int("token-users", base.tokenUsers, 1),
     coldStarts: int("cold-starts", base.coldStarts, 1),
+    usageEvents: [base.usageEvents[0], int("usage-events", base.usageEvents[1], base.usageEvents[0])],
+    usageIterations: int("usage-iterations", base.usageIterations, 1),
     // A smoke run must not replace the committed results of a full run.
     outDir: path.resolve(take("out") ?? (smoke ? path.join(tmpdir(), "alwrity-bench-smoke") : path.join(PROJECT_ROOT, "bench", "results"))),
   };

@@ -16,6 +16,7 @@ import { runPgbouncerCase } from "./cases/pgbouncer.ts";
 import { runPoolSizing } from "./cases/pool-sizing.ts";
 import { runRlsOverhead } from "./cases/rls-overhead.ts";
 import { runTenantSkew } from "./cases/tenant-skew.ts";
+import { runUsageMetering, USAGE_RATIO_TARGET } from "./cases/usage-metering.ts";
 import { describeMachine } from "./machine.ts";
 import { parseOptions } from "./options.ts";
 import { textTable, writeReport, type BenchReport, type ResultRow } from "./report.ts";
@@ -40,7 +41,12 @@ const range = (values: number[], format: (v: number) => string) => {
   return lo === hi ? format(lo) : `${format(lo)}–${format(hi)}`;
 };
 
-function headline(rows: ResultRow[], poolPlateau: number, cold: { existingSeconds: number; newSeconds: number }): Record<string, string> {
+function headline(
+  rows: ResultRow[],
+  poolPlateau: number,
+  cold: { existingSeconds: number; newSeconds: number },
+  usage: { eventsPerSecond: number; checkRatio: number; concurrency: number },
+): Record<string, string> {
   const rls = rows.filter((r) => r.case.startsWith("1") && r.variant === "RLS");
   const smallRls = rls.filter((r) => r.subject.endsWith("small users"));
   const api = rows.filter((r) => r.case.startsWith("2") && r.variant === "GraphQL API");
@@ -56,6 +62,10 @@ function headline(rows: ResultRow[], poolPlateau: number, cold: { existingSecond
       ? `small users' p95 beside the heaviest allowed requests ${fairness.ratio!.value.toFixed(2)} × alone (target ≤ ${FAIRNESS_TARGET} ×)`
       : "not measured",
     "Cold start": `${cold.existingSeconds.toFixed(2)} s on an existing data directory (target ≤ 3 s), ${cold.newSeconds.toFixed(2)} s on a new one`,
+    "Usage metering": `${Math.round(usage.eventsPerSecond)} events/s recorded on ${usage.concurrency} connections; quota check p50 ${rows
+      .filter((r) => r.case.startsWith("8") && r.variant.startsWith("record_usage") && r.latency)
+      .map((r) => `${r.latency!.p50.toFixed(2)} ms (${r.subject.replace("quota check, ", "")})`)
+      .join(" vs ")}, ratio ${usage.checkRatio.toFixed(2)} (target ≤ ${USAGE_RATIO_TARGET})`,
   };
 }
 
@@ -94,6 +104,10 @@ async function main(): Promise<number> {
     await onFreshServer("skew: case 5, tenant skew", (d) => runTenantSkew(d, shape, load));
     await onFreshServer("pgbouncer: case 6, directly and through PgBouncer", (d) => runPgbouncerCase(d, shape, load));
     await onFreshServer("fairness: case 7, one user at the limits on a pool of 2", (d) => runFairness(d, shape, load));
+    const usageConcurrency = Math.max(...options.concurrency.filter((c) => c <= 8), 1);
+    const usage = await onFreshServer("usage: case 8, usage metering", (d) =>
+      runUsageMetering(d, { events: options.usageEvents, iterations: options.usageIterations, seconds: Math.max(options.seconds, 1), concurrency: usageConcurrency }),
+    );
 
     const report: BenchReport = {
       startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
@@ -101,7 +115,7 @@ async function main(): Promise<number> {
       mode: options.smoke ? "smoke" : "full",
       machine: describeMachine(postgres),
       dataset: { users: shape.users, assets: shape.assets, "heavy users' shares": shape.heavyShares.join("/"), "load seconds": servers.loadSeconds.toFixed(1) },
-      headline: headline(rows, pool.plateau, cold),
+      headline: headline(rows, pool.plateau, cold, { ...usage, concurrency: usageConcurrency }),
       rows,
       problems,
     };

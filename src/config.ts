@@ -120,11 +120,25 @@ export interface ClerkSettings {
   maxTokenLifetimeSeconds: number;
   /** CLERK_WEBHOOK_SECRET: the signing secret of the Clerk webhook endpoint (whsec_…); without it /webhooks/clerk answers 404. */
   webhookSecret: string | undefined;
+  /**
+   * ADMIN_CLAIM (`<claim path>=<value>`, e.g. metadata.role=admin): a verified session token
+   * whose claim at that dotted path equals the value is a platform admin's (the admin
+   * analytics). Unset: nobody is an admin through the API.
+   */
+  adminClaim: AdminClaim | undefined;
+}
+
+export interface AdminClaim {
+  /** The claim's path in the token's payload, e.g. ["metadata", "role"]. */
+  readonly path: readonly string[];
+  readonly value: string;
 }
 
 export interface WorkerSettings {
   /** WORKER_IN_PROCESS: whether `npm start` runs the job worker beside the API (production may run `alwrity worker` apart). */
   inProcess: boolean;
+  /** USAGE_PARTITIONS_AHEAD: months of usage-log partitions the daily ensure_usage_partitions job keeps ready beyond this one. */
+  usagePartitionsAhead: number;
 }
 
 /** Who may read /metrics (METRICS). */
@@ -246,8 +260,14 @@ export function loadConfig(env: Env = process.env): Config {
     issuer: read.matching("CLERK_ISSUER", /^https:\/\/\S+$/, "", "the https URL of the Clerk instance (the tokens' iss claim)") || undefined,
     maxTokenLifetimeSeconds: read.integer("CLERK_MAX_TOKEN_LIFETIME", 86_400, 1),
     webhookSecret: read.matching("CLERK_WEBHOOK_SECRET", CLERK_WEBHOOK_SECRET_FORM.pattern, "", CLERK_WEBHOOK_SECRET_FORM.description) || undefined,
+    adminClaim: parseAdminClaim(
+      read.matching("ADMIN_CLAIM", /^([A-Za-z_][\w-]*)(\.[A-Za-z_][\w-]*)*=\S+$/, "", "<claim path>=<value>, such as metadata.role=admin (a dotted path into the session token's claims)"),
+    ),
   };
-  const worker: WorkerSettings = { inProcess: read.boolean("WORKER_IN_PROCESS", true) };
+  const worker: WorkerSettings = {
+    inProcess: read.boolean("WORKER_IN_PROCESS", true),
+    usagePartitionsAhead: read.integer("USAGE_PARTITIONS_AHEAD", 3, 1, 36),
+  };
   const observability = readObservability(read, environment, problems);
   if (environment === "production") {
     const missing = [!clerk.issuer && "CLERK_ISSUER", !clerk.authorizedParties.length && "CLERK_AUTHORIZED_PARTIES"].filter(Boolean);
@@ -287,6 +307,12 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
   return { environment, source, envPrefix, pool, fairUse, echo, poolerMode, api, clerk, observability, worker };
+}
+
+function parseAdminClaim(text: string): AdminClaim | undefined {
+  if (!text) return undefined;
+  const at = text.indexOf("=");
+  return { path: text.slice(0, at).split("."), value: text.slice(at + 1) };
 }
 
 function readObservability(read: Reader, environment: Environment, problems: string[]): ObservabilitySettings {

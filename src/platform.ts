@@ -52,7 +52,13 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
       : [];
     api = await startApiServer(config, databases, deployment.topology, { metrics, log, readinessChecks });
     if (workerHere) {
-      worker = await startWorker({ queueUrl: deployment.platform.apiUrl, topology: deployment.topology, databases, log });
+      worker = await startWorker({
+        queueUrl: deployment.platform.apiUrl,
+        topology: deployment.topology,
+        databases,
+        log,
+        usagePartitionsAhead: config.worker.usagePartitionsAhead,
+      });
     }
   } catch (error) {
     await api?.stop().catch(() => undefined);

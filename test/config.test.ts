@@ -136,6 +136,18 @@ describe("loadConfig", () => {
     ]);
   });
 
+  test("ADMIN_CLAIM is a dotted claim path and a value; unset, nobody is an admin through the API", () => {
+    expect(loadConfig({}).clerk.adminClaim).toBeUndefined();
+    expect(loadConfig({ ADMIN_CLAIM: "metadata.role=admin" }).clerk.adminClaim).toEqual({ path: ["metadata", "role"], value: "admin" });
+    expect(problemsOf({ ADMIN_CLAIM: "role" })).toEqual([expect.stringMatching(/^ADMIN_CLAIM must be <claim path>=<value>/)]);
+    expect(problemsOf({ ADMIN_CLAIM: "metadata..role=admin" })).toEqual([expect.stringMatching(/^ADMIN_CLAIM must be/)]);
+  });
+
+  test("USAGE_PARTITIONS_AHEAD defaults to 3 months and stays within 1..36", () => {
+    expect(loadConfig({}).worker.usagePartitionsAhead).toBe(3);
+    expect(problemsOf({ USAGE_PARTITIONS_AHEAD: "0" })).toEqual([expect.stringMatching(/^USAGE_PARTITIONS_AHEAD must be/)]);
+  });
+
   test("DATABASE_ECHO accepts the usual spellings", () => {
     expect(loadConfig({ DATABASE_ECHO: "TRUE" }).echo).toBe(true);
     expect(loadConfig({ DATABASE_ECHO: "0" }).echo).toBe(false);

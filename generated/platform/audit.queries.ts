@@ -7,7 +7,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** 'RecordAuditEvent' parameters type */
 export interface IRecordAuditEventParams {
-  details: Json;
+  details?: Json | null | void;
   kind: string;
   userId?: string | null | void;
 }
@@ -23,12 +23,12 @@ export interface IRecordAuditEventQuery {
   result: IRecordAuditEventResult;
 }
 
-const recordAuditEventIR: any = {"usedParamSet":{"kind":true,"userId":true,"details":true},"params":[{"name":"kind","required":true,"transform":{"type":"scalar"},"locs":[{"a":43,"b":48}]},{"name":"userId","required":false,"transform":{"type":"scalar"},"locs":[{"a":51,"b":57}]},{"name":"details","required":true,"transform":{"type":"scalar"},"locs":[{"a":60,"b":68}]}],"statement":"select platform_backend.record_audit_event(:kind!, :userId, :details!) as \"id!\""};
+const recordAuditEventIR: any = {"usedParamSet":{"kind":true,"userId":true,"details":true},"params":[{"name":"kind","required":true,"transform":{"type":"scalar"},"locs":[{"a":43,"b":48}]},{"name":"userId","required":false,"transform":{"type":"scalar"},"locs":[{"a":51,"b":57}]},{"name":"details","required":false,"transform":{"type":"scalar"},"locs":[{"a":69,"b":76}]}],"statement":"select platform_backend.record_audit_event(:kind!, :userId, coalesce(:details::jsonb, '{}')) as \"id!\""};
 
 /**
  * Query generated from SQL:
  * ```
- * select platform_backend.record_audit_event(:kind!, :userId, :details!) as "id!"
+ * select platform_backend.record_audit_event(:kind!, :userId, coalesce(:details::jsonb, '{}')) as "id!"
  * ```
  */
 export const recordAuditEvent = new PreparedQuery<IRecordAuditEventParams,IRecordAuditEventResult>(recordAuditEventIR);

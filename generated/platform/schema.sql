@@ -9,6 +9,10 @@ grant usage on schema platform to :DATABASE_ANONYMOUS;
 grant usage on schema platform to :DATABASE_PLATFORM_ADMIN;
 grant usage on schema platform to :DATABASE_AUTHENTICATED;
 
+create schema platform_analytics;
+comment on schema platform_analytics is 'Usage and plan analytics across users, for platform admins only (security-invoker functions: the admin''s row-level security applies). Periods are [from, to) in UTC.';
+grant usage on schema platform_analytics to :DATABASE_PLATFORM_ADMIN;
+
 create schema platform_audit;
 comment on schema platform_audit is 'The audit log; read by platform admins, written only through platform_backend.record_audit_event and triggers.';
 grant usage on schema platform_audit to :DATABASE_PLATFORM_ADMIN;
@@ -17,13 +21,16 @@ create schema platform_backend;
 comment on schema platform_backend is 'Functions for trusted backend services (the platform admin): registering users, recording usage, changing plans. The GraphQL API never introspects it.';
 grant usage on schema platform_backend to :DATABASE_PLATFORM_ADMIN;
 
+create schema platform_partitions;
+comment on schema platform_partitions is 'Monthly partitions of platform.platform_usage_logs (and detached old ones). Granted to nobody: rows are read and written through the parent table, under its policies.';
+
 create schema platform_private;
 comment on schema platform_private is 'Trigger functions and helpers; never exposed, never granted.';
 
 -- tables
 
 create table platform.platform_usage_logs (
-  id bigint not null generated always as identity,
+  id bigint not null default nextval('platform.platform_usage_log_ids'::regclass),
   user_id uuid not null,
   feature text not null,
   tokens_used bigint not null,
@@ -33,13 +40,13 @@ create table platform.platform_usage_logs (
   constraint platform_usage_logs_cost_usd_check CHECK ((cost_usd >= (0)::numeric)),
   constraint platform_usage_logs_feature_check CHECK ((feature ~ '^[a-z][a-z0-9_.:-]{0,99}$'::text)),
   constraint platform_usage_logs_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-  constraint platform_usage_logs_pkey PRIMARY KEY (id),
+  constraint platform_usage_logs_pkey PRIMARY KEY (user_id, created_at, id),
   constraint platform_usage_logs_tokens_used_check CHECK ((tokens_used >= 0)),
   constraint platform_usage_logs_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE
-);
+) partition by range (created_at);
 alter table platform.platform_usage_logs enable row level security;
 alter table platform.platform_usage_logs force row level security;
-comment on table platform.platform_usage_logs is 'One row per billable AI operation: the basis of usage analytics and fair-use limits. Append-only for everyone but the platform admin.';
+comment on table platform.platform_usage_logs is 'One row per billable AI operation: the basis of usage analytics and fair-use limits. Append-only for everyone but the platform admin. Partitioned by month (created_at, UTC).';
 comment on column platform.platform_usage_logs.feature is 'What was used, e.g. blog_writer or podcast.script.';
 comment on column platform.platform_usage_logs.cost_usd is 'What the operation cost the platform, in US dollars (exact).';
 grant delete, insert, select, update on table platform.platform_usage_logs to :DATABASE_PLATFORM_ADMIN;
@@ -70,6 +77,23 @@ comment on column platform.subscription_plans.features is 'Limits and flags: mon
 grant insert, select, update on table platform.subscription_plans to :DATABASE_PLATFORM_ADMIN;
 grant select on table platform.subscription_plans to :DATABASE_ANONYMOUS;
 grant select on table platform.subscription_plans to :DATABASE_AUTHENTICATED;
+
+create table platform.usage_monthly_totals (
+  user_id uuid not null,
+  month date not null,
+  tokens_used bigint not null default 0,
+  cost_usd numeric(18,6) not null default 0,
+  events bigint not null default 0,
+  constraint usage_monthly_totals_month_check CHECK ((month = (date_trunc('month'::text, (month)::timestamp with time zone))::date)),
+  constraint usage_monthly_totals_pkey PRIMARY KEY (user_id, month),
+  constraint usage_monthly_totals_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE
+);
+alter table platform.usage_monthly_totals enable row level security;
+alter table platform.usage_monthly_totals force row level security;
+comment on table platform.usage_monthly_totals is 'Each user''s usage per calendar month (UTC), kept equal to the sum of their usage logs by triggers in the same transaction: the quota check and the remaining allowance read one row. Outlives detached log partitions.';
+comment on column platform.usage_monthly_totals.month is 'The first day of the month (UTC).';
+grant select on table platform.usage_monthly_totals to :DATABASE_PLATFORM_ADMIN;
+grant select on table platform.usage_monthly_totals to :DATABASE_AUTHENTICATED;
 
 create table platform.user_subscriptions (
   id uuid not null default gen_random_uuid(),
@@ -175,7 +199,7 @@ grant insert (delivery_id, event_type) on table platform_backend.webhook_deliver
 
 -- indexes (besides those of constraints)
 
-CREATE INDEX platform_usage_logs_user_recent_idx ON platform.platform_usage_logs USING btree (user_id, created_at DESC);
+CREATE INDEX platform_usage_logs_user_id_id_idx ON ONLY platform.platform_usage_logs USING btree (user_id, id);
 
 CREATE UNIQUE INDEX user_subscriptions_one_live_per_user ON platform.user_subscriptions USING btree (user_id) WHERE (status = ANY (ARRAY['trialing'::text, 'active'::text, 'past_due'::text]));
 
@@ -233,6 +257,37 @@ comment on function platform.current_user_id() is 'The signed-in user''s id, fro
 grant execute on function platform.current_user_id() to :DATABASE_PLATFORM_ADMIN;
 grant execute on function platform.current_user_id() to :DATABASE_AUTHENTICATED;
 
+CREATE OR REPLACE FUNCTION platform.monthly_allowance()
+ RETURNS platform.monthly_allowance
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+-- PL/pgSQL rather than SQL: its statements' plans are cached for the session, where a SQL
+-- function with a SET clause is planned again on every call (about 5x slower here).
+declare
+  me uuid := platform.current_user_id();
+  used bigint;
+  lim bigint;
+begin
+  if me is null then
+    return null;
+  end if;
+  -- Invoker rights: row-level security shows the signed-in user their own totals and plan.
+  used := coalesce((select t.tokens_used from platform.usage_monthly_totals t
+                     where t.user_id = me and t.month = date_trunc('month', now() at time zone 'UTC')::date), 0);
+  lim := (coalesce(
+            (select p.features from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id
+              where s.user_id = me and s.status in ('trialing', 'active', 'past_due')),
+            (select p.features from platform.subscription_plans p where p.name = 'Free')) ->> 'monthly_tokens')::bigint;
+  -- greatest() ignores nulls: an unlimited plan must answer null remaining, not 0.
+  return row(used, lim, case when lim is not null then greatest(lim - used, 0) end,
+             (date_trunc('month', now() at time zone 'UTC') + interval '1 month') at time zone 'UTC')::platform.monthly_allowance;
+end;
+$function$;
+comment on function platform.monthly_allowance() is 'The signed-in user''s token allowance this month: used, limit, remaining and when it resets; null for anonymous requests. Answered from the running monthly total.';
+grant execute on function platform.monthly_allowance() to :DATABASE_AUTHENTICATED;
+
 CREATE OR REPLACE FUNCTION platform.request_account_deletion()
  RETURNS timestamp with time zone
  LANGUAGE plpgsql
@@ -267,6 +322,129 @@ $function$;
 comment on function platform.usage_summary(timestamp with time zone) is 'The signed-in user''s usage by feature since a moment (the start of this month, UTC, by default).';
 grant execute on function platform.usage_summary(timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
 grant execute on function platform.usage_summary(timestamp with time zone) to :DATABASE_AUTHENTICATED;
+
+CREATE OR REPLACE FUNCTION platform_analytics.daily_active_users(from_time timestamp with time zone, to_time timestamp with time zone)
+ RETURNS TABLE(day date, active_users bigint, events bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select (l.created_at at time zone 'UTC')::date, count(distinct l.user_id), count(*)
+    from platform.platform_usage_logs l
+   where l.created_at >= from_time and l.created_at < to_time
+   group by 1 order by 1
+$function$;
+comment on function platform_analytics.daily_active_users(timestamp with time zone,timestamp with time zone) is 'Users with at least one usage event, per UTC day.';
+grant execute on function platform_analytics.daily_active_users(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_analytics.feature_adoption(from_time timestamp with time zone, to_time timestamp with time zone)
+ RETURNS TABLE(feature text, users bigint, share_of_active_users numeric, new_users bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  with period as (
+    select l.user_id, l.feature from platform.platform_usage_logs l
+     where l.created_at >= from_time and l.created_at < to_time
+  ), active as (select count(distinct user_id) as n from period)
+  select f.feature, count(*), round(count(*)::numeric / nullif((select n from active), 0), 4),
+         -- Users whose first use of the feature falls in the period.
+         count(*) filter (where not exists (
+           select 1 from platform.platform_usage_logs e
+            where e.user_id = f.user_id and e.feature = f.feature and e.created_at < from_time))
+    from (select distinct user_id, feature from period) f
+   group by 1 order by 2 desc, 1
+$function$;
+comment on function platform_analytics.feature_adoption(timestamp with time zone,timestamp with time zone) is 'Per feature: users who used it in the period, their share of all active users, and how many used it for the first time.';
+grant execute on function platform_analytics.feature_adoption(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_analytics.heaviest_users(from_time timestamp with time zone, to_time timestamp with time zone, max_users integer DEFAULT 20)
+ RETURNS TABLE(user_id uuid, tokens_used bigint, cost_usd numeric, events bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select l.user_id, sum(l.tokens_used)::bigint, sum(l.cost_usd), count(*)
+    from platform.platform_usage_logs l
+   where l.created_at >= from_time and l.created_at < to_time
+   group by 1 order by 2 desc, 1 limit greatest(least(max_users, 1000), 1)
+$function$;
+comment on function platform_analytics.heaviest_users(timestamp with time zone,timestamp with time zone,integer) is 'The users with the most tokens in the period (at most 1000).';
+grant execute on function platform_analytics.heaviest_users(timestamp with time zone,timestamp with time zone,integer) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_analytics.monthly_active_users(from_time timestamp with time zone, to_time timestamp with time zone)
+ RETURNS TABLE(month date, active_users bigint, events bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  -- From the totals, so months whose log partitions were detached still count.
+  select t.month, count(*) filter (where t.events > 0), sum(t.events)::bigint
+    from platform.usage_monthly_totals t
+   where t.month >= date_trunc('month', from_time at time zone 'UTC')::date and t.month < (to_time at time zone 'UTC')::date
+   group by 1 order by 1
+$function$;
+comment on function platform_analytics.monthly_active_users(timestamp with time zone,timestamp with time zone) is 'Users with at least one usage event, per UTC month, from the monthly totals.';
+grant execute on function platform_analytics.monthly_active_users(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_analytics.plan_conversions(from_time timestamp with time zone, to_time timestamp with time zone)
+ RETURNS TABLE(from_plan text, to_plan text, direction text, changes bigint, users bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  -- Each plan change is a new subscription row: consecutive rows of one user are a change.
+  select c.from_plan, c.to_plan,
+         case when c.from_price = 0 and c.to_price > 0 then 'free_to_paid'
+              when c.from_price > 0 and c.to_price = 0 then 'paid_to_free'
+              when c.to_price > c.from_price then 'upgrade'
+              when c.to_price < c.from_price then 'downgrade'
+              else 'same_price' end,
+         count(*), count(distinct c.user_id)
+    from (select s.user_id, s.created_at,
+                 lag(p.name) over w as from_plan, p.name as to_plan,
+                 lag(p.price_cents) over w as from_price, p.price_cents as to_price
+            from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id
+          window w as (partition by s.user_id order by s.created_at, s.id)) c
+   where c.from_plan is not null and c.created_at >= from_time and c.created_at < to_time
+   group by 1, 2, 3 order by 3, 1, 2
+$function$;
+comment on function platform_analytics.plan_conversions(timestamp with time zone,timestamp with time zone) is 'Plan changes started in the period, by from and to plan: free_to_paid, paid_to_free, upgrade, downgrade or same_price.';
+grant execute on function platform_analytics.plan_conversions(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_analytics.usage_by_feature(from_time timestamp with time zone, to_time timestamp with time zone)
+ RETURNS TABLE(feature text, tokens_used bigint, cost_usd numeric, events bigint, users bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select l.feature, sum(l.tokens_used)::bigint, sum(l.cost_usd), count(*), count(distinct l.user_id)
+    from platform.platform_usage_logs l
+   where l.created_at >= from_time and l.created_at < to_time
+   group by 1 order by 2 desc, 1
+$function$;
+comment on function platform_analytics.usage_by_feature(timestamp with time zone,timestamp with time zone) is 'Tokens, cost, events and users per feature.';
+grant execute on function platform_analytics.usage_by_feature(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_analytics.usage_by_plan(from_time timestamp with time zone, to_time timestamp with time zone)
+ RETURNS TABLE(plan text, tokens_used bigint, cost_usd numeric, events bigint, users bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  -- Each event counts for the plan the user was on when it happened (Free without one).
+  select coalesce(p.name, 'Free'), sum(l.tokens_used)::bigint, sum(l.cost_usd), count(*), count(distinct l.user_id)
+    from platform.platform_usage_logs l
+    left join lateral (
+      select s.plan_id from platform.user_subscriptions s
+       where s.user_id = l.user_id and s.created_at <= l.created_at
+       order by s.created_at desc limit 1) s on true
+    left join platform.subscription_plans p on p.id = s.plan_id
+   where l.created_at >= from_time and l.created_at < to_time
+   group by 1 order by 2 desc, 1
+$function$;
+comment on function platform_analytics.usage_by_plan(timestamp with time zone,timestamp with time zone) is 'Tokens, cost, events and users per plan, each event under the plan its user was on at the time.';
+grant execute on function platform_analytics.usage_by_plan(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_backend.begin_account_erasure(target_user_id uuid)
  RETURNS text
@@ -328,6 +506,69 @@ $function$;
 comment on function platform_backend.complete_account_erasure(uuid,bigint) is 'The last step of an erasure, once the user-data database holds nothing of the user: personal data (Clerk id, email, name) gone, live subscription canceled, state completed. For the erase_user job.';
 grant execute on function platform_backend.complete_account_erasure(uuid,bigint) to :DATABASE_PLATFORM_ADMIN;
 
+CREATE OR REPLACE FUNCTION platform_backend.detach_usage_partitions(older_than date)
+ RETURNS SETOF text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  part record;
+  mismatched text;
+begin
+  if older_than is null or older_than > (date_trunc('month', now() at time zone 'UTC'))::date then
+    raise exception 'only months before the current one can be detached (older_than %)', older_than using errcode = '22023';
+  end if;
+  for part in
+    select c.oid::regclass as rel, c.relname,
+           (regexp_match(c.relname, '^platform_usage_logs_y(\d{4})m(\d{2})$')) as ym
+      from pg_inherits i join pg_class c on c.oid = i.inhrelid
+     where i.inhparent = 'platform.platform_usage_logs'::regclass
+     order by c.relname
+  loop
+    continue when part.ym is null
+      or make_date(part.ym[1]::int, part.ym[2]::int, 1) + interval '1 month' > older_than;
+    -- Detached rows leave every sum: refuse while the month's totals disagree with its logs.
+    execute format(
+      'select string_agg(coalesce(l.user_id, t.user_id)::text, '', '') from
+         (select user_id, sum(tokens_used) as tokens, count(*) as events from %s group by user_id) l
+         full join (select user_id, tokens_used as tokens, events from platform.usage_monthly_totals where month = %L) t using (user_id)
+        where l.tokens is distinct from t.tokens or l.events is distinct from t.events',
+      part.rel, make_date(part.ym[1]::int, part.ym[2]::int, 1)) into mismatched;
+    if mismatched is not null then
+      raise exception 'partition % is not detached: its monthly totals disagree with its logs for user(s) %', part.relname, mismatched
+        using errcode = '55000';
+    end if;
+    execute format('alter table platform.platform_usage_logs detach partition %s', part.rel);
+    execute format('alter table %s rename to %I', part.rel, part.relname || '_detached');
+    return next part.relname || '_detached';
+  end loop;
+end;
+$function$;
+comment on function platform_backend.detach_usage_partitions(date) is 'Detaches the usage-log partitions of months ending on or before older_than, after checking that their monthly totals match their logs; they stay in platform_partitions as <name>_detached for archiving. Answers the names.';
+grant execute on function platform_backend.detach_usage_partitions(date) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_backend.ensure_usage_partitions(months_ahead integer DEFAULT 3)
+ RETURNS SETOF text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  -- Definer rights: creating tables needs the owner; the platform admin (the job) may only ask.
+  if months_ahead is null or months_ahead not between 0 and 36 then
+    raise exception 'months_ahead must be between 0 and 36, got %', months_ahead using errcode = '22023';
+  end if;
+  return query
+    select n from (
+      select platform_private.create_usage_partition((date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date) as n
+        from generate_series(0, months_ahead) g) made
+     where n is not null;
+end;
+$function$;
+comment on function platform_backend.ensure_usage_partitions(integer) is 'Creates the usage-log partitions of this month and the next months_ahead months that do not exist yet; answers the names created. Run daily by the job queue (ensure_usage_partitions).';
+grant execute on function platform_backend.ensure_usage_partitions(integer) to :DATABASE_PLATFORM_ADMIN;
+
 CREATE OR REPLACE FUNCTION platform_backend.plan_limits(target_user_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -383,21 +624,30 @@ begin
   end if;
   monthly_limit := (platform_backend.plan_limits(target_user_id) ->> 'monthly_tokens')::bigint;
   if monthly_limit is not null then
-    select coalesce(sum(l.tokens_used), 0) into used
-      from platform.platform_usage_logs l
-     where l.user_id = target_user_id and l.created_at >= date_trunc('month', now(), 'UTC');
+    -- One row, however many events the month holds.
+    used := coalesce((select t.tokens_used from platform.usage_monthly_totals t
+                       where t.user_id = target_user_id and t.month = date_trunc('month', now() at time zone 'UTC')::date), 0);
     if used + record_usage.tokens_used > monthly_limit then
       raise exception 'monthly token limit exceeded: % of % tokens used, % more requested', used, monthly_limit, record_usage.tokens_used
         using errcode = '53400', hint = 'Upgrade the plan or wait for next month.';
     end if;
   end if;
-  insert into platform.platform_usage_logs (user_id, feature, tokens_used, cost_usd, metadata)
-  values (target_user_id, record_usage.feature, record_usage.tokens_used, record_usage.cost_usd, record_usage.metadata)
-  returning * into result;
+  begin
+    insert into platform.platform_usage_logs (user_id, feature, tokens_used, cost_usd, metadata)
+    values (target_user_id, record_usage.feature, record_usage.tokens_used, record_usage.cost_usd, record_usage.metadata)
+    returning * into result;
+  exception when check_violation then
+    -- No partition for this month: the job queue should have made it ahead. Say so loudly.
+    if sqlerrm like 'no partition of relation%' then
+      raise exception 'usage cannot be recorded: the usage log has no partition for %', to_char(now() at time zone 'UTC', 'YYYY-MM')
+        using errcode = '55000', hint = 'Run `alwrity usage ensure-partitions` and check that the job worker runs ensure_usage_partitions.';
+    end if;
+    raise;
+  end;
   return result;
 end;
 $function$;
-comment on function platform_backend.record_usage(uuid,text,bigint,numeric,jsonb) is 'Records one billable operation, refusing it (SQLSTATE 53400) when it would take the user past their plan''s monthly token limit. For services (platform admin).';
+comment on function platform_backend.record_usage(uuid,text,bigint,numeric,jsonb) is 'Records one billable operation, refusing it (SQLSTATE 53400) when it would take the user past their plan''s monthly token limit, checked against the month''s running total. For services (platform admin).';
 grant execute on function platform_backend.record_usage(uuid,text,bigint,numeric,jsonb) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_backend.register_user(clerk_id text, email text DEFAULT NULL::text, display_name text DEFAULT NULL::text)
@@ -492,6 +742,33 @@ $function$;
 comment on function platform_backend.request_account_deletion(uuid,text) is 'Starts the erasure of an account (requested_by: user, operator or clerk): from this commit on it signs in nowhere, and the erase_user job, enqueued in the same transaction, removes its data. Asking again changes nothing. Definer rights: it writes to the job queue, which the platform admin cannot.';
 grant execute on function platform_backend.request_account_deletion(uuid,text) to :DATABASE_PLATFORM_ADMIN;
 
+CREATE OR REPLACE FUNCTION platform_private.create_usage_partition(month_start date)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  name text := format('platform_usage_logs_y%sm%s', to_char(month_start, 'YYYY'), to_char(month_start, 'MM'));
+begin
+  if month_start <> date_trunc('month', month_start)::date then
+    raise exception 'a usage partition starts on the first day of a month, not %', month_start using errcode = '22023';
+  end if;
+  if to_regclass(format('platform_partitions.%I', name)) is not null then
+    return null;
+  end if;
+  -- Bounds in UTC: a month is the same month for every server time zone.
+  execute format(
+    'create table platform_partitions.%I partition of platform.platform_usage_logs for values from (%L) to (%L)',
+    name, (month_start::timestamp at time zone 'UTC'), ((month_start + interval '1 month')::timestamp at time zone 'UTC'));
+  -- The parent's policies govern access through it; a partition is reached directly only by its
+  -- owner, and row-level security forced on it too keeps that true even if someone grants it.
+  execute format('alter table platform_partitions.%I enable row level security', name);
+  execute format('alter table platform_partitions.%I force row level security', name);
+  return name;
+end;
+$function$;
+comment on function platform_private.create_usage_partition(date) is 'Creates the usage-log partition of the month starting on month_start (UTC bounds) unless it exists; answers its name, or null when it existed.';
+
 CREATE OR REPLACE FUNCTION platform_private.tg__append_only()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -551,6 +828,45 @@ begin
 end;
 $function$;
 comment on function platform_private.tg_account_deletions__audit() is 'Writes user.deletion_requested, user.deletion_in_progress and user.deletion_completed audit events.';
+
+CREATE OR REPLACE FUNCTION platform_private.tg_platform_usage_logs__totals()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  -- Definer rights: totals follow every change to the logs, whoever makes it, and nobody
+  -- writes them directly. One upsert per (user, month) the statement touched; the row lock
+  -- it takes serialises concurrent statements for the same user and month, so sums stay exact.
+  if tg_op = 'INSERT' then
+    insert into platform.usage_monthly_totals as t (user_id, month, tokens_used, cost_usd, events)
+    select n.user_id, date_trunc('month', n.created_at at time zone 'UTC')::date, sum(n.tokens_used), sum(n.cost_usd), count(*)
+      from new_rows n group by 1, 2
+    on conflict (user_id, month) do update
+      set tokens_used = t.tokens_used + excluded.tokens_used, cost_usd = t.cost_usd + excluded.cost_usd, events = t.events + excluded.events;
+  elsif tg_op = 'UPDATE' then
+    insert into platform.usage_monthly_totals as t (user_id, month, tokens_used, cost_usd, events)
+    select d.user_id, d.month, sum(d.tokens_used), sum(d.cost_usd), sum(d.events)
+      from (select n.user_id, date_trunc('month', n.created_at at time zone 'UTC')::date as month, n.tokens_used, n.cost_usd, 1 as events from new_rows n
+            union all
+            select o.user_id, date_trunc('month', o.created_at at time zone 'UTC')::date, -o.tokens_used, -o.cost_usd, -1 from old_rows o) d
+     group by 1, 2
+    on conflict (user_id, month) do update
+      set tokens_used = t.tokens_used + excluded.tokens_used, cost_usd = t.cost_usd + excluded.cost_usd, events = t.events + excluded.events;
+  else
+    -- An update, not an upsert: rows deleted with their user (cascade) have no totals left to fix.
+    update platform.usage_monthly_totals t
+       set tokens_used = t.tokens_used - d.tokens_used, cost_usd = t.cost_usd - d.cost_usd, events = t.events - d.events
+      from (select o.user_id, date_trunc('month', o.created_at at time zone 'UTC')::date as month,
+                   sum(o.tokens_used) as tokens_used, sum(o.cost_usd) as cost_usd, count(*) as events
+              from old_rows o group by 1, 2) d
+     where t.user_id = d.user_id and t.month = d.month;
+  end if;
+  return null;
+end;
+$function$;
+comment on function platform_private.tg_platform_usage_logs__totals() is 'Keeps platform.usage_monthly_totals equal to the sums of the usage logs, per statement (a bulk insert costs one upsert per user and month).';
 
 CREATE OR REPLACE FUNCTION platform_private.tg_user_subscriptions__audit()
  RETURNS trigger
@@ -615,6 +931,12 @@ comment on function platform_private.tg_webhook_deliveries__audit() is 'Writes a
 
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.platform_usage_logs FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
 
+CREATE TRIGGER _800_totals_delete AFTER DELETE ON platform.platform_usage_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
+
+CREATE TRIGGER _800_totals_insert AFTER INSERT ON platform.platform_usage_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
+
+CREATE TRIGGER _800_totals_update AFTER UPDATE ON platform.platform_usage_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
+
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.subscription_plans FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
 
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
@@ -660,6 +982,27 @@ create policy select_public_or_own on platform.subscription_plans as permissive 
    FROM platform.user_subscriptions s
   WHERE (s.user_id = ( SELECT platform.current_user_id() AS current_user_id))))));
 comment on policy select_public_or_own on platform.subscription_plans is 'A signed-in user sees the plans on offer and the plan they subscribe to.';
+
+create policy delete_none on platform.usage_monthly_totals as permissive for delete to :DATABASE_PLATFORM_ADMIN
+  using (false);
+comment on policy delete_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals; rows go with their user.';
+
+create policy insert_none on platform.usage_monthly_totals as permissive for insert to :DATABASE_PLATFORM_ADMIN
+  with check (false);
+comment on policy insert_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
+
+create policy select_all on platform.usage_monthly_totals as permissive for select to :DATABASE_PLATFORM_ADMIN
+  using (true);
+comment on policy select_all on platform.usage_monthly_totals is 'Services check quotas and admins analyse usage across users.';
+
+create policy select_own on platform.usage_monthly_totals as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy select_own on platform.usage_monthly_totals is 'A signed-in user sees their own totals.';
+
+create policy update_none on platform.usage_monthly_totals as permissive for update to :DATABASE_PLATFORM_ADMIN
+  using (false)
+  with check (false);
+comment on policy update_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
 
 create policy admin_all on platform.user_subscriptions as permissive for all to :DATABASE_PLATFORM_ADMIN
   using (true)

@@ -3,6 +3,8 @@
 /** Types generated for queries found in "db/platform/queries/usage.sql" */
 import { PreparedQuery } from '@pgtyped/runtime';
 
+export type DateOrString = Date | string;
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export type NumberOrString = number | string;
@@ -70,5 +72,88 @@ const usageThisMonthIR: any = {"usedParamSet":{},"params":[],"statement":"select
  * ```
  */
 export const usageThisMonth = new PreparedQuery<IUsageThisMonthParams,IUsageThisMonthResult>(usageThisMonthIR);
+
+
+/** 'MonthlyAllowance' parameters type */
+export type IMonthlyAllowanceParams = void;
+
+/** 'MonthlyAllowance' return type */
+export interface IMonthlyAllowanceResult {
+  resets_at: Date;
+  token_limit: string | null;
+  tokens_remaining: string | null;
+  tokens_used: string;
+}
+
+/** 'MonthlyAllowance' query type */
+export interface IMonthlyAllowanceQuery {
+  params: IMonthlyAllowanceParams;
+  result: IMonthlyAllowanceResult;
+}
+
+const monthlyAllowanceIR: any = {"usedParamSet":{},"params":[],"statement":"select a.tokens_used as \"tokens_used!\", a.token_limit, a.tokens_remaining, a.resets_at as \"resets_at!\"\n  from platform.monthly_allowance() as a where a.resets_at is not null"};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select a.tokens_used as "tokens_used!", a.token_limit, a.tokens_remaining, a.resets_at as "resets_at!"
+ *   from platform.monthly_allowance() as a where a.resets_at is not null
+ * ```
+ */
+export const monthlyAllowance = new PreparedQuery<IMonthlyAllowanceParams,IMonthlyAllowanceResult>(monthlyAllowanceIR);
+
+
+/** 'EnsureUsagePartitions' parameters type */
+export interface IEnsureUsagePartitionsParams {
+  monthsAhead: number;
+}
+
+/** 'EnsureUsagePartitions' return type */
+export interface IEnsureUsagePartitionsResult {
+  partition: string;
+}
+
+/** 'EnsureUsagePartitions' query type */
+export interface IEnsureUsagePartitionsQuery {
+  params: IEnsureUsagePartitionsParams;
+  result: IEnsureUsagePartitionsResult;
+}
+
+const ensureUsagePartitionsIR: any = {"usedParamSet":{"monthsAhead":true},"params":[{"name":"monthsAhead","required":true,"transform":{"type":"scalar"},"locs":[{"a":71,"b":83}]}],"statement":"select p as \"partition!\" from platform_backend.ensure_usage_partitions(:monthsAhead!) as p"};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select p as "partition!" from platform_backend.ensure_usage_partitions(:monthsAhead!) as p
+ * ```
+ */
+export const ensureUsagePartitions = new PreparedQuery<IEnsureUsagePartitionsParams,IEnsureUsagePartitionsResult>(ensureUsagePartitionsIR);
+
+
+/** 'DetachUsagePartitions' parameters type */
+export interface IDetachUsagePartitionsParams {
+  olderThan: DateOrString;
+}
+
+/** 'DetachUsagePartitions' return type */
+export interface IDetachUsagePartitionsResult {
+  partition: string;
+}
+
+/** 'DetachUsagePartitions' query type */
+export interface IDetachUsagePartitionsQuery {
+  params: IDetachUsagePartitionsParams;
+  result: IDetachUsagePartitionsResult;
+}
+
+const detachUsagePartitionsIR: any = {"usedParamSet":{"olderThan":true},"params":[{"name":"olderThan","required":true,"transform":{"type":"scalar"},"locs":[{"a":71,"b":81}]}],"statement":"select p as \"partition!\" from platform_backend.detach_usage_partitions(:olderThan!::date) as p"};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select p as "partition!" from platform_backend.detach_usage_partitions(:olderThan!::date) as p
+ * ```
+ */
+export const detachUsagePartitions = new PreparedQuery<IDetachUsagePartitionsParams,IDetachUsagePartitionsResult>(detachUsagePartitionsIR);
 
 

@@ -20,6 +20,7 @@ import { createAccountResolver, REVOCATION_CHANNEL } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin, createSignIn } from "./auth-gate.ts";
+import { adminAnalyticsHandler, isAdminAnalyticsPath } from "./admin-analytics.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
 import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
@@ -113,27 +114,47 @@ export async function startApiServer(config: Config, databases: Databases, topol
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
     // Routes that are not GraphQL go first; everything else to grafserv's listeners as before.
-    const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>();
-    routes.set(
-      EXPORT_PATH,
-      exportHandler({
-        signIn: createSignIn({ verify, resolveAccount, rateLimits }),
-        rateLimits,
-        databases,
-        retryAfterSeconds: config.api.retryAfterSeconds,
-        timeoutMs: config.api.exportTimeoutMs,
-        log: options.log ?? jsonLinesLogger(),
-      }),
-    );
-    if (config.clerk.webhookSecret) routes.set(CLERK_WEBHOOK_PATH, clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger()));
+    const routes: { matches: (pathname: string) => boolean; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>; failed: string }[] = [
+      {
+        matches: (pathname) => pathname === EXPORT_PATH,
+        handle: exportHandler({
+          signIn: createSignIn({ verify, resolveAccount, rateLimits }),
+          rateLimits,
+          databases,
+          retryAfterSeconds: config.api.retryAfterSeconds,
+          timeoutMs: config.api.exportTimeoutMs,
+          log: options.log ?? jsonLinesLogger(),
+        }),
+        failed: "export_failed",
+      },
+      {
+        matches: isAdminAnalyticsPath,
+        handle: adminAnalyticsHandler({
+          enabled: config.clerk.adminClaim !== undefined,
+          verify,
+          resolveAccount,
+          rateLimits,
+          databases,
+          retryAfterSeconds: config.api.retryAfterSeconds,
+          log: options.log ?? jsonLinesLogger(),
+        }),
+        failed: "admin_analytics_failed",
+      },
+    ];
+    if (config.clerk.webhookSecret) {
+      const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger());
+      routes.push({ matches: (pathname) => pathname === CLERK_WEBHOOK_PATH, handle: webhook, failed: "webhook_failed" });
+    }
     const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
     server.removeAllListeners("request");
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      const route = routes.get(req.url?.split("?")[0] ?? "");
+      const pathname = req.url?.split("?")[0] ?? "";
+      const route = routes.find((r) => r.matches(pathname));
       if (route) {
-        void route(req, res).catch((error: Error) => {
-          jsonLinesLogger()("route_failed", { path: req.url, message: error.message });
+        void route.handle(req, res).catch((error: Error) => {
+          jsonLinesLogger()(route.failed, { path: pathname, message: error.message });
           if (!res.headersSent) res.writeHead(500).end();
+          // After the first byte, a failure cuts the response off: a client never takes a partial answer for a whole one.
           else res.destroy(error);
         });
         return;

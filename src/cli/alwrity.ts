@@ -8,12 +8,16 @@
  *   alwrity worker
  *   alwrity user delete | status <user id> [--json]
  *   alwrity user export <user id> [--out file]
+ *   alwrity analytics <report> [--from <date> --to <date>] [--json]
+ *   alwrity usage ensure-partitions | detach-partitions --older-than <date>
  *
  * Configuration comes from the environment (see src/config.ts). Errors are
  * one line on stderr and exit code 1 (see run-cli.ts).
  */
 import "../api/graphile-env.ts";
 import { DB_COMMANDS, runDbCommand, type DbCommand } from "./db-commands.ts";
+import { ANALYTICS_REPORTS } from "../services/analytics.ts";
+import { runAnalyticsCommand, runUsageCommand, USAGE_COMMANDS, type UsageCommand } from "./usage-commands.ts";
 import { runCli } from "./run-cli.ts";
 import { servePlatform } from "./serve-platform.ts";
 import { runUserCommand, USER_COMMANDS, type UserCommand } from "./user-commands.ts";
@@ -29,6 +33,14 @@ ${Object.entries(DB_COMMANDS)
   worker         run the job worker (erasures) until Ctrl-C/SIGTERM, letting the running job finish
 ${Object.entries(USER_COMMANDS)
   .map(([name, what]) => `  user ${name.padEnd(9)} <user id> ${what}`)
+  .join("\n")}
+  analytics <report> [--from <date>] [--to <date>] [--json]
+                 a report for platform admins over [from, to) (default: the last 30 days); reports:
+${Object.entries(ANALYTICS_REPORTS)
+  .map(([name, r]) => `                   ${name.padEnd(21)} ${r.describe}`)
+  .join("\n")}
+${Object.entries(USAGE_COMMANDS)
+  .map(([name, what]) => `  usage ${name}  ${what}`)
   .join("\n")}
 
 Configuration comes from environment variables (PLATFORM_DATABASE_URL, USER_DATA_DATABASE_URL,
@@ -54,18 +66,35 @@ function commandHelp(command: DbCommand): string {
 runCli(async (args) => {
   const help = args.includes("--help") || args.includes("-h");
   const json = args.includes("--json");
-  const outAt = args.indexOf("--out");
-  const out = outAt >= 0 ? args[outAt + 1] : undefined;
-  if (outAt >= 0 && (out === undefined || out.startsWith("-"))) throw new Error("--out needs a file name (a folder for db backup)");
-  const intoAt = args.indexOf("--into");
-  const into = intoAt >= 0 ? args[intoAt + 1] : undefined;
-  if (intoAt >= 0 && (into === undefined || into.startsWith("-"))) throw new Error("--into needs a prefix");
-  const valueAt = [outAt, intoAt].filter((i) => i >= 0).map((i) => i + 1);
-  const words = args.filter((a, i) => !["--help", "-h", "--json", "--out", "--into"].includes(a) && !valueAt.includes(i));
+  // Options that take a value, and what the value must be.
+  const needs: Record<string, string> = {
+    "--out": "a file name (a folder for db backup)",
+    "--into": "a prefix",
+    "--from": "a date (YYYY-MM-DD)",
+    "--to": "a date (YYYY-MM-DD)",
+    "--older-than": "a date (YYYY-MM-DD)",
+  };
+  const values: Record<string, string | undefined> = {};
+  const taken = new Set<number>();
+  for (const [name, what] of Object.entries(needs)) {
+    const at = args.indexOf(name);
+    if (at < 0) continue;
+    const value = args[at + 1];
+    if (value === undefined || value.startsWith("-")) throw new Error(`${name} needs ${what}`);
+    values[name] = value;
+    taken.add(at).add(at + 1);
+  }
+  const out = values["--out"];
+  const into = values["--into"];
+  const words = args.filter((a, i) => !["--help", "-h", "--json"].includes(a) && !taken.has(i));
   const unknownFlag = words.find((a) => a.startsWith("-"));
   if (unknownFlag) throw new Error(`unknown option ${unknownFlag}; see alwrity --help`);
   const [group, command, ...rest] = words;
-  if (json && group !== "db" && group !== "user") throw new Error(`--json is for alwrity db info and alwrity user only`);
+  if (json && !["db", "user", "analytics"].includes(group ?? "")) throw new Error(`--json is for alwrity db, alwrity user and alwrity analytics only`);
+  if ((values["--from"] !== undefined || values["--to"] !== undefined) && group !== "analytics") throw new Error("--from and --to are for alwrity analytics only");
+  if (values["--older-than"] !== undefined && !(group === "usage" && command === "detach-partitions")) {
+    throw new Error("--older-than is for alwrity usage detach-partitions only");
+  }
 
   if (group === undefined || group === "help") return console.log(MAIN_HELP);
   if (group === "dev") {
@@ -87,6 +116,19 @@ runCli(async (args) => {
     if (out !== undefined && command !== "export") throw new Error("--out is for alwrity user export and db backup only");
     if (into !== undefined) throw new Error("--into is for alwrity db restore only");
     return runUserCommand(command as UserCommand, rest[0], { json, out });
+  }
+  if (group === "analytics") {
+    if (help) return console.log(MAIN_HELP);
+    if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity --help`);
+    return runAnalyticsCommand(command, { from: values["--from"], to: values["--to"], json });
+  }
+  if (group === "usage") {
+    if (command === undefined || !(command in USAGE_COMMANDS)) {
+      throw new Error(`alwrity usage needs a command (${Object.keys(USAGE_COMMANDS).join(", ")}); see alwrity --help`);
+    }
+    if (help) return console.log(`usage: alwrity usage ${command}${command === "detach-partitions" ? " --older-than <YYYY-MM-DD>" : ""}\n\n${USAGE_COMMANDS[command as UsageCommand]}`);
+    if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity usage ${command} --help`);
+    return runUsageCommand(command as UsageCommand, { olderThan: values["--older-than"] });
   }
   if (group !== "db") throw new Error(`unknown command "${group}"; see alwrity --help`);
   if (command === undefined) {

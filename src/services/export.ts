@@ -12,8 +12,7 @@
  */
 import type { Databases } from "../db/databases.ts";
 import type { Session } from "../db/session.ts";
-import { recordAuditEvent } from "../../generated/platform/audit.queries.ts";
-import { run } from "./run-query.ts";
+import { recordAuditEvent } from "./audit.ts";
 
 /** Writes a piece of the document; resolves when the destination can take more (backpressure). */
 export type Write = (chunk: string) => Promise<void>;
@@ -50,7 +49,7 @@ async function streamRows(session: Session, sql: string, write: Write): Promise<
 export type ExportRequester = "user" | "operator";
 
 export async function exportUser(databases: Pick<Databases, "platform" | "userData">, userId: string, requestedBy: ExportRequester, write: Write): Promise<void> {
-  await databases.platform.withPlatformAdmin((admin) => run(admin, recordAuditEvent, { kind: "user.data_exported", userId, details: { requested_by: requestedBy } }));
+  await databases.platform.withPlatformAdmin((admin) => recordAuditEvent(admin, "user.data_exported", userId, { requested_by: requestedBy }));
   await write(`{"user_id":${JSON.stringify(userId)},"exported_at":${JSON.stringify(new Date().toISOString())}`);
   for (const key of ["platform", "userData"] as const) {
     await write(`,${JSON.stringify(key === "platform" ? "platform" : "user_data")}:{`);

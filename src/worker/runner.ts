@@ -15,7 +15,7 @@ import type { Logger } from "../log.ts";
 import type { Topology } from "../topology.ts";
 import { JOB_QUEUE_SCHEMA, } from "../bootstrap/job-queue.ts";
 import { holdLiveness, releaseDeadWorkers } from "./liveness.ts";
-import { taskList } from "./tasks.ts";
+import { CRONTAB, taskList } from "./tasks.ts";
 
 export interface JobWorker {
   readonly workerId: string;
@@ -40,6 +40,8 @@ export interface WorkerOptions {
   readonly sweepIntervalMs?: number;
   /** How often the queue is polled for jobs due later (new jobs arrive by LISTEN at once). */
   readonly pollIntervalMs?: number;
+  /** USAGE_PARTITIONS_AHEAD (3 when absent). */
+  readonly usagePartitionsAhead?: number;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
@@ -80,9 +82,9 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
     await sweep();
     runner = await run({
       pgPool: pool,
-      taskList: taskList(options.databases, options.log),
+      taskList: taskList(options.databases, options.log, { usagePartitionsAhead: options.usagePartitionsAhead ?? 3 }),
       concurrency: 1,
-      crontab: "", // no scheduled jobs (and no crontab file looked for)
+      crontab: CRONTAB, // given here, so no crontab file is looked for
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs ?? 2000,
       logger: workerLogger(options.log),

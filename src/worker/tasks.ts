@@ -7,15 +7,31 @@ import type { Task, TaskList } from "graphile-worker";
 import type { Databases } from "../db/databases.ts";
 import type { Logger } from "../log.ts";
 import { eraseAccount } from "../services/erasure.ts";
+import { ensureUsagePartitions } from "../services/usage.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function taskList(databases: Pick<Databases, "platform" | "userData">, log: Logger): TaskList {
+/**
+ * The scheduled jobs (graphile-worker's crontab, UTC): the usage log's monthly partitions are
+ * made ahead every day; fill=1d runs a missed one when the worker starts within a day.
+ */
+export const CRONTAB = "0 3 * * * ensure_usage_partitions ?fill=1d&jobKey=ensure_usage_partitions";
+
+export interface TaskSettings {
+  /** USAGE_PARTITIONS_AHEAD: months of usage-log partitions kept ready beyond the current one. */
+  readonly usagePartitionsAhead: number;
+}
+
+export function taskList(databases: Pick<Databases, "platform" | "userData">, log: Logger, settings: TaskSettings = { usagePartitionsAhead: 3 }): TaskList {
   const eraseUser: Task = async (payload, helpers) => {
     const userId = (payload as { userId?: unknown } | null)?.userId;
     if (typeof userId !== "string" || !UUID.test(userId)) throw new Error(`erase_user needs {"userId": "<uuid>"}, got ${JSON.stringify(payload)}`);
     const outcome = await eraseAccount(databases, userId);
     log("account_erasure_finished", { userId, jobId: helpers.job.id, attempt: helpers.job.attempts, ...outcome });
   };
-  return { erase_user: eraseUser };
+  const ensureUsagePartitionsTask: Task = async (_payload, helpers) => {
+    const created = await databases.platform.withPlatformAdmin((admin) => ensureUsagePartitions(admin, settings.usagePartitionsAhead));
+    log("usage_partitions_ensured", { jobId: helpers.job.id, monthsAhead: settings.usagePartitionsAhead, created });
+  };
+  return { erase_user: eraseUser, ensure_usage_partitions: ensureUsagePartitionsTask };
 }

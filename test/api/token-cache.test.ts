@@ -6,7 +6,7 @@ function countingVerifier(expiresInMs: number) {
   const verify = cachingVerifier(async (token) => {
     calls.push(token);
     if (token === "bad") throw new AuthError("token-invalid-signature");
-    return { clerkId: `user_${token}`, email: undefined, name: undefined, expiresAt: Date.now() + expiresInMs };
+    return { clerkId: `user_${token}`, email: undefined, name: undefined, admin: false, expiresAt: Date.now() + expiresInMs };
   });
   return { verify, calls };
 }

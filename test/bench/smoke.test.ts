@@ -42,12 +42,17 @@ test("the smoke benchmark runs every case, finds no plan regression and writes i
     "5 tenant skew",
     "6 PgBouncer",
     "7 fairness",
+    "8 usage metering",
   ]);
   expect(new Set(report.rows.filter((r) => r.case.startsWith("2")).map((r) => r.variant))).toEqual(
     new Set(["GraphQL API", "hand-written", "pgbench (bare SQL)"]),
   );
-  for (const row of report.rows) expect(row.latency!.count, `${row.subject} ${row.variant}`).toBeGreaterThan(0);
+  for (const row of report.rows.filter((r) => r.latency || !r.case.startsWith("8"))) expect(row.latency!.count, `${row.subject} ${row.variant}`).toBeGreaterThan(0);
+  const usage = report.rows.filter((r) => r.case.startsWith("8"));
+  expect(usage.find((r) => r.subject === "usage events recorded")!.rps).toBeGreaterThan(0);
+  expect(usage.filter((r) => r.ratio).map((r) => r.variant)).toEqual(["record_usage (quota check + insert)", "monthly_allowance (remaining)"]);
   expect(report.machine.postgres).toMatch(/^\d+/);
   expect(readFileSync(path.join(out, "latest.md"), "utf8")).toContain("| case | subject | variant |");
   expect(stdout).toContain("API share of the hand-written ceiling");
+  expect(stdout).toMatch(/Usage metering: \d+ events\/s recorded/);
 }, 300_000);

@@ -48,6 +48,21 @@ describe("alwrity", () => {
     expect(run.stderr).toMatch(/^error: Invalid configuration:\n {2}- DB_POOL_TIMEOUT must be a number of seconds greater than 0\n$/);
   });
 
+  test("analytics prints a report as a table, or as JSON with --json; a bad report or date is one clear line", async () => {
+    const table = await alwrity(["analytics", "usage-by-plan", "--from", "2020-01-01"]);
+    expect(table).toMatchObject({ code: 0, stderr: "" });
+    expect(table.stdout).toMatch(/^usage-by-plan from 2020-01-01T00:00:00.000Z to \S+\n\n(plan\s+tokens_used\s+cost_usd\s+events\s+users\n|\(no rows\))/);
+    const json = await alwrity(["analytics", "monthly-active-users", "--from", "2020-01-01", "--to", "2100-01-01", "--json"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ report: "monthly-active-users", from: "2020-01-01T00:00:00.000Z", to: "2100-01-01T00:00:00.000Z", rows: expect.any(Array) });
+    expect(await alwrity(["analytics", "everything"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: alwrity analytics needs a report \(daily-active-users, .*\), got "everything"\n$/) });
+    expect(await alwrity(["analytics", "heaviest-users", "--from", "last week"])).toMatchObject({
+      code: 1,
+      stderr: 'error: from must be a date (YYYY-MM-DD) or an ISO timestamp, got "last week"\n',
+    });
+    expect(await alwrity(["usage", "detach-partitions"])).toMatchObject({ code: 1, stderr: "error: alwrity usage detach-partitions needs --older-than <YYYY-MM-DD>\n" });
+  }, 120_000);
+
   test("db test prints a row per database and exits 0", async () => {
     const run = await alwrity(["db", "test"]);
     expect(run).toMatchObject({ code: 0, stderr: "" });

@@ -65,6 +65,17 @@ test("the backend functions are in platform_backend, where only the platform adm
     [deployment.topology.role("platformAdmin").name, deployment.topology.role("authenticated").name],
   );
   expect(rows).toEqual(
-    ["begin_account_erasure", "change_subscription", "complete_account_erasure", "plan_limits", "record_audit_event", "record_usage", "register_user", "request_account_deletion"].map((proname) => ({ proname, admin: true, user_: false })),
+    [
+      "begin_account_erasure",
+      "change_subscription",
+      "complete_account_erasure",
+      "detach_usage_partitions",
+      "ensure_usage_partitions",
+      "plan_limits",
+      "record_audit_event",
+      "record_usage",
+      "register_user",
+      "request_account_deletion",
+    ].map((proname) => ({ proname, admin: true, user_: false })),
   );
 });

@@ -109,7 +109,8 @@ describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key) => {
     for (const { table, column } of listables[key]!) {
       for (const direction of ["asc", "desc"]) {
         const plan = await planOf(key, `select * from ${table} order by ${column} ${direction} limit 20`);
-        if (/Seq Scan|Sort/.test(plan)) problems.push(`${table}.${column} ${direction}:\n${plan}`);
+        // A Merge Append of partitions' index scans names a "Sort Key" but sorts nothing.
+        if (/Seq Scan|Sort/.test(plan.replace(/Sort Key:.*$/gm, ""))) problems.push(`${table}.${column} ${direction}:\n${plan}`);
       }
     }
     expect(problems).toEqual([]);

@@ -1,4 +1,4 @@
-/* The audit log (platform_audit.events), for events no trigger sees: an export reads, it changes nothing. */
+/* The audit log (platform_audit.events), for events no trigger sees: their subject is a read (an export, an admin's report), not a change. */
 
 /* @name recordAuditEvent */
-select platform_backend.record_audit_event(:kind!, :userId, :details!) as "id!";
+select platform_backend.record_audit_event(:kind!, :userId, coalesce(:details::jsonb, '{}')) as "id!";

@@ -45,6 +45,8 @@ export interface TokenClaims {
   name?: string;
   iss?: string;
   azp?: string;
+  /** Clerk's session-token customisation (public metadata), where ADMIN_CLAIM usually points. */
+  metadata?: Record<string, unknown>;
   /** Seconds since the epoch; defaults: now. */
   iat?: number;
   nbf?: number;

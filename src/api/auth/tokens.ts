@@ -5,7 +5,7 @@
  */
 import { verifyToken } from "@clerk/backend";
 import { TokenVerificationError } from "@clerk/backend/errors";
-import type { ClerkSettings } from "../../config.ts";
+import type { AdminClaim, ClerkSettings } from "../../config.ts";
 import { DEV_ISSUER } from "./dev-keys.ts";
 
 export interface Identity {
@@ -13,6 +13,8 @@ export interface Identity {
   clerkId: string;
   email: string | undefined;
   name: string | undefined;
+  /** The verified token carries the admin claim (ADMIN_CLAIM): its holder may act as the platform admin on the admin paths. */
+  admin: boolean;
 }
 
 /** A request whose token was refused: answered with HTTP 401 and this reason. */
@@ -37,6 +39,17 @@ function unverifiedIssuer(token: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether verified claims hold the admin claim: the value at its dotted path, exactly (a string, or one of an array's strings). */
+export function holdsAdminClaim(claims: Record<string, unknown>, adminClaim: AdminClaim | undefined): boolean {
+  if (!adminClaim) return false;
+  let value: unknown = claims;
+  for (const key of adminClaim.path) {
+    if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.hasOwn(value, key)) return false;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value === adminClaim.value || (Array.isArray(value) && value.includes(adminClaim.value));
 }
 
 /** Tokens kept verified at most; the oldest goes first. */
@@ -98,6 +111,12 @@ export function createTokenVerifier(clerk: ClerkSettings, devPublicKey: string |
     if (exp - issuedAt > clerk.maxTokenLifetimeSeconds) {
       throw new AuthError("token-lifetime-too-long", `the token is valid for longer than ${clerk.maxTokenLifetimeSeconds} s (CLERK_MAX_TOKEN_LIFETIME)`);
     }
-    return { clerkId, email: text(claims.email), name: text(claims.name), expiresAt: Number(claims.exp) * 1000 };
+    return {
+      clerkId,
+      email: text(claims.email),
+      name: text(claims.name),
+      admin: holdsAdminClaim(claims, clerk.adminClaim),
+      expiresAt: Number(claims.exp) * 1000,
+    };
   });
 }

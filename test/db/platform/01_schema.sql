@@ -2,8 +2,8 @@
 begin;
 select plan(22);
 
-select tables_are('platform', array['users', 'subscription_plans', 'user_subscriptions', 'platform_usage_logs'],
-  'platform holds exactly the four platform tables');
+select tables_are('platform', array['users', 'subscription_plans', 'user_subscriptions', 'platform_usage_logs', 'usage_monthly_totals'],
+  'platform holds exactly the five platform tables');
 
 select col_type_is('platform', 'users', 'id', 'uuid', 'users.id is a uuid');
 select col_is_pk('platform', 'users', 'id', 'users are keyed by id');
@@ -27,8 +27,8 @@ select has_index('platform', 'user_subscriptions', 'user_subscriptions_one_live_
 select col_type_is('platform', 'platform_usage_logs', 'tokens_used', 'bigint', 'tokens_used is a bigint');
 select col_type_is('platform', 'platform_usage_logs', 'cost_usd', 'numeric(14,6)', 'cost_usd is an exact numeric');
 select fk_ok('platform', 'platform_usage_logs', 'user_id', 'platform', 'users', 'id', 'usage belongs to a user');
-select has_index('platform', 'platform_usage_logs', 'platform_usage_logs_user_recent_idx', array['user_id', 'created_at'],
-  'one user''s recent usage is indexed');
+select col_is_pk('platform', 'platform_usage_logs', array['user_id', 'created_at', 'id'],
+  'usage logs are keyed by user, time and id (the key of a table partitioned by time holds the time; read backwards it serves one user''s recent usage)');
 
 select throws_ok($$ insert into platform.platform_usage_logs (user_id, feature, tokens_used) values (gen_random_uuid(), 'blog_writer', -1) $$,
   '23514', null, 'negative token counts are refused');
