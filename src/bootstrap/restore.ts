@@ -184,8 +184,15 @@ async function restoreDatabase(deployment: Deployment, key: DatabaseKey, manifes
     if (jobQueue !== backup.jobQueueMigration) {
       throw new Error(`${PURPOSE}: the job queue in ${name} is at graphile-worker migration ${jobQueue}, the backup's at ${backup.jobQueueMigration}: use the graphile-worker version the backup was taken with`);
     }
-    // What the migrations seeded (the plans) is in the backup too, as it was then.
-    const tables = await tablesBackedUp(client);
+    // Monthly partitions of the usage log exist for the months that had usage; a fresh
+    // deployment has only those around today. The backup's are made first, so their rows land.
+    for (const { table } of backup.tables) {
+      const month = /^platform_partitions\.platform_usage_logs_y(\d{4})m(\d{2})$/.exec(table);
+      if (month) await client.query("select platform_private.create_usage_partition(make_date($1, $2, 1))", [Number(month[1]), Number(month[2])]);
+    }
+    // What the migrations seeded (the plans) is in the backup too, as it was then. A partitioned
+    // table is emptied through its root (a foreign key may name the root, never a partition).
+    const tables = [...(await tablesBackedUp(client)), ...(await partitionedRoots(client))];
     await client.query("set session_replication_role = replica");
     if (tables.length > 0) await client.query(`truncate ${tables.join(", ")}`);
   });
@@ -200,4 +207,13 @@ async function restoreDatabase(deployment: Deployment, key: DatabaseKey, manifes
   const problems = fingerprintDifferences(backup.tables, restored);
   if (problems.length > 0) throw new Error(`${PURPOSE}: ${name} differs from the backup after restoring: ${problems.join("; ")}`);
   return { tables: restored.length, rows: restored.reduce((sum, t) => sum + t.rows, 0) };
+}
+
+/** Partitioned tables (their rows live in partitions, which the backup lists one by one). */
+async function partitionedRoots(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ table: string }>(
+    `select format('%I.%I', n.nspname, c.relname) as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'p' and not c.relispartition order by 1`,
+  );
+  return rows.map((r) => r.table);
 }

@@ -14,6 +14,7 @@ import type { PoolSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { DatabaseKey } from "../topology.ts";
 import type { Asking, TransactionSettings } from "./asking.ts";
+import { beginStatement } from "./begin-statement.ts";
 import { cancelOnAbort, requestBudget, type FairShares, type RequestBudget } from "./fair-use.ts";
 import { checkout, describe, type PoolTarget } from "./pools.ts";
 import { echoingRunner, openSession, type Runner, type ScopedSession } from "./session.ts";
@@ -31,23 +32,6 @@ export interface PoolContext {
   readonly statementTimeoutMs: number;
 }
 
-/**
- * The transaction's start and its settings in one round trip: `begin` and the
- * set_config calls go as one simple-protocol query (which cannot carry
- * parameters, so the three values are quoted as literals by the driver's own
- * escaping). Every set_config is transaction-local (`true`), so nothing
- * survives the commit; `before` is what the connection held, for the check
- * at the end.
- */
-function beginWith(client: pg.PoolClient, settings: TransactionSettings, timeout: string): string {
-  const literal = (value: string) => client.escapeLiteral(value);
-  return (
-    "begin; select coalesce(current_setting('app.current_user_id', true), '') as before, " +
-    `set_config('role', ${literal(settings.role)}, true), ` +
-    `set_config('app.current_user_id', ${literal(settings["app.current_user_id"])}, true), ` +
-    `set_config('statement_timeout', ${literal(timeout)}, true)`
-  );
-}
 
 /**
  * Runs `use` with the transaction's raw connection. For adaptors that need a
@@ -85,7 +69,7 @@ async function inTransaction<T>(ctx: PoolContext, client: pg.PoolClient, setting
   let before: string | undefined;
   let result: T;
   try {
-    const begun = (await run(beginWith(client, settings, timeout))) as pg.QueryResult<{ before: string }>[];
+    const begun = (await run(beginStatement(client, settings, timeout))) as pg.QueryResult<{ before: string }>[];
     before = begun[1]!.rows[0]!.before;
     result = await use(client);
     outcome = "commit";

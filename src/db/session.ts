@@ -16,6 +16,7 @@ import type pg from "pg";
 import type { Logger } from "../log.ts";
 import type { DatabaseKey } from "../topology.ts";
 import type { Asking } from "./asking.ts";
+import { shownStatement } from "./begin-statement.ts";
 
 export interface Session {
   /** Runs one statement in the transaction; `values` fill $1, $2, ... */
@@ -46,10 +47,10 @@ export function echoingRunner(client: pg.PoolClient, database: string, echo: Log
     const started = performance.now();
     try {
       const result = (await client.query(text, values as unknown[] | undefined)) as pg.QueryResult | pg.QueryResult[];
-      echo?.("statement", { database, statement: text, params: values?.length ?? 0, ms: elapsed(started), rows: rowCount(result) });
+      echo?.("statement", { database, statement: shownStatement(text), params: values?.length ?? 0, ms: elapsed(started), rows: rowCount(result) });
       return result;
     } catch (error) {
-      echo?.("statement", { database, statement: text, params: values?.length ?? 0, ms: elapsed(started), error: (error as pg.DatabaseError).code ?? "failed" });
+      echo?.("statement", { database, statement: shownStatement(text), params: values?.length ?? 0, ms: elapsed(started), error: (error as pg.DatabaseError).code ?? "failed" });
       throw error;
     }
   };

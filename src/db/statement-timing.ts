@@ -9,6 +9,7 @@
  * pg-pool's documented way to change how connections behave.
  */
 import pg from "pg";
+import { shownStatement } from "./begin-statement.ts";
 
 export interface StatementTiming {
   /** The database's name. */
@@ -28,7 +29,7 @@ export function timedClientClass(database: string, observe: StatementObserver): 
       const first = args[0] as { text?: unknown; submit?: unknown } | string;
       const query = (super.query as (...a: unknown[]) => unknown).bind(this);
       if (typeof args.at(-1) === "function" || (typeof first === "object" && typeof first?.submit === "function")) return query(...args) as never;
-      const text = typeof first === "string" ? first : String(first?.text ?? "");
+      const text = shownStatement(typeof first === "string" ? first : String(first?.text ?? ""));
       const started = performance.now();
       const done = (error?: unknown) => {
         const ms = Math.round((performance.now() - started) * 1000) / 1000;

@@ -24,6 +24,7 @@ const SECTIONS = {
     account: "select to_jsonb(t)::text as j from platform.users t",
     subscriptions: "select to_jsonb(t)::text as j from platform.user_subscriptions t order by t.created_at, t.id",
     usage_logs: "select to_jsonb(t)::text as j from platform.platform_usage_logs t order by t.id",
+    usage_monthly_totals: "select to_jsonb(t)::text as j from platform.usage_monthly_totals t order by t.month",
   },
   userData: {
     profile: "select to_jsonb(t)::text as j from user_data.user_profiles t",

@@ -44,6 +44,7 @@ const SECTIONS: Record<string, { section: [string, string]; key: string }> = {
   "platform.users": { section: ["platform", "account"], key: "id" },
   "platform.user_subscriptions": { section: ["platform", "subscriptions"], key: "id" },
   "platform.platform_usage_logs": { section: ["platform", "usage_logs"], key: "id" },
+  "platform.usage_monthly_totals": { section: ["platform", "usage_monthly_totals"], key: "month" },
   "user_data.user_profiles": { section: ["user_data", "profile"], key: "user_id" },
   "user_data.user_projects": { section: ["user_data", "projects"], key: "id" },
   "user_data.user_personas": { section: ["user_data", "personas"], key: "id" },
