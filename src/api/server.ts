@@ -26,6 +26,9 @@ import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { operationLimitsPlugin } from "./operation-limits.ts";
 import { createRateLimits } from "./rate-limits.ts";
 import { CLERK_WEBHOOK_PATH, clerkWebhookHandler } from "./webhooks/clerk.ts";
+import { STRIPE_WEBHOOK_PATH, stripeWebhookHandler } from "./webhooks/stripe.ts";
+import { billingRoutes } from "./billing/routes.ts";
+import { stripeClient } from "./billing/stripe-client.ts";
 
 // The package is CommonJS with its plugin as the default export: node's ESM loader hands over module.exports.
 const PersistedPlugin = (persisted as unknown as { default: GraphileConfig.Plugin }).default;
@@ -112,15 +115,25 @@ export async function startApiServer(config: Config, databases: Databases, topol
     if (access.kind === "port") metricsServer = await serveMetrics(metrics, access.port, access.host);
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
-    if (config.clerk.webhookSecret) {
-      // The webhook is not GraphQL: it goes first, everything else to grafserv's listeners as before.
-      const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger());
+    // Plain HTTP routes (webhooks, billing) go first, each only when configured (404 otherwise);
+    // everything else to grafserv's listeners as before.
+    type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+    const routes: Record<string, Route> = {};
+    const log = jsonLinesLogger();
+    if (config.clerk.webhookSecret) routes[CLERK_WEBHOOK_PATH] = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, log);
+    if (config.billing.webhookSecret) {
+      routes[STRIPE_WEBHOOK_PATH] = stripeWebhookHandler(config.billing.webhookSecret, config.billing.prices, databases, config.api.maxBodyBytes, log);
+    }
+    const stripe = stripeClient(config.billing);
+    if (stripe) Object.assign(routes, billingRoutes({ stripe, billing: config.billing, databases, verify, resolveAccount, maxBodyBytes: config.api.maxBodyBytes, log }));
+    if (Object.keys(routes).length > 0) {
       const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
       server.removeAllListeners("request");
       server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-        if (req.url?.split("?")[0] === CLERK_WEBHOOK_PATH) {
-          void webhook(req, res).catch((error: Error) => {
-            jsonLinesLogger()("webhook_failed", { message: error.message });
+        const route = routes[req.url?.split("?")[0] ?? ""];
+        if (route) {
+          void route(req, res).catch((error: Error) => {
+            log("route_failed", { path: req.url, message: error.message });
             if (!res.headersSent) res.writeHead(500).end();
           });
           return;
