@@ -1076,6 +1076,10 @@ create policy admin_update on platform.plan_changes as permissive for update to 
   with check (true);
 comment on policy admin_update on platform.plan_changes is 'The billing service settles scheduled changes (the trigger allows nothing else).';
 
+create policy no_delete on platform.plan_changes as permissive for delete to :DATABASE_PLATFORM_ADMIN
+  using (false);
+comment on policy no_delete on platform.plan_changes is 'Plan changes are history: nobody deletes them (only an account''s own removal cascades).';
+
 create policy select_own on platform.plan_changes as permissive for select to :DATABASE_AUTHENTICATED
   using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
 comment on policy select_own on platform.plan_changes is 'A signed-in user sees their own plan changes, past and scheduled.';

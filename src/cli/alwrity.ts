@@ -7,12 +7,14 @@
  *   alwrity worker
  *   alwrity user delete | status <user id> [--json]
  *   alwrity user export <user id> [--out file]
+ *   alwrity entitlements resync | over-limit [--json]
  *
  * Configuration comes from the environment (see src/config.ts). Errors are
  * one line on stderr and exit code 1 (see run-cli.ts).
  */
 import "../api/graphile-env.ts";
 import { DB_COMMANDS, runDbCommand, type DbCommand } from "./db-commands.ts";
+import { ENTITLEMENTS_COMMANDS, runEntitlementsCommand, type EntitlementsCommand } from "./entitlements-commands.ts";
 import { runCli } from "./run-cli.ts";
 import { servePlatform } from "./serve-platform.ts";
 import { runUserCommand, USER_COMMANDS, type UserCommand } from "./user-commands.ts";
@@ -25,9 +27,12 @@ ${Object.entries(DB_COMMANDS)
   .map(([name, what]) => `  db ${name.padEnd(11)} ${what}`)
   .join("\n")}
   dev            start the platform for development (databases up and migrated, GraphQL API listening) until Ctrl-C
-  worker         run the job worker (erasures) until Ctrl-C/SIGTERM, letting the running job finish
+  worker         run the job worker (erasures, plan changes, entitlements) until Ctrl-C/SIGTERM, letting the running job finish
 ${Object.entries(USER_COMMANDS)
   .map(([name, what]) => `  user ${name.padEnd(9)} <user id> ${what}`)
+  .join("\n")}
+${Object.entries(ENTITLEMENTS_COMMANDS)
+  .map(([name, what]) => `  entitlements ${name.padEnd(11)} ${what}`)
   .join("\n")}
 
 Configuration comes from environment variables (PLATFORM_DATABASE_URL, USER_DATA_DATABASE_URL,
@@ -58,7 +63,7 @@ runCli(async (args) => {
   const unknownFlag = words.find((a) => a.startsWith("-"));
   if (unknownFlag) throw new Error(`unknown option ${unknownFlag}; see alwrity --help`);
   const [group, command, ...rest] = words;
-  if (json && group !== "db" && group !== "user") throw new Error(`--json is for alwrity db info and alwrity user only`);
+  if (json && group !== "db" && group !== "user" && group !== "entitlements") throw new Error(`--json is for alwrity db info, alwrity user and alwrity entitlements only`);
 
   if (group === undefined || group === "help") return console.log(MAIN_HELP);
   if (group === "dev") {
@@ -79,6 +84,14 @@ runCli(async (args) => {
     if (rest.length > 1) throw new Error(`unexpected argument "${rest[1]}"; see alwrity user ${command} --help`);
     if (out !== undefined && command !== "export") throw new Error("--out is for alwrity user export only");
     return runUserCommand(command as UserCommand, rest[0], { json, out });
+  }
+  if (group === "entitlements") {
+    if (command === undefined || !(command in ENTITLEMENTS_COMMANDS)) {
+      throw new Error(`alwrity entitlements needs a command (${Object.keys(ENTITLEMENTS_COMMANDS).join(", ")}); see alwrity --help`);
+    }
+    if (help) return console.log(`usage: alwrity entitlements ${command} [--json]\n\n${ENTITLEMENTS_COMMANDS[command as EntitlementsCommand]}`);
+    if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity entitlements ${command} --help`);
+    return runEntitlementsCommand(command as EntitlementsCommand, { json });
   }
   if (group !== "db") throw new Error(`unknown command "${group}"; see alwrity --help`);
   if (command === undefined) {

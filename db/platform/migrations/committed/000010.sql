@@ -1,5 +1,5 @@
 --! Previous: sha1:006546e4e4841fbe6d1bd3bdaa0b1b3eeaca1c84
---! Hash: sha1:27d3618b457d491d55d20425c15bcf1383bdcac9
+--! Hash: sha1:d08c741dad45f38fb7032a9500f007b7a8946d32
 
 -- Plans that mean something: every plan change is a kept record (immediate for
 -- upgrades, scheduled for the end of the period for downgrades and cancels, and
@@ -11,6 +11,7 @@
 drop view if exists platform_backend.over_limit_report;
 drop trigger if exists _600_sync_entitlements on platform.user_subscriptions;
 drop trigger if exists _150_history_kept on platform.user_subscriptions;
+drop trigger if exists _100_transitions on platform.plan_changes;
 drop function if exists platform_backend.record_entitlement_sync(uuid, bigint, bigint, bigint);
 drop function if exists platform_backend.entitlements_of(uuid);
 drop function if exists platform_private.enqueue_plan_change(platform.plan_changes);
@@ -113,6 +114,9 @@ comment on policy select_own on platform.plan_changes is 'A signed-in user sees 
 comment on policy admin_select on platform.plan_changes is 'Platform admins see every plan change.';
 comment on policy admin_insert on platform.plan_changes is 'The billing service records plan changes.';
 comment on policy admin_update on platform.plan_changes is 'The billing service settles scheduled changes (the trigger allows nothing else).';
+-- No role holds DELETE on the table either; the policy says so where policies are read.
+create policy no_delete on platform.plan_changes for delete to :DATABASE_PLATFORM_ADMIN using (false);
+comment on policy no_delete on platform.plan_changes is 'Plan changes are history: nobody deletes them (only an account''s own removal cascades).';
 grant select on platform.plan_changes to :DATABASE_AUTHENTICATED, :DATABASE_PLATFORM_ADMIN;
 grant insert (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id),
       update (state, settled_at, subscription_id)
