@@ -30,7 +30,7 @@ create table platform.plan_changes (
   kind text not null,
   source text not null,
   state text not null,
-  requested_at timestamp with time zone not null default now(),
+  requested_at timestamp with time zone not null default clock_timestamp(),
   effective_at timestamp with time zone not null,
   settled_at timestamp with time zone,
   subscription_id uuid,
@@ -419,11 +419,12 @@ begin
   if change.state <> 'scheduled' then
     return change.state; -- applied or superseded already: running again changes nothing
   end if;
-  if change.effective_at > now() then
+  -- The clock, not the transaction's start: a job that waited on the user's lock is still due.
+  if change.effective_at > clock_timestamp() then
     return 'not_due';
   end if;
   update platform.plan_changes c
-     set state = 'applied', settled_at = now(),
+     set state = 'applied', settled_at = clock_timestamp(),
          subscription_id = (platform_private.start_subscription(change.user_id, change.to_plan_id, null)).id
    where c.id = change_id;
   return 'applied';
@@ -507,7 +508,7 @@ begin
    where s.user_id = target_user_id and s.status in ('trialing', 'active', 'past_due');
 
   -- Whatever was waiting is replaced by this request.
-  update platform.plan_changes c set state = 'superseded', settled_at = now()
+  update platform.plan_changes c set state = 'superseded', settled_at = clock_timestamp()
    where c.user_id = target_user_id and c.state = 'scheduled';
 
   if live.id is not null and live.plan_id = target.id then
@@ -516,7 +517,7 @@ begin
       update platform.user_subscriptions s set current_period_end = period_end where s.id = live.id;
     end if;
     insert into platform.plan_changes (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id)
-    values (target_user_id, live.plan_id, target.id, 'renewal', change_plan.source, 'applied', now(), now(), live.id)
+    values (target_user_id, live.plan_id, target.id, 'renewal', change_plan.source, 'applied', clock_timestamp(), clock_timestamp(), live.id)
     returning * into result;
     return result;
   end if;
@@ -538,7 +539,7 @@ begin
     perform platform_private.enqueue_plan_change(result);
   else
     insert into platform.plan_changes (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id)
-    values (target_user_id, live.plan_id, target.id, change_kind, change_plan.source, 'applied', now(), now(),
+    values (target_user_id, live.plan_id, target.id, change_kind, change_plan.source, 'applied', clock_timestamp(), clock_timestamp(),
             (platform_private.start_subscription(target_user_id, target.id, period_end)).id)
     returning * into result;
   end if;

@@ -59,6 +59,7 @@ create table user_data.user_entitlements (
   max_personas bigint,
   monthly_tokens bigint,
   version bigint not null,
+  created_at timestamp with time zone not null default now(),
   updated_at timestamp with time zone not null default now(),
   constraint user_entitlements_max_personas_check CHECK ((max_personas >= 0)),
   constraint user_entitlements_max_projects_check CHECK ((max_projects >= 0)),
@@ -261,7 +262,7 @@ declare
 begin
   select * into result from user_data.user_entitlements e where e.user_id = target_user_id;
   if not found then
-    result := row(target_user_id, 'Free', 3, 1, 50000, 0, now())::user_data.user_entitlements;
+    result := row(target_user_id, 'Free', 3, 1, 50000, 0, now(), now())::user_data.user_entitlements;
   end if;
   return result;
 end;
@@ -311,10 +312,10 @@ declare
   existing bigint;
   thing text := case tg_table_name when 'user_projects' then 'project' else 'persona' end;
 begin
-  -- The owner's own sessions (migrations, bulk loads: a login that bypasses row-level
-  -- security, acting as itself) are not held to plans; every role the API, the
-  -- services and the worker act as is.
-  if current_setting('role') = 'none' and (select r.rolbypassrls from pg_catalog.pg_roles r where r.rolname = session_user) then
+  -- Rows are created by their user (row-level security refuses anyone else's, after this
+  -- trigger): a row for another user is left to that refusal, so this says nothing about
+  -- their counts. The owner's bulk loads and migrations (no user set) are not held to plans.
+  if new.user_id is null or new.user_id is distinct from user_data.current_user_id() then
     return new;
   end if;
   perform pg_catalog.pg_advisory_xact_lock(1366, hashtext(new.user_id::text));
@@ -339,13 +340,17 @@ begin
   return new;
 end;
 $function$;
-comment on function user_data_private.tg__within_plan() is 'Refuses (SQLSTATE 53400, naming the limit, its value and the plan) a project or persona beyond the user''s max_projects / max_personas. Definer rights: it counts every row of the user, whoever inserts.';
+comment on function user_data_private.tg__within_plan() is 'Refuses (SQLSTATE 53400, naming the limit, its value and the plan) a project or persona the signed-in user would create beyond their max_projects / max_personas. Definer rights: it reads the entitlements through a private helper.';
 
 -- triggers
 
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
 
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_entitlements FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
+
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_entitlements FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
 
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
 

@@ -65,6 +65,21 @@ test("the backend functions are in platform_backend, where only the platform adm
     [deployment.topology.role("platformAdmin").name, deployment.topology.role("authenticated").name],
   );
   expect(rows).toEqual(
-    ["begin_account_erasure", "change_subscription", "complete_account_erasure", "plan_limits", "record_audit_event", "record_usage", "register_user", "request_account_deletion"].map((proname) => ({ proname, admin: true, user_: false })),
+    [
+      "apply_plan_change",
+      "apply_stripe_subscription",
+      "begin_account_erasure",
+      "change_plan",
+      "change_subscription",
+      "complete_account_erasure",
+      "entitlements_of",
+      "link_stripe_customer",
+      "plan_limits",
+      "record_audit_event",
+      "record_entitlement_sync",
+      "record_usage",
+      "register_user",
+      "request_account_deletion",
+    ].map((proname) => ({ proname, admin: true, user_: false })),
   );
 });

@@ -2,8 +2,8 @@
 begin;
 select plan(22);
 
-select tables_are('platform', array['users', 'subscription_plans', 'user_subscriptions', 'platform_usage_logs'],
-  'platform holds exactly the four platform tables');
+select tables_are('platform', array['users', 'subscription_plans', 'user_subscriptions', 'platform_usage_logs', 'plan_changes'],
+  'platform holds exactly the five platform tables');
 
 select col_type_is('platform', 'users', 'id', 'uuid', 'users.id is a uuid');
 select col_is_pk('platform', 'users', 'id', 'users are keyed by id');

@@ -1,5 +1,5 @@
 --! Previous: sha1:006546e4e4841fbe6d1bd3bdaa0b1b3eeaca1c84
---! Hash: sha1:d08c741dad45f38fb7032a9500f007b7a8946d32
+--! Hash: sha1:eb7324f176e839df4d855680e4bd8d2500609204
 
 -- Plans that mean something: every plan change is a kept record (immediate for
 -- upgrades, scheduled for the end of the period for downgrades and cancels, and
@@ -62,7 +62,8 @@ create table platform.plan_changes (
   kind text not null check (kind in ('upgrade', 'downgrade', 'cancel', 'renewal')),
   source text not null check (source in ('admin', 'stripe', 'system')),
   state text not null check (state in ('scheduled', 'applied', 'superseded')),
-  requested_at timestamptz not null default now(),
+  -- The clock, not the transaction's start: changes within one transaction keep their order.
+  requested_at timestamptz not null default clock_timestamp(),
   effective_at timestamptz not null,
   settled_at timestamptz,
   subscription_id uuid references platform.user_subscriptions (id) on delete restrict,
@@ -244,7 +245,7 @@ begin
    where s.user_id = target_user_id and s.status in ('trialing', 'active', 'past_due');
 
   -- Whatever was waiting is replaced by this request.
-  update platform.plan_changes c set state = 'superseded', settled_at = now()
+  update platform.plan_changes c set state = 'superseded', settled_at = clock_timestamp()
    where c.user_id = target_user_id and c.state = 'scheduled';
 
   if live.id is not null and live.plan_id = target.id then
@@ -253,7 +254,7 @@ begin
       update platform.user_subscriptions s set current_period_end = period_end where s.id = live.id;
     end if;
     insert into platform.plan_changes (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id)
-    values (target_user_id, live.plan_id, target.id, 'renewal', change_plan.source, 'applied', now(), now(), live.id)
+    values (target_user_id, live.plan_id, target.id, 'renewal', change_plan.source, 'applied', clock_timestamp(), clock_timestamp(), live.id)
     returning * into result;
     return result;
   end if;
@@ -275,7 +276,7 @@ begin
     perform platform_private.enqueue_plan_change(result);
   else
     insert into platform.plan_changes (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id)
-    values (target_user_id, live.plan_id, target.id, change_kind, change_plan.source, 'applied', now(), now(),
+    values (target_user_id, live.plan_id, target.id, change_kind, change_plan.source, 'applied', clock_timestamp(), clock_timestamp(),
             (platform_private.start_subscription(target_user_id, target.id, period_end)).id)
     returning * into result;
   end if;
@@ -320,11 +321,12 @@ begin
   if change.state <> 'scheduled' then
     return change.state; -- applied or superseded already: running again changes nothing
   end if;
-  if change.effective_at > now() then
+  -- The clock, not the transaction's start: a job that waited on the user's lock is still due.
+  if change.effective_at > clock_timestamp() then
     return 'not_due';
   end if;
   update platform.plan_changes c
-     set state = 'applied', settled_at = now(),
+     set state = 'applied', settled_at = clock_timestamp(),
          subscription_id = (platform_private.start_subscription(change.user_id, change.to_plan_id, null)).id
    where c.id = change_id;
   return 'applied';

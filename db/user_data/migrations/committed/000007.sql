@@ -1,5 +1,5 @@
 --! Previous: sha1:a7a4e1b0e2269da221b08ece86de5e2b9b8b4531
---! Hash: sha1:c1f8f44aac9d9e817cd1c19d2211585443c7ad1c
+--! Hash: sha1:70c41ec95a4ec2dab00e6f605a2403bf9d62c632
 
 -- Entitlements: the limits of each user's plan, carried here from the platform
 -- database by the job queue (sync_entitlements), so that this database itself
@@ -29,12 +29,18 @@ create table user_data.user_entitlements (
   max_personas bigint check (max_personas >= 0),
   monthly_tokens bigint check (monthly_tokens >= 0),
   version bigint not null check (version >= 0),
+  created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   primary key (user_id)
 );
 comment on table user_data.user_entitlements is
   'The limits of each user''s plan, as the platform last sent them (null = unlimited). A user without a row is held to the Free plan''s limits. Written only by the job worker, through user_data_backend.apply_entitlements.';
 comment on column user_data.user_entitlements.version is 'The platform''s count of the user''s subscription changes: a sync carrying a lower one is stale and ignored.';
+
+create trigger _100_timestamps before insert or update on user_data.user_entitlements
+  for each row execute function user_data_private.tg__timestamps();
+create trigger _200_user_id_immutable before update on user_data.user_entitlements
+  for each row execute function user_data_private.tg__user_id_immutable();
 
 alter table user_data.user_entitlements enable row level security;
 alter table user_data.user_entitlements force row level security;
@@ -67,7 +73,7 @@ declare
 begin
   select * into result from user_data.user_entitlements e where e.user_id = target_user_id;
   if not found then
-    result := row(target_user_id, 'Free', 3, 1, 50000, 0, now())::user_data.user_entitlements;
+    result := row(target_user_id, 'Free', 3, 1, 50000, 0, now(), now())::user_data.user_entitlements;
   end if;
   return result;
 end;
@@ -125,10 +131,10 @@ declare
   existing bigint;
   thing text := case tg_table_name when 'user_projects' then 'project' else 'persona' end;
 begin
-  -- The owner's own sessions (migrations, bulk loads: a login that bypasses row-level
-  -- security, acting as itself) are not held to plans; every role the API, the
-  -- services and the worker act as is.
-  if current_setting('role') = 'none' and (select r.rolbypassrls from pg_catalog.pg_roles r where r.rolname = session_user) then
+  -- Rows are created by their user (row-level security refuses anyone else's, after this
+  -- trigger): a row for another user is left to that refusal, so this says nothing about
+  -- their counts. The owner's bulk loads and migrations (no user set) are not held to plans.
+  if new.user_id is null or new.user_id is distinct from user_data.current_user_id() then
     return new;
   end if;
   perform pg_catalog.pg_advisory_xact_lock(1366, hashtext(new.user_id::text));
@@ -154,7 +160,7 @@ begin
 end;
 $$;
 comment on function user_data_private.tg__within_plan() is
-  'Refuses (SQLSTATE 53400, naming the limit, its value and the plan) a project or persona beyond the user''s max_projects / max_personas. Definer rights: it counts every row of the user, whoever inserts.';
+  'Refuses (SQLSTATE 53400, naming the limit, its value and the plan) a project or persona the signed-in user would create beyond their max_projects / max_personas. Definer rights: it reads the entitlements through a private helper.';
 create trigger _300_within_plan before insert on user_data.user_projects
   for each row execute function user_data_private.tg__within_plan();
 create trigger _300_within_plan before insert on user_data.user_personas
