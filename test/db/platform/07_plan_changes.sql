@@ -3,7 +3,7 @@
 -- overwritten, each subscription change enqueues the entitlements sync, and
 -- Stripe subscription events applied in order (older ones ignored).
 begin;
-select plan(44);
+select plan(45);
 
 set local role :DATABASE_PLATFORM_ADMIN;
 select platform_backend.register_user('user_tap_plans_a', 'a@plans.test');
@@ -81,6 +81,9 @@ select throws_ok($$ update platform.user_subscriptions set plan_id = (select id 
 select throws_ok($$ delete from platform.plan_changes where user_id = (select a from ids) $$, '42501', null, 'plan changes are never deleted');
 select throws_ok($$ update platform.plan_changes set kind = 'upgrade' where user_id = (select a from ids) and kind = 'downgrade' $$, '42501', null,
   'a settled plan change is kept as it was');
+select throws_ok($$ update platform.plan_changes set state = 'superseded' where user_id = (select a from ids) and kind = 'downgrade' $$, '42501',
+  'plan change ' || (select id from platform.plan_changes where user_id = (select a from ids) and kind = 'downgrade') || ' is applied and is kept as it is',
+  'and its outcome is never rewritten');
 select is((select count(*)::int from platform.plan_changes where user_id in ((select a from ids), (select b from ids))), 5,
   'platform admins read every user''s plan changes');
 
