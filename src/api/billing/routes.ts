@@ -14,7 +14,7 @@ import type { Logger } from "../../log.ts";
 import { linkCustomer, stripeCustomer } from "../../services/billing.ts";
 import type { AccountResolver } from "../auth/accounts.ts";
 import { AuthError, type TokenVerifier } from "../auth/tokens.ts";
-import { readBody, reply } from "./http.ts";
+import { readBody, reply } from "../plain-http.ts";
 
 export const CHECKOUT_PATH = "/billing/checkout";
 export const PORTAL_PATH = "/billing/portal";
@@ -47,7 +47,7 @@ export function billingRoutes(options: BillingRouteOptions) {
     return customer.id;
   }
 
-  const handle = (work: (req: IncomingMessage, userId: string) => Promise<{ status: number; body: object }>) => async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = (work: (req: IncomingMessage, res: ServerResponse, userId: string) => Promise<{ status: number; body: object } | undefined>) => async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== "POST") return reply(res, 405, { error: "use POST" });
     let userId: string;
     try {
@@ -57,16 +57,17 @@ export function billingRoutes(options: BillingRouteOptions) {
       throw error;
     }
     try {
-      const { status, body } = await work(req, userId);
-      reply(res, status, body);
+      const answer = await work(req, res, userId);
+      if (answer) reply(res, answer.status, answer.body);
     } catch (error) {
       log("billing_failed", { userId, path: req.url, message: (error as Error).message });
       reply(res, 502, { error: "the payment provider could not be reached; try again" });
     }
   };
 
-  const checkout = handle(async (req, userId) => {
-    const text = await readJsonBody(req, options.maxBodyBytes);
+  const checkout = handle(async (req, res, userId) => {
+    const text = await readJsonBody(req, res, options.maxBodyBytes);
+    if (res.headersSent) return undefined; // 413 already
     const plan = typeof text?.plan === "string" ? text.plan : undefined;
     const price = plan ? billing.prices[plan] : undefined;
     if (!plan || !price) {
@@ -86,7 +87,7 @@ export function billingRoutes(options: BillingRouteOptions) {
     return { status: 200, body: { url: session.url, id: session.id } };
   });
 
-  const portal = handle(async (_req, userId) => {
+  const portal = handle(async (_req, _res, userId) => {
     const customer = await customerFor(userId);
     const session = await stripe.billingPortal.sessions.create({ customer, return_url: billing.returnUrl });
     return { status: 200, body: { url: session.url } };
@@ -95,16 +96,12 @@ export function billingRoutes(options: BillingRouteOptions) {
   return { [CHECKOUT_PATH]: checkout, [PORTAL_PATH]: portal };
 }
 
-async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown> | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) return undefined;
-    chunks.push(chunk);
-  }
+/** The body as a JSON object; undefined when it is not one (or after 413 when it is too large). */
+async function readJsonBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Record<string, unknown> | undefined> {
+  const text = await readBody(req, res, maxBytes);
+  if (text === undefined) return undefined;
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+    const value = JSON.parse(text) as unknown;
     return value && typeof value === "object" ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

@@ -10,7 +10,7 @@ import Stripe from "stripe";
 import type { Databases } from "../../db/databases.ts";
 import type { Logger } from "../../log.ts";
 import { applyStripeEvent } from "../../services/billing.ts";
-import { readBody, reply } from "../billing/http.ts";
+import { readBody, reply } from "../plain-http.ts";
 
 export const STRIPE_WEBHOOK_PATH = "/webhooks/stripe";
 

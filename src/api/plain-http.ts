@@ -1,4 +1,4 @@
-/** Small helpers for the API's plain HTTP routes (webhooks, billing). */
+/** Small helpers for the API's plain HTTP routes (webhooks, billing): JSON answers and bounded bodies. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 export function reply(res: ServerResponse, status: number, body: object): void {
