@@ -139,13 +139,14 @@ describe("two users, each with their own content", () => {
       tokenA,
     );
     expect(updated.data.updateAsset.asset.title).toBe("a post, edited");
-    const extra = await api.gql(CREATE_PERSONA, { name: "a spare voice" }, tokenA);
+    // A project, not a persona: A's one persona is all the Free plan allows.
+    const extra = await api.gql(CREATE_PROJECT, { name: "a spare project", type: "OTHER" }, tokenA);
     const deleted = await api.gql(
-      `mutation ($id: UUID!) { deletePersona(input: { rowId: $id }) { persona { personaName } } }`,
-      { id: extra.data.createPersona.persona.rowId },
+      `mutation ($id: UUID!) { deleteProject(input: { rowId: $id }) { project { projectName } } }`,
+      { id: extra.data.createProject.project.rowId },
       tokenA,
     );
-    expect(deleted.data.deletePersona.persona.personaName).toBe("a spare voice");
+    expect(deleted.data.deleteProject.project.projectName).toBe("a spare project");
   });
 
   test("a project's assets are paged and ordered", async () => {

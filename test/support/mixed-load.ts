@@ -49,13 +49,22 @@ function outcome(kind: Outcome["kind"], answer: GqlAnswer): Outcome {
   };
 }
 
-export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: number, budgetPerUser: number): MixedLoad {
+export interface MixedLoadOptions {
+  /** Runs once per user after their first request registered them (e.g. a plan that allows every create). */
+  readonly prepareUser?: (clerkId: string) => Promise<void>;
+}
+
+export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: number, budgetPerUser: number, options: MixedLoadOptions = {}): MixedLoad {
   const run = randomUUID().slice(0, 8);
   const outcomes: Outcome[] = [];
   let stopping = false;
   const loops = Array.from({ length: users }, async (_, u) => {
     const prefix = `load-${run}-u${u}-`;
     const token = api.token(`user_load_${run}_${u}`);
+    if (options.prepareUser) {
+      await gql(api.url, LIST, token); // signs the user in
+      await options.prepareUser(`user_load_${run}_${u}`);
+    }
     for (let i = 0; i < budgetPerUser && !stopping; i++) {
       const name = `${prefix}${i}`;
       try {
