@@ -264,3 +264,11 @@ test("fifty concurrent requests from different users over a pool of two never se
     expect(r.data.projects.nodes).toEqual([{ projectName: users[i]!.name }]);
   }
 });
+
+test("without Stripe settings the billing routes and the Stripe webhook are not there (404)", async () => {
+  const base = api.server.url.replace(/\/graphql$/, "");
+  for (const path of ["/webhooks/stripe", "/billing/checkout", "/billing/portal"]) {
+    const response = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(response.status, path).toBe(404);
+  }
+});
