@@ -361,3 +361,34 @@ const allUserIdsIR: any = {"usedParamSet":{},"params":[],"statement":"select u.i
 export const allUserIds = new PreparedQuery<IAllUserIdsParams,IAllUserIdsResult>(allUserIdsIR);
 
 
+/** 'ApplyStripeCheckout' parameters type */
+export interface IApplyStripeCheckoutParams {
+  customerId: string;
+  eventCreated: DateOrString;
+  planName?: string | null | void;
+  subscriptionId?: string | null | void;
+  userId: string;
+}
+
+/** 'ApplyStripeCheckout' return type */
+export interface IApplyStripeCheckoutResult {
+  outcome: string;
+}
+
+/** 'ApplyStripeCheckout' query type */
+export interface IApplyStripeCheckoutQuery {
+  params: IApplyStripeCheckoutParams;
+  result: IApplyStripeCheckoutResult;
+}
+
+const applyStripeCheckoutIR: any = {"usedParamSet":{"userId":true,"customerId":true,"subscriptionId":true,"planName":true,"eventCreated":true},"params":[{"name":"userId","required":true,"transform":{"type":"scalar"},"locs":[{"a":46,"b":53}]},{"name":"customerId","required":true,"transform":{"type":"scalar"},"locs":[{"a":56,"b":67}]},{"name":"subscriptionId","required":false,"transform":{"type":"scalar"},"locs":[{"a":70,"b":84}]},{"name":"planName","required":false,"transform":{"type":"scalar"},"locs":[{"a":87,"b":95}]},{"name":"eventCreated","required":true,"transform":{"type":"scalar"},"locs":[{"a":98,"b":111}]}],"statement":"select platform_backend.apply_stripe_checkout(:userId!, :customerId!, :subscriptionId, :planName, :eventCreated!) as \"outcome!\""};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select platform_backend.apply_stripe_checkout(:userId!, :customerId!, :subscriptionId, :planName, :eventCreated!) as "outcome!"
+ * ```
+ */
+export const applyStripeCheckout = new PreparedQuery<IApplyStripeCheckoutParams,IApplyStripeCheckoutResult>(applyStripeCheckoutIR);
+
+

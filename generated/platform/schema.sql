@@ -433,6 +433,32 @@ $function$;
 comment on function platform_backend.apply_plan_change(uuid) is 'Applies a scheduled plan change once it is due; answers applied, or the state it already had (superseded, applied), not_due or unknown. Idempotent. For the apply_plan_change job (platform admin).';
 grant execute on function platform_backend.apply_plan_change(uuid) to :DATABASE_PLATFORM_ADMIN;
 
+CREATE OR REPLACE FUNCTION platform_backend.apply_stripe_checkout(target_user_id uuid, customer_id text, subscription_id text, plan_name text, event_created timestamp with time zone)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  account platform_backend.billing_accounts;
+begin
+  perform platform_backend.link_stripe_customer(target_user_id, customer_id, subscription_id);
+  select * into account from platform_backend.billing_accounts b where b.user_id = target_user_id for update;
+  -- A checkout completed before a subscription event already applied (say, its cancellation) arrives late: ignored.
+  if account.last_event_at is not null and event_created < account.last_event_at then
+    return 'stale';
+  end if;
+  update platform_backend.billing_accounts b set last_event_at = event_created where b.user_id = target_user_id;
+  if plan_name is null then
+    return 'ignored';
+  end if;
+  perform platform_backend.change_plan(target_user_id, plan_name, 'stripe', null, null);
+  return 'applied';
+end;
+$function$;
+comment on function platform_backend.apply_stripe_checkout(uuid,text,text,text,timestamp with time zone) is 'Applies a completed Stripe checkout: links the customer (and subscription) to the user and moves them to the plan paid for (null: link only), unless a newer event was applied already (stale). Answers what it did.';
+grant execute on function platform_backend.apply_stripe_checkout(uuid,text,text,text,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
 CREATE OR REPLACE FUNCTION platform_backend.apply_stripe_subscription(customer_id text, subscription_id text, stripe_status text, plan_name text, cancel_at_period_end boolean, period_end timestamp with time zone, event_created timestamp with time zone)
  RETURNS text
  LANGUAGE plpgsql

@@ -8,9 +8,8 @@
  */
 import type Stripe from "stripe";
 import type { AdminSession } from "../db/session.ts";
-import { applyStripeSubscription, linkStripeCustomer, recordStripeDelivery, stripeCustomerOf } from "../../generated/platform/billing.queries.ts";
-import { requestPlanChange } from "./plans.ts";
-import { run } from "./run-query.ts";
+import { applyStripeCheckout, applyStripeSubscription, linkStripeCustomer, recordStripeDelivery, stripeCustomerOf } from "../../generated/platform/billing.queries.ts";
+import { run, single } from "./run-query.ts";
 
 export type StripeOutcome = "duplicate" | "ignored" | "applied" | "stale" | "unknown_customer" | "unknown_price" | "canceled" | "cancel_scheduled";
 
@@ -32,11 +31,19 @@ export async function applyStripeEvent(session: AdminSession, event: Stripe.Even
       const userId = checkout.client_reference_id ?? checkout.metadata?.user_id;
       const customerId = idOf(checkout.customer);
       if (!userId || !UUID.test(userId) || !customerId) return "ignored";
-      await run(session, linkStripeCustomer, { userId, customerId, subscriptionId: idOf(checkout.subscription) ?? null });
       const plan = checkout.metadata?.plan;
-      if (!plan || !(plan in prices) || checkout.payment_status === "unpaid") return "ignored";
-      await requestPlanChange(session, userId, plan, { source: "stripe" });
-      return "applied";
+      // Unpaid (an asynchronous payment still pending) or not a plan on sale: the customer is linked, no plan changes.
+      const paidFor = plan && plan in prices && checkout.payment_status !== "unpaid" ? plan : null;
+      return single(
+        await run(session, applyStripeCheckout, {
+          userId,
+          customerId,
+          subscriptionId: idOf(checkout.subscription) ?? null,
+          planName: paidFor,
+          eventCreated: new Date(event.created * 1000),
+        }),
+        "apply_stripe_checkout",
+      ).outcome as StripeOutcome;
     }
     case "customer.subscription.created":
     case "customer.subscription.updated":

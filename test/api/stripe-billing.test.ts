@@ -149,6 +149,22 @@ test("tampered, stale, foreign-signed or unsigned events get 400 and change noth
   expect(rows[0].n).toBe(0);
 });
 
+test("a checkout completed before the subscription's end, arriving after it, is ignored", async () => {
+  const { token, userId } = await signIn("latecheckout");
+  await post("/billing/checkout", token, { plan: "Pro" });
+  const customer = fake.requests.at(-1)!.form.customer!;
+  const now = Math.floor(Date.now() / 1000);
+  expect((await deliver(stripeEvent("customer.subscription.created", subscription(customer, PRICES.Pro), now - 20))).body.status).toBe("applied");
+  expect((await deliver(stripeEvent("customer.subscription.deleted", { ...subscription(customer, PRICES.Pro), status: "canceled" }, now - 5))).body.status).toBe("canceled");
+  const late = stripeEvent(
+    "checkout.session.completed",
+    { id: "cs_test_late", object: "checkout.session", customer, client_reference_id: userId, payment_status: "paid", metadata: { user_id: userId, plan: "Pro" } },
+    now - 30,
+  );
+  expect(await deliver(late)).toEqual({ status: 200, body: { status: "stale" } });
+  expect(await livePlan(userId)).toEqual(["Free"]);
+});
+
 test("subscription events out of order: the older one, arriving last, is ignored", async () => {
   const { token, userId } = await signIn("order");
   await post("/billing/checkout", token, { plan: "Pro" });

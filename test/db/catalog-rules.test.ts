@@ -67,6 +67,7 @@ test("the backend functions are in platform_backend, where only the platform adm
   expect(rows).toEqual(
     [
       "apply_plan_change",
+      "apply_stripe_checkout",
       "apply_stripe_subscription",
       "begin_account_erasure",
       "change_plan",

@@ -50,3 +50,6 @@ select r.user_id as "user_id!", r.email, r.plan_name as "plan_name!", r.projects
 select u.id as "id!" from platform.users u
  where not exists (select 1 from platform_backend.account_deletions d where d.user_id = u.id)
  order by u.id;
+
+/* @name applyStripeCheckout */
+select platform_backend.apply_stripe_checkout(:userId!, :customerId!, :subscriptionId, :planName, :eventCreated!) as "outcome!";

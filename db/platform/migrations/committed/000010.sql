@@ -1,5 +1,5 @@
 --! Previous: sha1:006546e4e4841fbe6d1bd3bdaa0b1b3eeaca1c84
---! Hash: sha1:eb7324f176e839df4d855680e4bd8d2500609204
+--! Hash: sha1:acb5c1568360f8b638e857747177b7abdc33217c
 
 -- Plans that mean something: every plan change is a kept record (immediate for
 -- upgrades, scheduled for the end of the period for downgrades and cancels, and
@@ -16,6 +16,7 @@ drop function if exists platform_backend.record_entitlement_sync(uuid, bigint, b
 drop function if exists platform_backend.entitlements_of(uuid);
 drop function if exists platform_private.enqueue_plan_change(platform.plan_changes);
 drop function if exists platform_backend.apply_stripe_subscription(text, text, text, text, boolean, timestamptz, timestamptz);
+drop function if exists platform_backend.apply_stripe_checkout(uuid, text, text, text, timestamptz);
 drop function if exists platform_backend.link_stripe_customer(uuid, text, text);
 drop function if exists platform_backend.apply_plan_change(uuid);
 drop function if exists platform_backend.change_plan(uuid, text, text, timestamptz, boolean);
@@ -464,6 +465,40 @@ comment on function platform_backend.apply_stripe_subscription(text, text, text,
   'Applies the state of a Stripe subscription (from customer.subscription.* events) to the customer''s user: its plan (an upgrade at once, a downgrade at the period''s end), a cancel at the period''s end, or the end. An event created before the newest one applied is ignored (stale). Answers what it did.';
 revoke all on function platform_backend.apply_stripe_subscription(text, text, text, text, boolean, timestamptz, timestamptz) from public;
 grant execute on function platform_backend.apply_stripe_subscription(text, text, text, text, boolean, timestamptz, timestamptz) to :DATABASE_PLATFORM_ADMIN;
+
+create function platform_backend.apply_stripe_checkout(
+  target_user_id uuid,
+  customer_id text,
+  subscription_id text,
+  plan_name text,
+  event_created timestamptz
+) returns text
+  language plpgsql
+  volatile
+  security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  account platform_backend.billing_accounts;
+begin
+  perform platform_backend.link_stripe_customer(target_user_id, customer_id, subscription_id);
+  select * into account from platform_backend.billing_accounts b where b.user_id = target_user_id for update;
+  -- A checkout completed before a subscription event already applied (say, its cancellation) arrives late: ignored.
+  if account.last_event_at is not null and event_created < account.last_event_at then
+    return 'stale';
+  end if;
+  update platform_backend.billing_accounts b set last_event_at = event_created where b.user_id = target_user_id;
+  if plan_name is null then
+    return 'ignored';
+  end if;
+  perform platform_backend.change_plan(target_user_id, plan_name, 'stripe', null, null);
+  return 'applied';
+end;
+$$;
+comment on function platform_backend.apply_stripe_checkout(uuid, text, text, text, timestamptz) is
+  'Applies a completed Stripe checkout: links the customer (and subscription) to the user and moves them to the plan paid for (null: link only), unless a newer event was applied already (stale). Answers what it did.';
+revoke all on function platform_backend.apply_stripe_checkout(uuid, text, text, text, timestamptz) from public;
+grant execute on function platform_backend.apply_stripe_checkout(uuid, text, text, text, timestamptz) to :DATABASE_PLATFORM_ADMIN;
 
 --------------------------------------------------------------------------------
 -- 6. Entitlements: what the sync job carries to the user-data database, and
