@@ -90,3 +90,15 @@ test("entitlements follow plan changes, and a downgrade the data exceeds is kept
   await expect(createProject(userId, "f")).rejects.toMatchObject({ code: "53400" });
   expect(await projectCount(userId)).toBe(5);
 });
+
+test("a user the sync has not reached yet is held to the platform's Free limits (the two databases agree on them)", async () => {
+  const userId = await newUser(databases);
+  const platformFree = await databases.platform.withPlatformAdmin(async (admin) =>
+    (await admin.query("select plan_name, max_projects, max_personas from platform_backend.entitlements_of($1)", [userId])).rows[0],
+  );
+  const userDataFallback = await databases.userData.withUserContext(userId, async (s) =>
+    (await s.query("select plan_name, max_projects, max_personas from user_data.current_entitlements()")).rows[0],
+  );
+  expect(platformFree).toEqual({ plan_name: "Free", max_projects: "3", max_personas: "1" });
+  expect(userDataFallback).toEqual(platformFree);
+});
