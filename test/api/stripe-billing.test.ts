@@ -72,6 +72,11 @@ function stripeEvent(type: string, object: object, created = Math.floor(Date.now
   return JSON.stringify({ id: `evt_${randomBytes(12).toString("hex")}`, object: "event", type, created, livemode: false, data: { object } });
 }
 
+/** A completed, paid Checkout Session for `plan`, as Stripe's checkout.session.completed carries it. */
+function checkoutSession(customer: string, userId: string, plan: string, fields: Record<string, unknown> = {}) {
+  return { id: `cs_test_${randomBytes(6).toString("hex")}`, object: "checkout.session", customer, client_reference_id: userId, payment_status: "paid", metadata: { user_id: userId, plan }, ...fields };
+}
+
 function subscription(customer: string, price: string, fields: Record<string, unknown> = {}) {
   const periodEnd = Math.floor(Date.now() / 1000) + 30 * 86400;
   return { id: `sub_${run}x`, object: "subscription", customer, status: "active", cancel_at_period_end: false, items: { object: "list", data: [{ price: { id: price }, current_period_end: periodEnd }] }, ...fields };
@@ -115,9 +120,7 @@ test("checkout.session.completed upgrades the user at once; the replayed event i
   const { token, userId } = await signIn("upgrade");
   await post("/billing/checkout", token, { plan: "Pro" });
   const customer = fake.requests.at(-1)!.form.customer!;
-  const completed = stripeEvent("checkout.session.completed", {
-    id: "cs_test_1", object: "checkout.session", customer, client_reference_id: userId, subscription: `sub_${run}u`, payment_status: "paid", metadata: { user_id: userId, plan: "Pro" },
-  });
+  const completed = stripeEvent("checkout.session.completed", checkoutSession(customer, userId, "Pro", { subscription: `sub_${run}u` }));
   const header = Stripe.webhooks.generateTestHeaderString({ payload: completed, secret });
   expect(await deliver(completed, header)).toEqual({ status: 200, body: { status: "applied" } });
   expect(await livePlan(userId)).toEqual(["Pro"]);
@@ -134,9 +137,7 @@ test("tampered, stale, foreign-signed or unsigned events get 400 and change noth
   const { token, userId } = await signIn("forged");
   await post("/billing/checkout", token, { plan: "Pro" });
   const customer = fake.requests.at(-1)!.form.customer!;
-  const completed = stripeEvent("checkout.session.completed", {
-    id: "cs_test_2", object: "checkout.session", customer, client_reference_id: userId, payment_status: "paid", metadata: { user_id: userId, plan: "Enterprise" },
-  });
+  const completed = stripeEvent("checkout.session.completed", checkoutSession(customer, userId, "Enterprise"));
   const header = Stripe.webhooks.generateTestHeaderString({ payload: completed, secret });
   const tampered = completed.replace('"plan":"Enterprise"', '"plan":"Pro"');
   expect((await deliver(tampered, header)).status).toBe(400);
@@ -156,11 +157,7 @@ test("a checkout completed before the subscription's end, arriving after it, is 
   const now = Math.floor(Date.now() / 1000);
   expect((await deliver(stripeEvent("customer.subscription.created", subscription(customer, PRICES.Pro), now - 20))).body.status).toBe("applied");
   expect((await deliver(stripeEvent("customer.subscription.deleted", { ...subscription(customer, PRICES.Pro), status: "canceled" }, now - 5))).body.status).toBe("canceled");
-  const late = stripeEvent(
-    "checkout.session.completed",
-    { id: "cs_test_late", object: "checkout.session", customer, client_reference_id: userId, payment_status: "paid", metadata: { user_id: userId, plan: "Pro" } },
-    now - 30,
-  );
+  const late = stripeEvent("checkout.session.completed", checkoutSession(customer, userId, "Pro"), now - 30);
   expect(await deliver(late)).toEqual({ status: 200, body: { status: "stale" } });
   expect(await livePlan(userId)).toEqual(["Free"]);
 });
