@@ -46,6 +46,7 @@ async function underLoad(disruption: () => Promise<number>): Promise<{ load: Mix
   // 400 creates per user: far more than Free allows.
   const load = startMixedLoad(api, 8, 400, { prepareUser: (clerkId) => giveUnlimitedPlan(server.ownerUrls, clerkId) });
   try {
+    await load.ready();
     await sleep(1000);
     const acceptingAt = await disruption();
     for (let waited = 0; waited < 15_000; waited += 100) {

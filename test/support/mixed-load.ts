@@ -29,6 +29,8 @@ export interface MixedLoad {
   acknowledged(): string[];
   /** Stops after the requests in flight; resolves when every user has stopped. */
   stop(): Promise<void>;
+  /** Resolves when every user is signed in and prepared (prepareUser), just before the load starts. */
+  ready(): Promise<void>;
   /** Resolves when every user has spent their request budget. */
   finished(): Promise<void>;
 }
@@ -58,13 +60,18 @@ export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: nu
   const run = randomUUID().slice(0, 8);
   const outcomes: Outcome[] = [];
   let stopping = false;
+  // Every user is prepared before any load starts, so a test can disrupt the database once the load runs.
+  const prepared = Promise.all(
+    Array.from({ length: users }, async (_, u) => {
+      if (!options.prepareUser) return;
+      await gql(api.url, LIST, api.token(`user_load_${run}_${u}`)); // signs the user in
+      await options.prepareUser(`user_load_${run}_${u}`);
+    }),
+  );
   const loops = Array.from({ length: users }, async (_, u) => {
+    await prepared;
     const prefix = `load-${run}-u${u}-`;
     const token = api.token(`user_load_${run}_${u}`);
-    if (options.prepareUser) {
-      await gql(api.url, LIST, token); // signs the user in
-      await options.prepareUser(`user_load_${run}_${u}`);
-    }
     for (let i = 0; i < budgetPerUser && !stopping; i++) {
       const name = `${prefix}${i}`;
       try {
@@ -87,6 +94,7 @@ export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: nu
   return {
     outcomes,
     acknowledged: () => outcomes.filter((o) => o.created).map((o) => o.created!),
+    ready: () => prepared.then(() => undefined),
     finished: () => done.then(() => undefined),
     async stop() {
       stopping = true;
