@@ -392,3 +392,30 @@ const applyStripeCheckoutIR: any = {"usedParamSet":{"userId":true,"customerId":t
 export const applyStripeCheckout = new PreparedQuery<IApplyStripeCheckoutParams,IApplyStripeCheckoutResult>(applyStripeCheckoutIR);
 
 
+/** 'AccountIsErased' parameters type */
+export interface IAccountIsErasedParams {
+  userId: string;
+}
+
+/** 'AccountIsErased' return type */
+export interface IAccountIsErasedResult {
+  erasing: boolean;
+}
+
+/** 'AccountIsErased' query type */
+export interface IAccountIsErasedQuery {
+  params: IAccountIsErasedParams;
+  result: IAccountIsErasedResult;
+}
+
+const accountIsErasedIR: any = {"usedParamSet":{"userId":true},"params":[{"name":"userId","required":true,"transform":{"type":"scalar"},"locs":[{"a":84,"b":91}]}],"statement":"select exists (select 1 from platform_backend.account_deletions d where d.user_id = :userId!) as \"erasing!\""};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select exists (select 1 from platform_backend.account_deletions d where d.user_id = :userId!) as "erasing!"
+ * ```
+ */
+export const accountIsErased = new PreparedQuery<IAccountIsErasedParams,IAccountIsErasedResult>(accountIsErasedIR);
+
+

@@ -71,3 +71,30 @@ const currentEntitlementsIR: any = {"usedParamSet":{},"params":[],"statement":"s
 export const currentEntitlements = new PreparedQuery<ICurrentEntitlementsParams,ICurrentEntitlementsResult>(currentEntitlementsIR);
 
 
+/** 'ForgetEntitlements' parameters type */
+export interface IForgetEntitlementsParams {
+  userId: string;
+}
+
+/** 'ForgetEntitlements' return type */
+export interface IForgetEntitlementsResult {
+  forgotten: boolean;
+}
+
+/** 'ForgetEntitlements' query type */
+export interface IForgetEntitlementsQuery {
+  params: IForgetEntitlementsParams;
+  result: IForgetEntitlementsResult;
+}
+
+const forgetEntitlementsIR: any = {"usedParamSet":{"userId":true},"params":[{"name":"userId","required":true,"transform":{"type":"scalar"},"locs":[{"a":45,"b":52}]}],"statement":"select user_data_backend.forget_entitlements(:userId!) as \"forgotten!\""};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select user_data_backend.forget_entitlements(:userId!) as "forgotten!"
+ * ```
+ */
+export const forgetEntitlements = new PreparedQuery<IForgetEntitlementsParams,IForgetEntitlementsResult>(forgetEntitlementsIR);
+
+

@@ -251,6 +251,18 @@ $function$;
 comment on function user_data_backend.apply_entitlements(uuid,text,bigint,bigint,bigint,bigint) is 'Stores a user''s plan limits unless a newer version is stored already (applied = false), and answers how many projects and personas the user has, for the platform''s over-limit report. For the sync_entitlements job (worker role).';
 grant execute on function user_data_backend.apply_entitlements(uuid,text,bigint,bigint,bigint,bigint) to :DATABASE_WORKER;
 
+CREATE OR REPLACE FUNCTION user_data_backend.forget_entitlements(target_user_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  with gone as (delete from user_data.user_entitlements e where e.user_id = target_user_id returning 1)
+  select exists (select 1 from gone)
+$function$;
+comment on function user_data_backend.forget_entitlements(uuid) is 'Removes a user''s entitlements (an account being erased keeps nothing here); answers whether there were any. For the sync_entitlements job (worker role).';
+grant execute on function user_data_backend.forget_entitlements(uuid) to :DATABASE_WORKER;
+
 CREATE OR REPLACE FUNCTION user_data_private.entitlements_of(target_user_id uuid)
  RETURNS user_data.user_entitlements
  LANGUAGE plpgsql

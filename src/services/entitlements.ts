@@ -6,14 +6,17 @@
  * it is now, writes it through the worker's backend function (which keeps the
  * highest version, so syncs may run in any order and any number of times),
  * and records on the platform what the user's data held then (the over-limit
- * report).
+ * report). An account being erased keeps nothing there: its entitlements are
+ * removed instead (the erasure's own end enqueues one last sync).
  */
 import type { Databases } from "../db/databases.ts";
-import { allUserIds, entitlementsOf, recordEntitlementSync } from "../../generated/platform/billing.queries.ts";
-import { applyEntitlements } from "../../generated/user_data/entitlements.queries.ts";
+import { accountIsErased, allUserIds, entitlementsOf, recordEntitlementSync } from "../../generated/platform/billing.queries.ts";
+import { applyEntitlements, forgetEntitlements } from "../../generated/user_data/entitlements.queries.ts";
 import { run, single } from "./run-query.ts";
 
 export interface SyncOutcome {
+  /** True when the account is being erased: its entitlements were removed, not written. */
+  readonly erased: boolean;
   readonly plan: string;
   readonly version: number;
   /** False when the user-data database already held a newer version. */
@@ -24,8 +27,15 @@ export interface SyncOutcome {
 }
 
 export async function syncEntitlements(databases: Pick<Databases, "platform" | "userData">, userId: string): Promise<SyncOutcome> {
-  const wanted = await databases.platform.withPlatformAdmin(async (admin) => single(await run(admin, entitlementsOf, { userId }), "entitlements_of"));
+  const { wanted, erasing } = await databases.platform.withPlatformAdmin(async (admin) => ({
+    wanted: single(await run(admin, entitlementsOf, { userId }), "entitlements_of"),
+    erasing: single(await run(admin, accountIsErased, { userId }), "account_deletions").erasing,
+  }));
   const version = Number(wanted.version);
+  if (erasing) {
+    await databases.userData.withWorker((worker) => run(worker, forgetEntitlements, { userId }));
+    return { erased: true, plan: wanted.plan_name, version, applied: false, projects: 0, personas: 0, overLimit: false };
+  }
   const stored = await databases.userData.withWorker(async (worker) =>
     single(
       await run(worker, applyEntitlements, {
@@ -45,7 +55,7 @@ export async function syncEntitlements(databases: Pick<Databases, "platform" | "
     run(admin, recordEntitlementSync, { userId, version: String(version), projects: String(projects), personas: String(personas) }),
   );
   const overLimit = recorded[0]?.over_limit ?? false;
-  return { plan: wanted.plan_name, version, applied: stored.applied, projects, personas, overLimit };
+  return { erased: false, plan: wanted.plan_name, version, applied: stored.applied, projects, personas, overLimit };
 }
 
 /** Syncs every account (erased ones aside), one user at a time; answers how many and how many are over a limit. */

@@ -6,9 +6,11 @@
  * exactly one current subscription. Entitlements reach the user-data
  * database through the same sync the job runs.
  */
+import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Databases } from "../../src/db/databases.ts";
 import { syncEntitlements } from "../../src/services/entitlements.ts";
+import { requestAccountDeletion } from "../../src/services/erasure.ts";
 import { requestPlanChange } from "../../src/services/plans.ts";
 import { databasesFor, newUser, ownDeployment } from "../support/databases.ts";
 
@@ -101,4 +103,18 @@ test("a user the sync has not reached yet is held to the platform's Free limits 
   );
   expect(platformFree).toEqual({ plan_name: "Free", max_projects: "3", max_personas: "1" });
   expect(userDataFallback).toEqual(platformFree);
+});
+
+test("an account being erased keeps no entitlements: the sync removes them instead of writing", async () => {
+  const userId = await newUser(databases);
+  expect(await syncEntitlements(databases, userId)).toMatchObject({ erased: false, plan: "Free", applied: true });
+  await databases.platform.withPlatformAdmin((admin) => requestAccountDeletion(admin, userId, "operator"));
+  expect(await syncEntitlements(databases, userId)).toMatchObject({ erased: true });
+  const owner = new pg.Client({ connectionString: endpoints().userData.migrationUrl });
+  await owner.connect();
+  try {
+    expect((await owner.query("select count(*)::int as n from user_data.user_entitlements where user_id = $1", [userId])).rows[0].n).toBe(0);
+  } finally {
+    await owner.end();
+  }
 });

@@ -53,3 +53,6 @@ select u.id as "id!" from platform.users u
 
 /* @name applyStripeCheckout */
 select platform_backend.apply_stripe_checkout(:userId!, :customerId!, :subscriptionId, :planName, :eventCreated!) as "outcome!";
+
+/* @name accountIsErased */
+select exists (select 1 from platform_backend.account_deletions d where d.user_id = :userId!) as "erasing!";

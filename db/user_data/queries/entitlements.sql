@@ -7,3 +7,6 @@ select a.applied as "applied!", a.projects as "projects!", a.personas as "person
 /* @name currentEntitlements */
 select e.plan_name, e.max_projects, e.projects, e.max_personas, e.personas, e.over_limit
   from user_data.current_entitlements() as e;
+
+/* @name forgetEntitlements */
+select user_data_backend.forget_entitlements(:userId!) as "forgotten!";

@@ -4,7 +4,7 @@
 -- its value and the plan); a downgrade keeps everything and reports it.
 -- Concurrent creates at the limit: test/db/entitlement-limits.test.ts.
 begin;
-select plan(29);
+select plan(32);
 
 create temp table ids (a uuid, b uuid, c uuid);
 insert into ids values ('a6000000-0000-4000-8000-00000000000a', 'b6000000-0000-4000-8000-00000000000b', 'c6000000-0000-4000-8000-00000000000c');
@@ -17,6 +17,8 @@ select is((select applied from user_data_backend.apply_entitlements((select a fr
 select is((select applied from user_data_backend.apply_entitlements((select a from ids), 'Free', 3, 1, 50000, 5)), true, 'the same version again is applied (a resync)');
 select is((select row(projects, personas)::text from user_data_backend.apply_entitlements((select b from ids), 'Free', 3, 1, 50000, 1)), '(0,0)',
   'and learns how many projects and personas the user has');
+select is(user_data_backend.forget_entitlements((select b from ids)), true, 'the worker removes the entitlements of an account being erased');
+select is(user_data_backend.forget_entitlements((select b from ids)), false, 'and says when there were none');
 select throws_ok('select * from user_data.user_entitlements', '42501', null, 'the worker cannot read the table itself');
 select throws_ok('select * from user_data.user_projects', '42501', null, 'nor anyone''s content');
 reset role;
@@ -31,6 +33,7 @@ select throws_ok($$ insert into user_data.user_entitlements (user_id, plan_name,
   'nor write entitlements for anyone');
 select throws_ok($$ select user_data_backend.apply_entitlements((select a from ids), 'Enterprise', null, null, null, 100) $$, '42501', null,
   'nor call the worker''s function');
+select throws_ok($$ select user_data_backend.forget_entitlements((select a from ids)) $$, '42501', null, 'nor remove them');
 select lives_ok($$ insert into user_data.user_projects (project_name, project_type) select 'A project ' || g, 'blog' from generate_series(1, 3) g $$,
   'a Free user creates three projects');
 select throws_ok($$ insert into user_data.user_projects (project_name, project_type) values ('A project 4', 'blog') $$,

@@ -1,5 +1,5 @@
 --! Previous: sha1:a7a4e1b0e2269da221b08ece86de5e2b9b8b4531
---! Hash: sha1:70c41ec95a4ec2dab00e6f605a2403bf9d62c632
+--! Hash: sha1:ac291ad1b84572d6e8d13a4dbae87491f032b0c9
 
 -- Entitlements: the limits of each user's plan, carried here from the platform
 -- database by the job queue (sync_entitlements), so that this database itself
@@ -10,6 +10,7 @@ drop trigger if exists _300_within_plan on user_data.user_personas;
 drop trigger if exists _300_within_plan on user_data.user_projects;
 drop function if exists user_data_private.tg__within_plan();
 drop function if exists user_data.current_entitlements();
+drop function if exists user_data_backend.forget_entitlements(uuid);
 drop function if exists user_data_backend.apply_entitlements(uuid, text, bigint, bigint, bigint, bigint);
 drop function if exists user_data_private.entitlements_of(uuid);
 drop type if exists user_data.entitlement_status;
@@ -115,6 +116,20 @@ comment on function user_data_backend.apply_entitlements(uuid, text, bigint, big
   'Stores a user''s plan limits unless a newer version is stored already (applied = false), and answers how many projects and personas the user has, for the platform''s over-limit report. For the sync_entitlements job (worker role).';
 revoke all on function user_data_backend.apply_entitlements(uuid, text, bigint, bigint, bigint, bigint) from public;
 grant execute on function user_data_backend.apply_entitlements(uuid, text, bigint, bigint, bigint, bigint) to :DATABASE_WORKER;
+
+create function user_data_backend.forget_entitlements(target_user_id uuid) returns boolean
+  language sql
+  volatile
+  security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+  with gone as (delete from user_data.user_entitlements e where e.user_id = target_user_id returning 1)
+  select exists (select 1 from gone)
+$$;
+comment on function user_data_backend.forget_entitlements(uuid) is
+  'Removes a user''s entitlements (an account being erased keeps nothing here); answers whether there were any. For the sync_entitlements job (worker role).';
+revoke all on function user_data_backend.forget_entitlements(uuid) from public;
+grant execute on function user_data_backend.forget_entitlements(uuid) to :DATABASE_WORKER;
 
 -- A project or persona beyond the plan's limit is refused here, whoever inserts it.
 -- Inserts of one user are serialised by an advisory lock taken in the trigger, so two
