@@ -60,7 +60,7 @@ export async function syncEntitlements(databases: Pick<Databases, "platform" | "
 
 /** Syncs every account (erased ones aside), one user at a time; answers how many and how many are over a limit. */
 export async function resyncAllEntitlements(databases: Pick<Databases, "platform" | "userData">, onUser?: (userId: string, outcome: SyncOutcome) => void) {
-  const ids = await databases.platform.withPlatformAdmin((admin) => run(admin, allUserIds, undefined as never));
+  const ids = await databases.platform.withPlatformAdmin((admin) => run(admin, allUserIds, undefined));
   let overLimit = 0;
   for (const { id } of ids) {
     const outcome = await syncEntitlements(databases, id);

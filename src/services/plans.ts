@@ -38,5 +38,5 @@ export async function planHistory(session: AdminSession, userId: string) {
 
 /** Users whose data exceeds their plan after a downgrade (as last synced). */
 export async function overLimitReport(session: AdminSession) {
-  return run(session, overLimitQuery, undefined as never);
+  return run(session, overLimitQuery, undefined);
 }
