@@ -134,6 +134,24 @@ export interface AdminClaim {
   readonly value: string;
 }
 
+/** Stripe billing: checkout, the billing portal and the webhook. */
+export interface BillingSettings {
+  /** STRIPE_SECRET_KEY: the API key (sk_test_…, sk_live_… or a restricted rk_…); without it /billing/* answers 404. */
+  secretKey: string | undefined;
+  /** STRIPE_WEBHOOK_SECRET: the webhook endpoint's signing secret (whsec_…); without it /webhooks/stripe answers 404. */
+  webhookSecret: string | undefined;
+  /** STRIPE_PRICES: plan name → Stripe price id, as `Pro=price_123,Enterprise=price_456`. */
+  prices: Readonly<Record<string, string>>;
+  /** STRIPE_API_BASE: where the Stripe API is reached (a local fake or stripe-mock in tests and development); Stripe's own by default. */
+  apiBase: URL | undefined;
+  /** BILLING_SUCCESS_URL: where checkout sends the user after paying. */
+  successUrl: string;
+  /** BILLING_CANCEL_URL: where checkout sends the user who gives up. */
+  cancelUrl: string;
+  /** BILLING_RETURN_URL: where the billing portal sends the user back to. */
+  returnUrl: string;
+}
+
 export interface WorkerSettings {
   /** WORKER_IN_PROCESS: whether `npm start` runs the job worker beside the API (production may run `alwrity worker` apart). */
   inProcess: boolean;
@@ -175,6 +193,7 @@ export interface Config {
   poolerMode: PoolerMode;
   api: ApiSettings;
   clerk: ClerkSettings;
+  billing: BillingSettings;
   observability: ObservabilitySettings;
   worker: WorkerSettings;
 }
@@ -268,6 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     inProcess: read.boolean("WORKER_IN_PROCESS", true),
     usagePartitionsAhead: read.integer("USAGE_PARTITIONS_AHEAD", 3, 1, 36),
   };
+  const billing = readBilling(read, problems);
   const observability = readObservability(read, environment, problems);
   if (environment === "production") {
     const missing = [!clerk.issuer && "CLERK_ISSUER", !clerk.authorizedParties.length && "CLERK_AUTHORIZED_PARTIES"].filter(Boolean);
@@ -306,7 +326,32 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
-  return { environment, source, envPrefix, pool, fairUse, echo, poolerMode, api, clerk, observability, worker };
+  return { environment, source, envPrefix, pool, fairUse, echo, poolerMode, api, clerk, billing, observability, worker };
+}
+
+function readBilling(read: Reader, problems: string[]): BillingSettings {
+  const prices: Record<string, string> = {};
+  const rawPrices = read.raw("STRIPE_PRICES");
+  for (const pair of rawPrices ? rawPrices.split(",").map((p) => p.trim()).filter(Boolean) : []) {
+    const match = /^([A-Za-z][A-Za-z0-9 ]{0,49})=(price_[A-Za-z0-9]+)$/.exec(pair);
+    if (!match) {
+      problems.push(`STRIPE_PRICES must be a comma-separated list of <plan name>=<price id>, such as Pro=price_123,Enterprise=price_456 (not "${pair.slice(0, 60)}")`);
+      continue;
+    }
+    prices[match[1]!.trim()] = match[2]!;
+  }
+  const apiBaseRaw = read.matching("STRIPE_API_BASE", /^https?:\/\/[^\s/]+\/?$/, "", "an http(s) URL of a host and port only, such as http://127.0.0.1:12111");
+  const url = (name: string, fallback: string) =>
+    read.matching(name, /^https?:\/\/\S+$/, fallback, "an http(s) URL the browser is sent to");
+  return {
+    secretKey: read.matching("STRIPE_SECRET_KEY", /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, "", "a Stripe secret key (sk_test_…, sk_live_… or rk_…)") || undefined,
+    webhookSecret: read.matching("STRIPE_WEBHOOK_SECRET", /^whsec_[A-Za-z0-9]+$/, "", "the Stripe webhook endpoint's signing secret (whsec_…)") || undefined,
+    prices,
+    apiBase: apiBaseRaw ? new URL(apiBaseRaw) : undefined,
+    successUrl: url("BILLING_SUCCESS_URL", "http://localhost:3000/billing/success"),
+    cancelUrl: url("BILLING_CANCEL_URL", "http://localhost:3000/billing/cancel"),
+    returnUrl: url("BILLING_RETURN_URL", "http://localhost:3000/account"),
+  };
 }
 
 function parseAdminClaim(text: string): AdminClaim | undefined {

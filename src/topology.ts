@@ -123,7 +123,7 @@ export const ROLE_SPECS: readonly RoleSpec[] = [
     memberOf: [],
     placeholder: ":DATABASE_WORKER",
     purpose:
-      "the job queue's own connections (graphile-worker): takes, completes and fails jobs in the graphile_worker schema and nothing else; jobs reach the data as the user or the platform admin, like any service",
+      "the job queue's own connections (graphile-worker): takes, completes and fails jobs in the graphile_worker schema; in the user-data database it may only call the worker's backend functions (user_data_backend: entitlements); other jobs reach the data as the user or the platform admin, like any service",
   },
 ];
 

@@ -148,6 +148,21 @@ describe("loadConfig", () => {
     expect(problemsOf({ USAGE_PARTITIONS_AHEAD: "0" })).toEqual([expect.stringMatching(/^USAGE_PARTITIONS_AHEAD must be/)]);
   });
 
+  test("Stripe settings: plan names and price ids are configuration, and every malformed value is named", () => {
+    const billing = loadConfig({ STRIPE_PRICES: "Pro=price_123, Enterprise=price_456", STRIPE_API_BASE: "http://127.0.0.1:12111" }).billing;
+    expect(billing.prices).toEqual({ Pro: "price_123", Enterprise: "price_456" });
+    expect(billing.apiBase?.port).toBe("12111");
+    expect(billing.secretKey).toBeUndefined();
+    expect(billing.webhookSecret).toBeUndefined();
+    expect(problemsOf({ STRIPE_PRICES: "Pro:price_123", STRIPE_SECRET_KEY: "pk_test_1", STRIPE_WEBHOOK_SECRET: "secret", STRIPE_API_BASE: "127.0.0.1:1", BILLING_RETURN_URL: "home" })).toEqual([
+      expect.stringMatching(/^STRIPE_PRICES must be a comma-separated list of <plan name>=<price id>/),
+      expect.stringMatching(/^STRIPE_API_BASE must be an http\(s\) URL/),
+      expect.stringMatching(/^STRIPE_SECRET_KEY must be a Stripe secret key/),
+      expect.stringMatching(/^STRIPE_WEBHOOK_SECRET must be the Stripe webhook endpoint's signing secret/),
+      expect.stringMatching(/^BILLING_RETURN_URL must be an http\(s\) URL/),
+    ]);
+  });
+
   test("DATABASE_ECHO accepts the usual spellings", () => {
     expect(loadConfig({ DATABASE_ECHO: "TRUE" }).echo).toBe(true);
     expect(loadConfig({ DATABASE_ECHO: "0" }).echo).toBe(false);

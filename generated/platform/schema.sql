@@ -29,6 +29,41 @@ comment on schema platform_private is 'Trigger functions and helpers; never expo
 
 -- tables
 
+create table platform.plan_changes (
+  id uuid not null default gen_random_uuid(),
+  user_id uuid not null,
+  from_plan_id uuid,
+  to_plan_id uuid not null,
+  kind text not null,
+  source text not null,
+  state text not null,
+  requested_at timestamp with time zone not null default clock_timestamp(),
+  effective_at timestamp with time zone not null,
+  settled_at timestamp with time zone,
+  subscription_id uuid,
+  constraint plan_changes_check CHECK (((state = 'scheduled'::text) = (settled_at IS NULL))),
+  constraint plan_changes_check1 CHECK (((state = 'applied'::text) = (subscription_id IS NOT NULL))),
+  constraint plan_changes_from_plan_id_fkey FOREIGN KEY (from_plan_id) REFERENCES platform.subscription_plans(id) ON DELETE RESTRICT,
+  constraint plan_changes_kind_check CHECK ((kind = ANY (ARRAY['upgrade'::text, 'downgrade'::text, 'cancel'::text, 'renewal'::text]))),
+  constraint plan_changes_pkey PRIMARY KEY (user_id, id),
+  constraint plan_changes_source_check CHECK ((source = ANY (ARRAY['admin'::text, 'stripe'::text, 'system'::text]))),
+  constraint plan_changes_state_check CHECK ((state = ANY (ARRAY['scheduled'::text, 'applied'::text, 'superseded'::text]))),
+  constraint plan_changes_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES platform.user_subscriptions(id) ON DELETE RESTRICT,
+  constraint plan_changes_to_plan_id_fkey FOREIGN KEY (to_plan_id) REFERENCES platform.subscription_plans(id) ON DELETE RESTRICT,
+  constraint plan_changes_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE
+);
+alter table platform.plan_changes enable row level security;
+alter table platform.plan_changes force row level security;
+comment on table platform.plan_changes is 'Every plan change a user had, newest last: upgrades apply at once, downgrades and cancels are scheduled for the end of the paid period and applied then by a job. Rows are never deleted; a scheduled change only ever becomes applied or superseded.';
+comment on column platform.plan_changes.kind is 'upgrade (applied at once), downgrade or cancel (at the period''s end; cancel means Free), renewal (same plan, new period).';
+comment on column platform.plan_changes.source is 'Who asked: stripe (a webhook), admin (a platform service or operator), system.';
+comment on column platform.plan_changes.effective_at is 'When the change takes (took) effect.';
+comment on column platform.plan_changes.subscription_id is 'The subscription the change started, once applied.';
+grant select on table platform.plan_changes to :DATABASE_PLATFORM_ADMIN;
+grant select on table platform.plan_changes to :DATABASE_AUTHENTICATED;
+grant insert (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id) on table platform.plan_changes to :DATABASE_PLATFORM_ADMIN;
+grant update (state, settled_at, subscription_id) on table platform.plan_changes to :DATABASE_PLATFORM_ADMIN;
+
 create table platform.platform_usage_logs (
   id bigint not null default nextval('platform.platform_usage_log_ids'::regclass),
   user_id uuid not null,
@@ -115,7 +150,7 @@ create table platform.user_subscriptions (
 alter table platform.user_subscriptions enable row level security;
 alter table platform.user_subscriptions force row level security;
 comment on table platform.user_subscriptions is 'Which plan a user is on, and was on: at most one live (trialing, active or past_due) subscription per user.';
-grant delete, insert, select, update on table platform.user_subscriptions to :DATABASE_PLATFORM_ADMIN;
+grant insert, select, update on table platform.user_subscriptions to :DATABASE_PLATFORM_ADMIN;
 grant select on table platform.user_subscriptions to :DATABASE_AUTHENTICATED;
 
 create table platform.users (
@@ -183,21 +218,85 @@ comment on column platform_backend.account_deletions.rows_erased is 'Rows remove
 grant select on table platform_backend.account_deletions to :DATABASE_PLATFORM_ADMIN;
 grant update (state, started_at, completed_at, rows_erased) on table platform_backend.account_deletions to :DATABASE_PLATFORM_ADMIN;
 
+create table platform_backend.billing_accounts (
+  user_id uuid not null,
+  stripe_customer_id text not null,
+  stripe_subscription_id text,
+  stripe_status text,
+  last_event_at timestamp with time zone,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint billing_accounts_pkey PRIMARY KEY (user_id),
+  constraint billing_accounts_stripe_customer_id_check CHECK ((stripe_customer_id ~ '^cus_[A-Za-z0-9]{1,200}$'::text)),
+  constraint billing_accounts_stripe_customer_id_key UNIQUE (stripe_customer_id),
+  constraint billing_accounts_stripe_subscription_id_check CHECK ((stripe_subscription_id ~ '^sub_[A-Za-z0-9]{1,200}$'::text)),
+  constraint billing_accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE
+);
+alter table platform_backend.billing_accounts enable row level security;
+alter table platform_backend.billing_accounts force row level security;
+comment on table platform_backend.billing_accounts is 'A user''s Stripe customer and subscription, and the creation time of the newest subscription event applied (older ones, arriving late, are ignored). Platform admins only.';
+grant select on table platform_backend.billing_accounts to :DATABASE_PLATFORM_ADMIN;
+
+create table platform_backend.entitlement_syncs (
+  user_id uuid not null,
+  plan_name text not null,
+  version bigint not null,
+  max_projects bigint,
+  max_personas bigint,
+  projects bigint not null,
+  personas bigint not null,
+  over_limit boolean generated always as (((projects > COALESCE(max_projects, projects)) OR (personas > COALESCE(max_personas, personas)))) stored,
+  synced_at timestamp with time zone not null default now(),
+  constraint entitlement_syncs_personas_check CHECK ((personas >= 0)),
+  constraint entitlement_syncs_pkey PRIMARY KEY (user_id),
+  constraint entitlement_syncs_projects_check CHECK ((projects >= 0)),
+  constraint entitlement_syncs_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE
+);
+alter table platform_backend.entitlement_syncs enable row level security;
+alter table platform_backend.entitlement_syncs force row level security;
+comment on table platform_backend.entitlement_syncs is 'The last entitlements each user''s data received, and what that data held then: over_limit when a downgrade left more projects or personas than the plan allows (nothing is deleted; creating more is refused). Platform admins only.';
+grant select on table platform_backend.entitlement_syncs to :DATABASE_PLATFORM_ADMIN;
+
+create table platform_backend.entitlement_versions (
+  user_id uuid not null,
+  version bigint not null,
+  constraint entitlement_versions_pkey PRIMARY KEY (user_id),
+  constraint entitlement_versions_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE,
+  constraint entitlement_versions_version_check CHECK ((version > 0))
+);
+alter table platform_backend.entitlement_versions enable row level security;
+alter table platform_backend.entitlement_versions force row level security;
+comment on table platform_backend.entitlement_versions is 'Counts each user''s subscription changes. The row lock orders concurrent changes, so versions grow in commit order: the user-data database keeps the entitlements of the highest version it was given, whatever order the jobs run in.';
+grant select on table platform_backend.entitlement_versions to :DATABASE_PLATFORM_ADMIN;
+
 create table platform_backend.webhook_deliveries (
   delivery_id text not null,
   event_type text not null,
   received_at timestamp with time zone not null default now(),
+  source text not null default 'clerk'::text,
   constraint webhook_deliveries_delivery_id_check CHECK (((length(delivery_id) >= 1) AND (length(delivery_id) <= 200))),
   constraint webhook_deliveries_event_type_check CHECK (((length(event_type) >= 1) AND (length(event_type) <= 200))),
-  constraint webhook_deliveries_pkey PRIMARY KEY (delivery_id)
+  constraint webhook_deliveries_pkey PRIMARY KEY (delivery_id),
+  constraint webhook_deliveries_source_check CHECK ((source = ANY (ARRAY['clerk'::text, 'stripe'::text])))
 );
 alter table platform_backend.webhook_deliveries enable row level security;
 alter table platform_backend.webhook_deliveries force row level security;
-comment on table platform_backend.webhook_deliveries is 'Clerk webhook deliveries already applied, by their svix-id: a replayed delivery is acknowledged and not applied again.';
+comment on table platform_backend.webhook_deliveries is 'Webhook deliveries already applied (Clerk by svix-id, Stripe by event id): a replayed delivery is acknowledged and not applied again.';
+comment on column platform_backend.webhook_deliveries.source is 'Who sent the delivery: clerk (svix-id) or stripe (the event id).';
 grant select on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
-grant insert (delivery_id, event_type) on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
+grant insert (delivery_id, event_type, source) on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
 
 -- indexes (besides those of constraints)
+
+CREATE INDEX plan_changes_from_plan_idx ON platform.plan_changes USING btree (from_plan_id);
+
+CREATE UNIQUE INDEX plan_changes_one_scheduled_per_user ON platform.plan_changes USING btree (user_id) WHERE (state = 'scheduled'::text);
+
+CREATE INDEX plan_changes_subscription_idx ON platform.plan_changes USING btree (subscription_id);
+
+CREATE INDEX plan_changes_to_plan_idx ON platform.plan_changes USING btree (to_plan_id);
+
+CREATE INDEX plan_changes_user_requested_idx ON platform.plan_changes USING btree (user_id, requested_at DESC);
 
 CREATE INDEX platform_usage_logs_user_id_id_idx ON ONLY platform.platform_usage_logs USING btree (user_id, id);
 
@@ -212,6 +311,26 @@ CREATE UNIQUE INDEX users_email_lower_key ON platform.users USING btree (lower(e
 CREATE INDEX events_kind_occurred_at_idx ON platform_audit.events USING btree (kind, occurred_at);
 
 CREATE INDEX events_user_id_occurred_at_idx ON platform_audit.events USING btree (user_id, occurred_at);
+
+CREATE INDEX billing_accounts_subscription_idx ON platform_backend.billing_accounts USING btree (stripe_subscription_id);
+
+CREATE INDEX entitlement_syncs_over_limit_idx ON platform_backend.entitlement_syncs USING btree (user_id) WHERE over_limit;
+
+-- views
+
+create view platform_backend.over_limit_report as
+ SELECT s.user_id,
+    u.email,
+    s.plan_name,
+    s.projects,
+    s.max_projects,
+    s.personas,
+    s.max_personas,
+    s.synced_at
+   FROM (platform_backend.entitlement_syncs s
+     JOIN platform.users u ON ((u.id = s.user_id)))
+  WHERE s.over_limit;
+grant select on table platform_backend.over_limit_report to :DATABASE_PLATFORM_ADMIN;
 
 -- functions
 
@@ -287,6 +406,19 @@ end;
 $function$;
 comment on function platform.monthly_allowance() is 'The signed-in user''s token allowance this month: used, limit, remaining and when it resets; null for anonymous requests. Answered from the running monthly total.';
 grant execute on function platform.monthly_allowance() to :DATABASE_AUTHENTICATED;
+
+CREATE OR REPLACE FUNCTION platform.my_plan_changes()
+ RETURNS SETOF platform.plan_changes
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  select c.* from platform.plan_changes c
+   where c.user_id = (select platform.current_user_id())
+   order by c.requested_at, c.id
+$function$;
+comment on function platform.my_plan_changes() is 'The signed-in user''s plan changes, oldest first, including one scheduled for the end of the period.';
+grant execute on function platform.my_plan_changes() to :DATABASE_AUTHENTICATED;
 
 CREATE OR REPLACE FUNCTION platform.request_account_deletion()
  RETURNS timestamp with time zone
@@ -446,6 +578,102 @@ $function$;
 comment on function platform_analytics.usage_by_plan(timestamp with time zone,timestamp with time zone) is 'Tokens, cost, events and users per plan, each event under the plan its user was on at the time.';
 grant execute on function platform_analytics.usage_by_plan(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
 
+CREATE OR REPLACE FUNCTION platform_backend.apply_plan_change(change_id uuid)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  change platform.plan_changes;
+begin
+  select * into change from platform.plan_changes c where c.id = change_id;
+  if not found then
+    return 'unknown';
+  end if;
+  perform 1 from platform.users u where u.id = change.user_id for update;
+  -- Read again under the user's lock: a concurrent request may have settled it.
+  select * into change from platform.plan_changes c where c.id = change_id;
+  if change.state <> 'scheduled' then
+    return change.state; -- applied or superseded already: running again changes nothing
+  end if;
+  -- The clock, not the transaction's start: a job that waited on the user's lock is still due.
+  if change.effective_at > clock_timestamp() then
+    return 'not_due';
+  end if;
+  update platform.plan_changes c
+     set state = 'applied', settled_at = clock_timestamp(),
+         subscription_id = (platform_private.start_subscription(change.user_id, change.to_plan_id, null)).id
+   where c.id = change_id;
+  return 'applied';
+end;
+$function$;
+comment on function platform_backend.apply_plan_change(uuid) is 'Applies a scheduled plan change once it is due; answers applied, or the state it already had (superseded, applied), not_due or unknown. Idempotent. For the apply_plan_change job (platform admin).';
+grant execute on function platform_backend.apply_plan_change(uuid) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_backend.apply_stripe_checkout(target_user_id uuid, customer_id text, subscription_id text, plan_name text, event_created timestamp with time zone)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  account platform_backend.billing_accounts;
+begin
+  perform platform_backend.link_stripe_customer(target_user_id, customer_id, subscription_id);
+  select * into account from platform_backend.billing_accounts b where b.user_id = target_user_id for update;
+  -- A checkout completed before a subscription event already applied (say, its cancellation) arrives late: ignored.
+  if account.last_event_at is not null and event_created < account.last_event_at then
+    return 'stale';
+  end if;
+  update platform_backend.billing_accounts b set last_event_at = event_created where b.user_id = target_user_id;
+  if plan_name is null then
+    return 'ignored';
+  end if;
+  perform platform_backend.change_plan(target_user_id, plan_name, 'stripe', null, null);
+  return 'applied';
+end;
+$function$;
+comment on function platform_backend.apply_stripe_checkout(uuid,text,text,text,timestamp with time zone) is 'Applies a completed Stripe checkout: links the customer (and subscription) to the user and moves them to the plan paid for (null: link only), unless a newer event was applied already (stale). Answers what it did.';
+grant execute on function platform_backend.apply_stripe_checkout(uuid,text,text,text,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_backend.apply_stripe_subscription(customer_id text, subscription_id text, stripe_status text, plan_name text, cancel_at_period_end boolean, period_end timestamp with time zone, event_created timestamp with time zone)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  account platform_backend.billing_accounts;
+begin
+  select * into account from platform_backend.billing_accounts b where b.stripe_customer_id = customer_id for update;
+  if not found then
+    return 'unknown_customer';
+  end if;
+  -- Stripe does not promise order: an event older than the one applied describes a past state.
+  if account.last_event_at is not null and event_created < account.last_event_at then
+    return 'stale';
+  end if;
+  update platform_backend.billing_accounts b
+     set stripe_subscription_id = subscription_id, stripe_status = apply_stripe_subscription.stripe_status, last_event_at = event_created
+   where b.user_id = account.user_id;
+  if apply_stripe_subscription.stripe_status in ('canceled', 'unpaid', 'incomplete_expired') then
+    -- Stripe ended it (the period is over, or payment failed for good): Free from now on.
+    perform platform_backend.change_plan(account.user_id, 'Free', 'stripe', null, false);
+    return 'canceled';
+  elsif apply_stripe_subscription.stripe_status not in ('active', 'trialing', 'past_due') then
+    return 'ignored'; -- incomplete, paused: nothing to grant yet
+  elsif cancel_at_period_end then
+    perform platform_backend.change_plan(account.user_id, 'Free', 'stripe', period_end, true);
+    return 'cancel_scheduled';
+  end if;
+  perform platform_backend.change_plan(account.user_id, plan_name, 'stripe', period_end, null);
+  return 'applied';
+end;
+$function$;
+comment on function platform_backend.apply_stripe_subscription(text,text,text,text,boolean,timestamp with time zone,timestamp with time zone) is 'Applies the state of a Stripe subscription (from customer.subscription.* events) to the customer''s user: its plan (an upgrade at once, a downgrade at the period''s end), a cancel at the period''s end, or the end. An event created before the newest one applied is ignored (stale). Answers what it did.';
+grant execute on function platform_backend.apply_stripe_subscription(text,text,text,text,boolean,timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
+
 CREATE OR REPLACE FUNCTION platform_backend.begin_account_erasure(target_user_id uuid)
  RETURNS text
  LANGUAGE sql
@@ -458,34 +686,88 @@ $function$;
 comment on function platform_backend.begin_account_erasure(uuid) is 'Marks an erasure in progress and answers its state (null when none was requested). For the erase_user job.';
 grant execute on function platform_backend.begin_account_erasure(uuid) to :DATABASE_PLATFORM_ADMIN;
 
-CREATE OR REPLACE FUNCTION platform_backend.change_subscription(target_user_id uuid, plan_name text, period_end timestamp with time zone DEFAULT (now() + '1 mon'::interval))
- RETURNS platform.user_subscriptions
+CREATE OR REPLACE FUNCTION platform_backend.change_plan(target_user_id uuid, plan_name text, source text DEFAULT 'admin'::text, period_end timestamp with time zone DEFAULT NULL::timestamp with time zone, at_period_end boolean DEFAULT NULL::boolean)
+ RETURNS platform.plan_changes
  LANGUAGE plpgsql
- SET search_path TO 'pg_catalog'
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
-  new_plan platform.subscription_plans;
-  result platform.user_subscriptions;
+  target platform.subscription_plans;
+  live platform.user_subscriptions;
+  change_kind text;
+  deferred boolean;
+  result platform.plan_changes;
 begin
-  select * into new_plan from platform.subscription_plans where name = plan_name;
+  select * into target from platform.subscription_plans p where p.name = plan_name;
   if not found then
     raise exception 'unknown subscription plan "%"', plan_name using errcode = '22023';
   end if;
-  -- Serialise concurrent plan changes for one user.
-  perform 1 from platform.users where id = target_user_id for update;
+  -- Serialise plan changes per user: exactly one current subscription, whatever runs at once.
+  perform 1 from platform.users u where u.id = target_user_id for update;
   if not found then
     raise exception 'unknown user %', target_user_id using errcode = '22023';
   end if;
-  update platform.user_subscriptions
-     set status = 'canceled', canceled_at = now(), current_period_end = greatest(now(), current_period_start + interval '1 microsecond')
-   where user_id = target_user_id and status <> 'canceled';
-  insert into platform.user_subscriptions (user_id, plan_id, status, current_period_end)
-  values (target_user_id, new_plan.id, 'active', period_end)
-  returning * into result;
+  select * into live from platform.user_subscriptions s
+   where s.user_id = target_user_id and s.status in ('trialing', 'active', 'past_due');
+
+  -- Whatever was waiting is replaced by this request.
+  update platform.plan_changes c set state = 'superseded', settled_at = clock_timestamp()
+   where c.user_id = target_user_id and c.state = 'scheduled';
+
+  if live.id is not null and live.plan_id = target.id then
+    -- Same plan: a renewal moves the period's end; nothing else changes.
+    if period_end is not null and period_end > live.current_period_end then
+      update platform.user_subscriptions s set current_period_end = period_end where s.id = live.id;
+    end if;
+    insert into platform.plan_changes (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id)
+    values (target_user_id, live.plan_id, target.id, 'renewal', change_plan.source, 'applied', clock_timestamp(), clock_timestamp(), live.id)
+    returning * into result;
+    return result;
+  end if;
+
+  change_kind := case
+    when live.id is null or platform_private.plan_rank(target.id) > platform_private.plan_rank(live.plan_id) then 'upgrade'
+    when target.name = 'Free' then 'cancel'
+    else 'downgrade' end;
+  -- Upgrades take effect at once; downgrades and cancels when the paid period ends.
+  -- Stripe's period end is the authority when it is given.
+  deferred := coalesce(at_period_end, change_kind <> 'upgrade') and live.id is not null
+              and coalesce(period_end, live.current_period_end) > now();
+
+  if deferred then
+    insert into platform.plan_changes (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at)
+    values (target_user_id, live.plan_id, target.id, change_kind, change_plan.source, 'scheduled', coalesce(period_end, live.current_period_end))
+    returning * into result;
+    -- The job exists exactly when this commits, due when the period ends; retried until it succeeds.
+    perform platform_private.enqueue_plan_change(result);
+  else
+    insert into platform.plan_changes (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id)
+    values (target_user_id, live.plan_id, target.id, change_kind, change_plan.source, 'applied', clock_timestamp(), clock_timestamp(),
+            (platform_private.start_subscription(target_user_id, target.id, period_end)).id)
+    returning * into result;
+  end if;
   return result;
 end;
 $function$;
-comment on function platform_backend.change_subscription(uuid,text,timestamp with time zone) is 'Upgrades or downgrades a user: cancels their live subscription and starts one on the named plan, atomically. For the billing service (platform admin).';
+comment on function platform_backend.change_plan(uuid,text,text,timestamp with time zone,boolean) is 'Moves a user to a plan and records the change (definer rights: it starts subscriptions and enqueues jobs through private helpers): an upgrade starts at once, a downgrade or cancel (to Free) is scheduled for the end of the current period (at_period_end overrides either way), a request for the current plan is a renewal (period_end moves the period''s end). A new request supersedes one waiting. For the billing service (platform admin).';
+grant execute on function platform_backend.change_plan(uuid,text,text,timestamp with time zone,boolean) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_backend.change_subscription(target_user_id uuid, plan_name text, period_end timestamp with time zone DEFAULT (now() + '1 mon'::interval))
+ RETURNS platform.user_subscriptions
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  change platform.plan_changes;
+  result platform.user_subscriptions;
+begin
+  change := platform_backend.change_plan(target_user_id, plan_name, 'admin', period_end, false);
+  select * into result from platform.user_subscriptions s where s.id = change.subscription_id;
+  return result;
+end;
+$function$;
+comment on function platform_backend.change_subscription(uuid,text,timestamp with time zone) is 'Moves a user to a plan at once, whether up or down (an operator''s correction), recorded in plan_changes. For the billing service (platform admin).';
 grant execute on function platform_backend.change_subscription(uuid,text,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_backend.complete_account_erasure(target_user_id uuid, rows_erased bigint)
@@ -569,6 +851,45 @@ $function$;
 comment on function platform_backend.ensure_usage_partitions(integer) is 'Creates the usage-log partitions of this month and the next months_ahead months that do not exist yet; answers the names created. Run daily by the job queue (ensure_usage_partitions).';
 grant execute on function platform_backend.ensure_usage_partitions(integer) to :DATABASE_PLATFORM_ADMIN;
 
+CREATE OR REPLACE FUNCTION platform_backend.entitlements_of(target_user_id uuid)
+ RETURNS TABLE(plan_name text, max_projects bigint, max_personas bigint, monthly_tokens bigint, version bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  -- The live subscription's plan, or Free without one.
+  select p.name, (p.features ->> 'max_projects')::bigint, (p.features ->> 'max_personas')::bigint,
+         (p.features ->> 'monthly_tokens')::bigint,
+         coalesce((select v.version from platform_backend.entitlement_versions v where v.user_id = target_user_id), 0)
+    from platform.subscription_plans p
+   where p.id = coalesce(
+     (select s.plan_id from platform.user_subscriptions s where s.user_id = target_user_id and s.status in ('trialing', 'active', 'past_due')),
+     (select f.id from platform.subscription_plans f where f.name = 'Free'))
+$function$;
+comment on function platform_backend.entitlements_of(uuid) is 'The limits of the plan a user is on now (Free without a live subscription), with the version of the user''s subscriptions. For the sync_entitlements job.';
+grant execute on function platform_backend.entitlements_of(uuid) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_backend.link_stripe_customer(target_user_id uuid, customer_id text, subscription_id text DEFAULT NULL::text)
+ RETURNS platform_backend.billing_accounts
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  result platform_backend.billing_accounts;
+begin
+  insert into platform_backend.billing_accounts as b (user_id, stripe_customer_id, stripe_subscription_id)
+  values (target_user_id, customer_id, subscription_id)
+  on conflict (user_id) do update
+    set stripe_customer_id = excluded.stripe_customer_id,
+        stripe_subscription_id = coalesce(excluded.stripe_subscription_id, b.stripe_subscription_id)
+  returning * into result;
+  return result;
+end;
+$function$;
+comment on function platform_backend.link_stripe_customer(uuid,text,text) is 'Records the Stripe customer (and subscription, when known) of a user. Definer rights so the table''s only writers are these functions.';
+grant execute on function platform_backend.link_stripe_customer(uuid,text,text) to :DATABASE_PLATFORM_ADMIN;
+
 CREATE OR REPLACE FUNCTION platform_backend.plan_limits(target_user_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -605,6 +926,40 @@ AS $function$
 $function$;
 comment on function platform_backend.record_audit_event(text,uuid,jsonb) is 'Appends an event to the audit log, in the caller''s transaction; records who acted from the transaction''s role and user id.';
 grant execute on function platform_backend.record_audit_event(text,uuid,jsonb) to :DATABASE_PLATFORM_ADMIN;
+
+CREATE OR REPLACE FUNCTION platform_backend.record_entitlement_sync(target_user_id uuid, synced_version bigint, projects bigint, personas bigint)
+ RETURNS platform_backend.entitlement_syncs
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  wanted record;
+  before boolean;
+  result platform_backend.entitlement_syncs;
+begin
+  select * into wanted from platform_backend.entitlements_of(target_user_id);
+  if wanted.version is distinct from synced_version then
+    return null; -- the plan changed meanwhile: the next sync reports
+  end if;
+  select s.over_limit into before from platform_backend.entitlement_syncs s where s.user_id = target_user_id;
+  insert into platform_backend.entitlement_syncs as s (user_id, plan_name, version, max_projects, max_personas, projects, personas, synced_at)
+  values (target_user_id, wanted.plan_name, wanted.version, wanted.max_projects, wanted.max_personas,
+          record_entitlement_sync.projects, record_entitlement_sync.personas, now())
+  on conflict (user_id) do update
+    set plan_name = excluded.plan_name, version = excluded.version, max_projects = excluded.max_projects,
+        max_personas = excluded.max_personas, projects = excluded.projects, personas = excluded.personas, synced_at = now()
+  returning * into result;
+  if result.over_limit and before is distinct from true then
+    perform platform_backend.record_audit_event('entitlements.over_limit', target_user_id, jsonb_build_object(
+      'plan', result.plan_name, 'projects', result.projects, 'max_projects', result.max_projects,
+      'personas', result.personas, 'max_personas', result.max_personas));
+  end if;
+  return result;
+end;
+$function$;
+comment on function platform_backend.record_entitlement_sync(uuid,bigint,bigint,bigint) is 'Records that a user''s data received the entitlements of a version, and what it held then; a user newly over a limit gets an entitlements.over_limit audit event. Ignored when the plan changed since. Definer rights so the table''s only writer is this function.';
+grant execute on function platform_backend.record_entitlement_sync(uuid,bigint,bigint,bigint) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_backend.record_usage(target_user_id uuid, feature text, tokens_used bigint, cost_usd numeric DEFAULT 0, metadata jsonb DEFAULT '{}'::jsonb)
  RETURNS platform.platform_usage_logs
@@ -769,6 +1124,51 @@ end;
 $function$;
 comment on function platform_private.create_usage_partition(date) is 'Creates the usage-log partition of the month starting on month_start (UTC bounds) unless it exists; answers its name, or null when it existed.';
 
+CREATE OR REPLACE FUNCTION platform_private.enqueue_plan_change(change platform.plan_changes)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  perform graphile_worker.add_job('apply_plan_change', json_build_object('changeId', change.id, 'userId', change.user_id),
+    run_at := change.effective_at, job_key := 'apply_plan_change:' || change.user_id, max_attempts := 25);
+end;
+$function$;
+comment on function platform_private.enqueue_plan_change(platform.plan_changes) is 'Enqueues apply_plan_change for a scheduled change, due at its effective time; one per user (a newer change replaces the job). Definer rights: the job queue is not the platform admin''s to write.';
+
+CREATE OR REPLACE FUNCTION platform_private.plan_rank(plan uuid)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  -- Dearer per month is higher; a yearly price counts as a twelfth a month.
+  select case when p.billing_interval = 'year' then p.price_cents / 12 else p.price_cents end::bigint * 1000 + p.sort_order
+    from platform.subscription_plans p where p.id = plan
+$function$;
+comment on function platform_private.plan_rank(uuid) is 'Orders plans by monthly price (then sort_order): a change to a higher rank is an upgrade.';
+
+CREATE OR REPLACE FUNCTION platform_private.start_subscription(target_user_id uuid, plan uuid, period_end timestamp with time zone)
+ RETURNS platform.user_subscriptions
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  result platform.user_subscriptions;
+begin
+  -- The caller holds the user's row lock: one plan change at a time per user.
+  update platform.user_subscriptions
+     set status = 'canceled', canceled_at = now(), current_period_end = greatest(now(), current_period_start + interval '1 microsecond')
+   where user_id = target_user_id and status <> 'canceled';
+  insert into platform.user_subscriptions (user_id, plan_id, status, current_period_end)
+  values (target_user_id, plan, 'active', greatest(coalesce(period_end, now() + interval '1 month'), now() + interval '1 second'))
+  returning * into result;
+  return result;
+end;
+$function$;
+comment on function platform_private.start_subscription(uuid,uuid,timestamp with time zone) is 'Ends the live subscription and starts one on a plan; the caller holds the user''s row lock.';
+
 CREATE OR REPLACE FUNCTION platform_private.tg__append_only()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -828,6 +1228,25 @@ begin
 end;
 $function$;
 comment on function platform_private.tg_account_deletions__audit() is 'Writes user.deletion_requested, user.deletion_in_progress and user.deletion_completed audit events.';
+
+CREATE OR REPLACE FUNCTION platform_private.tg_plan_changes__transitions()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  -- History is kept as it was: only a scheduled change moves on, once, and only its state does.
+  if old.state <> 'scheduled' then
+    raise exception 'plan change % is % and is kept as it is', old.id, old.state using errcode = '42501';
+  end if;
+  if (new.user_id, new.from_plan_id, new.to_plan_id, new.kind, new.source, new.requested_at, new.effective_at)
+     is distinct from (old.user_id, old.from_plan_id, old.to_plan_id, old.kind, old.source, old.requested_at, old.effective_at) then
+    raise exception 'a plan change''s request is kept as it was made; only its state moves on' using errcode = '42501';
+  end if;
+  return new;
+end;
+$function$;
+comment on function platform_private.tg_plan_changes__transitions() is 'Lets a scheduled plan change become applied or superseded, once, and changes nothing else.';
 
 CREATE OR REPLACE FUNCTION platform_private.tg_platform_usage_logs__totals()
  RETURNS trigger
@@ -891,6 +1310,39 @@ end;
 $function$;
 comment on function platform_private.tg_user_subscriptions__audit() is 'Writes subscription.started and subscription.changed audit events.';
 
+CREATE OR REPLACE FUNCTION platform_private.tg_user_subscriptions__history_kept()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if old.status = 'canceled' then
+    raise exception 'subscription % ended and is kept as it was', old.id using errcode = '42501';
+  end if;
+  if new.plan_id is distinct from old.plan_id or new.current_period_start is distinct from old.current_period_start then
+    raise exception 'a subscription''s plan and start are kept; a plan change starts a new subscription' using errcode = '42501';
+  end if;
+  return new;
+end;
+$function$;
+comment on function platform_private.tg_user_subscriptions__history_kept() is 'A subscription keeps its plan and start for ever (a change starts a new one), and once canceled it changes no more.';
+
+CREATE OR REPLACE FUNCTION platform_private.tg_user_subscriptions__sync_entitlements()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  insert into platform_backend.entitlement_versions as v (user_id, version) values (new.user_id, 1)
+  on conflict (user_id) do update set version = v.version + 1;
+  perform graphile_worker.add_job('sync_entitlements', json_build_object('userId', new.user_id),
+    job_key := 'sync_entitlements:' || new.user_id, max_attempts := 25);
+  return null;
+end;
+$function$;
+comment on function platform_private.tg_user_subscriptions__sync_entitlements() is 'Enqueues sync_entitlements for the user whose subscription changed, in the same transaction. Definer rights: the job queue is not the platform admin''s to write.';
+
 CREATE OR REPLACE FUNCTION platform_private.tg_user_subscriptions__sync_user_status()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -929,6 +1381,8 @@ comment on function platform_private.tg_webhook_deliveries__audit() is 'Writes a
 
 -- triggers
 
+CREATE TRIGGER _100_transitions BEFORE UPDATE ON platform.plan_changes FOR EACH ROW EXECUTE FUNCTION platform_private.tg_plan_changes__transitions();
+
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.platform_usage_logs FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
 
 CREATE TRIGGER _800_totals_delete AFTER DELETE ON platform.platform_usage_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
@@ -941,9 +1395,13 @@ CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.subscription_
 
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
 
+CREATE TRIGGER _150_history_kept BEFORE UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__history_kept();
+
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
 
 CREATE TRIGGER _500_sync_user_status AFTER INSERT OR DELETE OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__sync_user_status();
+
+CREATE TRIGGER _600_sync_entitlements AFTER INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__sync_entitlements();
 
 CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__audit();
 
@@ -955,9 +1413,32 @@ CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON platform_audit.event
 
 CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform_backend.account_deletions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_account_deletions__audit();
 
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform_backend.billing_accounts FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
+
 CREATE TRIGGER _900_audit AFTER INSERT ON platform_backend.webhook_deliveries FOR EACH ROW EXECUTE FUNCTION platform_private.tg_webhook_deliveries__audit();
 
 -- policies
+
+create policy admin_insert on platform.plan_changes as permissive for insert to :DATABASE_PLATFORM_ADMIN
+  with check (true);
+comment on policy admin_insert on platform.plan_changes is 'The billing service records plan changes.';
+
+create policy admin_select on platform.plan_changes as permissive for select to :DATABASE_PLATFORM_ADMIN
+  using (true);
+comment on policy admin_select on platform.plan_changes is 'Platform admins see every plan change.';
+
+create policy admin_update on platform.plan_changes as permissive for update to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_update on platform.plan_changes is 'The billing service settles scheduled changes (the trigger allows nothing else).';
+
+create policy no_delete on platform.plan_changes as permissive for delete to :DATABASE_PLATFORM_ADMIN
+  using (false);
+comment on policy no_delete on platform.plan_changes is 'Plan changes are history: nobody deletes them (only an account''s own removal cascades).';
+
+create policy select_own on platform.plan_changes as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy select_own on platform.plan_changes is 'A signed-in user sees their own plan changes, past and scheduled.';
 
 create policy admin_all on platform.platform_usage_logs as permissive for all to :DATABASE_PLATFORM_ADMIN
   using (true)
@@ -1035,6 +1516,20 @@ create policy admin_all on platform_backend.account_deletions as permissive for 
   using (true)
   with check (true);
 comment on policy admin_all on platform_backend.account_deletions is 'Platform admins see every erasure and the erasure job moves it along.';
+
+create policy admin_all on platform_backend.billing_accounts as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform_backend.billing_accounts is 'The billing service links customers and applies their events.';
+
+create policy admin_all on platform_backend.entitlement_syncs as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform_backend.entitlement_syncs is 'The sync job records what it found; admins read the over-limit report.';
+
+create policy admin_select on platform_backend.entitlement_versions as permissive for select to :DATABASE_PLATFORM_ADMIN
+  using (true);
+comment on policy admin_select on platform_backend.entitlement_versions is 'Platform admins and the sync job read versions; only the trigger writes them.';
 
 create policy admin_all on platform_backend.webhook_deliveries as permissive for all to :DATABASE_PLATFORM_ADMIN
   using (true)

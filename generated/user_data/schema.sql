@@ -7,6 +7,10 @@ create schema user_data;
 comment on schema user_data is 'Each user''s own content: what the API exposes of the user-data database.';
 grant usage on schema user_data to :DATABASE_AUTHENTICATED;
 
+create schema user_data_backend;
+comment on schema user_data_backend is 'Functions the job worker calls (entitlements); never exposed to the API, usable by the worker role only.';
+grant usage on schema user_data_backend to :DATABASE_WORKER;
+
 create schema user_data_private;
 comment on schema user_data_private is 'Trigger functions and helpers; never exposed, never granted.';
 
@@ -47,6 +51,28 @@ comment on column user_data.user_content_assets.seo_data is 'Keywords, meta desc
 grant delete, select on table user_data.user_content_assets to :DATABASE_AUTHENTICATED;
 grant insert (id, user_id, project_id, persona_id, asset_type, title, content, seo_data) on table user_data.user_content_assets to :DATABASE_AUTHENTICATED;
 grant update (project_id, persona_id, asset_type, title, content, seo_data) on table user_data.user_content_assets to :DATABASE_AUTHENTICATED;
+
+create table user_data.user_entitlements (
+  user_id uuid not null default user_data.current_user_id(),
+  plan_name text not null,
+  max_projects bigint,
+  max_personas bigint,
+  monthly_tokens bigint,
+  version bigint not null,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint user_entitlements_max_personas_check CHECK ((max_personas >= 0)),
+  constraint user_entitlements_max_projects_check CHECK ((max_projects >= 0)),
+  constraint user_entitlements_monthly_tokens_check CHECK ((monthly_tokens >= 0)),
+  constraint user_entitlements_pkey PRIMARY KEY (user_id),
+  constraint user_entitlements_plan_name_check CHECK (((length(plan_name) >= 1) AND (length(plan_name) <= 50))),
+  constraint user_entitlements_version_check CHECK ((version >= 0))
+);
+alter table user_data.user_entitlements enable row level security;
+alter table user_data.user_entitlements force row level security;
+comment on table user_data.user_entitlements is 'The limits of each user''s plan, as the platform last sent them (null = unlimited). A user without a row is held to the Free plan''s limits. Written only by the job worker, through user_data_backend.apply_entitlements.';
+comment on column user_data.user_entitlements.version is 'The platform''s count of the user''s subscription changes: a sync carrying a lower one is stale and ignored.';
+grant select on table user_data.user_entitlements to :DATABASE_AUTHENTICATED;
 
 create table user_data.user_personas (
   id uuid not null default gen_random_uuid(),
@@ -151,6 +177,24 @@ CREATE INDEX user_projects_user_updated_idx ON user_data.user_projects USING btr
 
 -- functions
 
+CREATE OR REPLACE FUNCTION user_data.current_entitlements()
+ RETURNS user_data.entitlement_status
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  -- Definer rights for the Free fallback (a private helper); every read names the signed-in user.
+  select e.plan_name, e.max_projects, c.projects, e.max_personas, c.personas,
+         c.projects > coalesce(e.max_projects, c.projects) or c.personas > coalesce(e.max_personas, c.personas)
+    from (select user_data.current_user_id() as me) m,
+         lateral user_data_private.entitlements_of(m.me) e,
+         lateral (select (select count(*) from user_data.user_projects p where p.user_id = m.me) as projects,
+                         (select count(*) from user_data.user_personas p where p.user_id = m.me) as personas) c
+   where m.me is not null
+$function$;
+comment on function user_data.current_entitlements() is 'The signed-in user''s plan limits, how many projects and personas they have, and whether they are over a limit.';
+grant execute on function user_data.current_entitlements() to :DATABASE_AUTHENTICATED;
+
 CREATE OR REPLACE FUNCTION user_data.current_profile()
  RETURNS user_data.user_profiles
  LANGUAGE sql
@@ -179,6 +223,63 @@ AS $function$
 $function$;
 comment on function user_data.current_user_id() is 'The signed-in user''s id, from the transaction-local setting app.current_user_id; null when unset or malformed. Policies call it as (select user_data.current_user_id()) so it runs once per statement.';
 grant execute on function user_data.current_user_id() to :DATABASE_AUTHENTICATED;
+
+CREATE OR REPLACE FUNCTION user_data_backend.apply_entitlements(target_user_id uuid, plan_name text, max_projects bigint, max_personas bigint, monthly_tokens bigint, version bigint)
+ RETURNS TABLE(applied boolean, projects bigint, personas bigint)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  stored bigint;
+begin
+  -- The same lock as the limit triggers: a create at the limit waits for the new limits or sees the old.
+  perform pg_catalog.pg_advisory_xact_lock(1366, hashtext(target_user_id::text));
+  insert into user_data.user_entitlements as e (user_id, plan_name, max_projects, max_personas, monthly_tokens, version, updated_at)
+  values (target_user_id, apply_entitlements.plan_name, apply_entitlements.max_projects, apply_entitlements.max_personas,
+          apply_entitlements.monthly_tokens, apply_entitlements.version, now())
+  on conflict (user_id) do update
+    set plan_name = excluded.plan_name, max_projects = excluded.max_projects, max_personas = excluded.max_personas,
+        monthly_tokens = excluded.monthly_tokens, version = excluded.version, updated_at = now()
+    where e.version <= excluded.version
+  returning e.version into stored;
+  return query select stored is not null,
+    (select count(*) from user_data.user_projects p where p.user_id = target_user_id),
+    (select count(*) from user_data.user_personas p where p.user_id = target_user_id);
+end;
+$function$;
+comment on function user_data_backend.apply_entitlements(uuid,text,bigint,bigint,bigint,bigint) is 'Stores a user''s plan limits unless a newer version is stored already (applied = false), and answers how many projects and personas the user has, for the platform''s over-limit report. For the sync_entitlements job (worker role).';
+grant execute on function user_data_backend.apply_entitlements(uuid,text,bigint,bigint,bigint,bigint) to :DATABASE_WORKER;
+
+CREATE OR REPLACE FUNCTION user_data_backend.forget_entitlements(target_user_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  with gone as (delete from user_data.user_entitlements e where e.user_id = target_user_id returning 1)
+  select exists (select 1 from gone)
+$function$;
+comment on function user_data_backend.forget_entitlements(uuid) is 'Removes a user''s entitlements (an account being erased keeps nothing here); answers whether there were any. For the sync_entitlements job (worker role).';
+grant execute on function user_data_backend.forget_entitlements(uuid) to :DATABASE_WORKER;
+
+CREATE OR REPLACE FUNCTION user_data_private.entitlements_of(target_user_id uuid)
+ RETURNS user_data.user_entitlements
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  result user_data.user_entitlements;
+begin
+  select * into result from user_data.user_entitlements e where e.user_id = target_user_id;
+  if not found then
+    result := row(target_user_id, 'Free', 3, 1, 50000, 0, now(), now())::user_data.user_entitlements;
+  end if;
+  return result;
+end;
+$function$;
+comment on function user_data_private.entitlements_of(uuid) is 'A user''s entitlements, or the Free plan''s when none arrived yet.';
 
 CREATE OR REPLACE FUNCTION user_data_private.tg__timestamps()
  RETURNS trigger
@@ -211,15 +312,63 @@ end;
 $function$;
 comment on function user_data_private.tg__user_id_immutable() is 'A row never moves from one user to another, whoever updates it.';
 
+CREATE OR REPLACE FUNCTION user_data_private.tg__within_plan()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  limits user_data.user_entitlements;
+  allowed bigint;
+  existing bigint;
+  thing text := case tg_table_name when 'user_projects' then 'project' else 'persona' end;
+begin
+  -- Rows are created by their user (row-level security refuses anyone else's, after this
+  -- trigger): a row for another user is left to that refusal, so this says nothing about
+  -- their counts. The owner's bulk loads and migrations (no user set) are not held to plans.
+  if new.user_id is null or new.user_id is distinct from user_data.current_user_id() then
+    return new;
+  end if;
+  perform pg_catalog.pg_advisory_xact_lock(1366, hashtext(new.user_id::text));
+  limits := user_data_private.entitlements_of(new.user_id);
+  allowed := case tg_table_name when 'user_projects' then limits.max_projects else limits.max_personas end;
+  if allowed is null then
+    return new; -- unlimited
+  end if;
+  -- After the lock, this statement's snapshot sees every create committed before it.
+  if tg_table_name = 'user_projects' then
+    select count(*) into existing from user_data.user_projects p where p.user_id = new.user_id;
+  else
+    select count(*) into existing from user_data.user_personas p where p.user_id = new.user_id;
+  end if;
+  if existing >= allowed then
+    raise exception '% limit reached: the % plan allows % %s (max_%s = %), and % exist',
+      thing, limits.plan_name, allowed, thing, thing, allowed, existing
+      using errcode = '53400',
+            detail = format('limit max_%ss, value %s, plan %s', thing, allowed, limits.plan_name),
+            hint = format('Upgrade the plan, or delete a %s first.', thing);
+  end if;
+  return new;
+end;
+$function$;
+comment on function user_data_private.tg__within_plan() is 'Refuses (SQLSTATE 53400, naming the limit, its value and the plan) a project or persona the signed-in user would create beyond their max_projects / max_personas. Definer rights: it reads the entitlements through a private helper.';
+
 -- triggers
 
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
 
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
 
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_entitlements FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
+
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_entitlements FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
 
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+
+CREATE TRIGGER _300_within_plan BEFORE INSERT ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__within_plan();
 
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_profiles FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
 
@@ -228,6 +377,8 @@ CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_profiles F
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
 
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+
+CREATE TRIGGER _300_within_plan BEFORE INSERT ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__within_plan();
 
 -- policies
 
@@ -247,6 +398,23 @@ create policy update_own on user_data.user_content_assets as permissive for upda
   using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
   with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
 comment on policy update_own on user_data.user_content_assets is NULL;
+
+create policy delete_by_worker on user_data.user_entitlements as permissive for delete to :DATABASE_WORKER
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy delete_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
+
+create policy insert_by_worker on user_data.user_entitlements as permissive for insert to :DATABASE_WORKER
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy insert_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
+
+create policy select_own on user_data.user_entitlements as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy select_own on user_data.user_entitlements is 'A signed-in user reads their own limits, never changes them.';
+
+create policy update_by_worker on user_data.user_entitlements as permissive for update to :DATABASE_WORKER
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy update_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
 
 create policy delete_own on user_data.user_personas as permissive for delete to :DATABASE_AUTHENTICATED
   using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));

@@ -29,6 +29,13 @@ const PUBLIC_MESSAGES: Record<string, string> = {
   "57014": "The request took too long",
 };
 
+/**
+ * SQLSTATEs whose messages the database writes for the client (a plan's limit
+ * names the limit, its value and the plan): shown as they are, with the hint,
+ * in production too.
+ */
+const CLIENT_WORDED = new Set(["53400"]);
+
 export function makeErrorMask(environment: Environment, log = jsonLinesLogger()): (error: GraphQLError) => GraphQLError | GraphQLFormattedError {
   const production = environment === "production";
   return (error) => {
@@ -50,6 +57,10 @@ export function makeErrorMask(environment: Environment, log = jsonLinesLogger())
       return new GraphQLError(away.message, { ...base, extensions: { code: away.code, requestId } });
     }
     const code = typeof original.code === "string" && /^[0-9A-Z]{5}$/.test(original.code) ? original.code : undefined;
+    if (code && CLIENT_WORDED.has(code)) {
+      const hint = (original as { hint?: unknown }).hint;
+      return new GraphQLError(original.message, { ...base, extensions: { code, ...(typeof hint === "string" ? { hint } : {}), requestId } });
+    }
     if (code && (PUBLIC_MESSAGES[code] || !production)) {
       const message = production ? PUBLIC_MESSAGES[code]! : original.message;
       return new GraphQLError(message, { ...base, extensions: { code, requestId } });

@@ -28,6 +28,9 @@ import { operationLimitsPlugin } from "./operation-limits.ts";
 import { createRateLimits } from "./rate-limits.ts";
 import { EXPORT_PATH, exportHandler } from "./user-export.ts";
 import { CLERK_WEBHOOK_PATH, clerkWebhookHandler } from "./webhooks/clerk.ts";
+import { STRIPE_WEBHOOK_PATH, stripeWebhookHandler } from "./webhooks/stripe.ts";
+import { billingRoutes } from "./billing/routes.ts";
+import { stripeClient } from "./billing/stripe-client.ts";
 
 // The package is CommonJS with its plugin as the default export: node's ESM loader hands over module.exports.
 import { makeSchemaPreset, serviceKeys } from "./preset.ts";
@@ -144,6 +147,16 @@ export async function startApiServer(config: Config, databases: Databases, topol
     if (config.clerk.webhookSecret) {
       const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger());
       routes.push({ matches: (pathname) => pathname === CLERK_WEBHOOK_PATH, handle: webhook, failed: "webhook_failed" });
+    }
+    // Billing: the Stripe webhook, and checkout and portal for signed-in users, each only when configured (404 otherwise).
+    if (config.billing.webhookSecret) {
+      const webhook = stripeWebhookHandler(config.billing.webhookSecret, config.billing.prices, databases, config.api.maxBodyBytes, jsonLinesLogger());
+      routes.push({ matches: (pathname) => pathname === STRIPE_WEBHOOK_PATH, handle: webhook, failed: "webhook_failed" });
+    }
+    const stripe = stripeClient(config.billing);
+    if (stripe) {
+      const billing = billingRoutes({ stripe, billing: config.billing, databases, verify, resolveAccount, maxBodyBytes: config.api.maxBodyBytes, log: jsonLinesLogger() });
+      for (const [path, handle] of Object.entries(billing)) routes.push({ matches: (pathname) => pathname === path, handle, failed: "billing_failed" });
     }
     const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
     server.removeAllListeners("request");

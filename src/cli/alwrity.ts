@@ -10,6 +10,7 @@
  *   alwrity user export <user id> [--out file]
  *   alwrity analytics <report> [--from <date> --to <date>] [--json]
  *   alwrity usage ensure-partitions | detach-partitions --older-than <date>
+ *   alwrity entitlements resync | over-limit [--json]
  *
  * Configuration comes from the environment (see src/config.ts). Errors are
  * one line on stderr and exit code 1 (see run-cli.ts).
@@ -18,6 +19,7 @@ import "../api/graphile-env.ts";
 import { DB_COMMANDS, runDbCommand, type DbCommand } from "./db-commands.ts";
 import { ANALYTICS_REPORTS } from "../services/analytics.ts";
 import { runAnalyticsCommand, runUsageCommand, USAGE_COMMANDS, type UsageCommand } from "./usage-commands.ts";
+import { ENTITLEMENTS_COMMANDS, runEntitlementsCommand, type EntitlementsCommand } from "./entitlements-commands.ts";
 import { runCli } from "./run-cli.ts";
 import { servePlatform } from "./serve-platform.ts";
 import { runUserCommand, USER_COMMANDS, type UserCommand } from "./user-commands.ts";
@@ -30,7 +32,7 @@ ${Object.entries(DB_COMMANDS)
   .map(([name, what]) => `  db ${name.padEnd(11)} ${what}`)
   .join("\n")}
   dev            start the platform for development (databases up and migrated, GraphQL API listening) until Ctrl-C
-  worker         run the job worker (erasures) until Ctrl-C/SIGTERM, letting the running job finish
+  worker         run the job worker (erasures, plan changes, entitlements) until Ctrl-C/SIGTERM, letting the running job finish
 ${Object.entries(USER_COMMANDS)
   .map(([name, what]) => `  user ${name.padEnd(9)} <user id> ${what}`)
   .join("\n")}
@@ -41,6 +43,9 @@ ${Object.entries(ANALYTICS_REPORTS)
   .join("\n")}
 ${Object.entries(USAGE_COMMANDS)
   .map(([name, what]) => `  usage ${name}  ${what}`)
+  .join("\n")}
+${Object.entries(ENTITLEMENTS_COMMANDS)
+  .map(([name, what]) => `  entitlements ${name.padEnd(11)} ${what}`)
   .join("\n")}
 
 Configuration comes from environment variables (PLATFORM_DATABASE_URL, USER_DATA_DATABASE_URL,
@@ -90,7 +95,7 @@ runCli(async (args) => {
   const unknownFlag = words.find((a) => a.startsWith("-"));
   if (unknownFlag) throw new Error(`unknown option ${unknownFlag}; see alwrity --help`);
   const [group, command, ...rest] = words;
-  if (json && !["db", "user", "analytics"].includes(group ?? "")) throw new Error(`--json is for alwrity db, alwrity user and alwrity analytics only`);
+  if (json && !["db", "user", "analytics", "entitlements"].includes(group ?? "")) throw new Error(`--json is for alwrity db, alwrity user, alwrity analytics and alwrity entitlements only`);
   if ((values["--from"] !== undefined || values["--to"] !== undefined) && group !== "analytics") throw new Error("--from and --to are for alwrity analytics only");
   if (values["--older-than"] !== undefined && !(group === "usage" && command === "detach-partitions")) {
     throw new Error("--older-than is for alwrity usage detach-partitions only");
@@ -129,6 +134,14 @@ runCli(async (args) => {
     if (help) return console.log(`usage: alwrity usage ${command}${command === "detach-partitions" ? " --older-than <YYYY-MM-DD>" : ""}\n\n${USAGE_COMMANDS[command as UsageCommand]}`);
     if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity usage ${command} --help`);
     return runUsageCommand(command as UsageCommand, { olderThan: values["--older-than"] });
+  }
+  if (group === "entitlements") {
+    if (command === undefined || !(command in ENTITLEMENTS_COMMANDS)) {
+      throw new Error(`alwrity entitlements needs a command (${Object.keys(ENTITLEMENTS_COMMANDS).join(", ")}); see alwrity --help`);
+    }
+    if (help) return console.log(`usage: alwrity entitlements ${command} [--json]\n\n${ENTITLEMENTS_COMMANDS[command as EntitlementsCommand]}`);
+    if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}"; see alwrity entitlements ${command} --help`);
+    return runEntitlementsCommand(command as EntitlementsCommand, { json });
   }
   if (group !== "db") throw new Error(`unknown command "${group}"; see alwrity --help`);
   if (command === undefined) {

@@ -8,7 +8,7 @@ import type pg from "pg";
 import type { DatabaseKey, Topology } from "../topology.ts";
 import { transactionSettings, type Asking, type TransactionSettings } from "./asking.ts";
 import { runInRole, withRoleClient, type PoolContext } from "./role-transaction.ts";
-import type { AdminSession, ScopedSession, UserSession } from "./session.ts";
+import type { AdminSession, ScopedSession, UserSession, WorkerSession } from "./session.ts";
 
 export interface PoolStats {
   /** Connections open (idle or in use). */
@@ -48,6 +48,15 @@ export interface PlatformDatabase extends UserScopedDatabase<"platform"> {
   withPlatformAdmin<T>(fn: (session: AdminSession) => Promise<T>): Promise<T>;
 }
 
+export interface UserDataDatabase extends UserScopedDatabase<"userData"> {
+  /**
+   * Runs `fn` as the job worker's role, in one transaction: it may call the
+   * worker's backend functions (user_data_backend: entitlements) and read or
+   * write nothing else. Only the user-data database has this.
+   */
+  withWorker<T>(fn: (session: WorkerSession) => Promise<T>): Promise<T>;
+}
+
 export function userScopedDatabase<K extends DatabaseKey>(key: K, ctx: PoolContext, topology: Topology): UserScopedDatabase<K> {
   const as = <T, A extends Asking>(asking: A, fn: (session: ScopedSession<K, A["kind"]>) => Promise<T>): Promise<T> => {
     let settings: TransactionSettings;
@@ -73,5 +82,13 @@ export function platformDatabase(ctx: PoolContext, topology: Topology): Platform
   return {
     ...base,
     withPlatformAdmin: (fn) => runInRole(ctx, transactionSettings({ kind: "platformAdmin" }, topology), { key: "platform", asking: "platformAdmin" }, fn),
+  };
+}
+
+export function userDataDatabase(ctx: PoolContext, topology: Topology): UserDataDatabase {
+  const base = userScopedDatabase("userData", ctx, topology);
+  return {
+    ...base,
+    withWorker: (fn) => runInRole(ctx, transactionSettings({ kind: "worker" }, topology), { key: "userData", asking: "worker" }, fn),
   };
 }

@@ -19,7 +19,7 @@ import { DATABASE_KEYS, type DatabaseKey } from "../topology.ts";
 import { apiRoleNames, transactionSettings } from "./asking.ts";
 import { testConnection, type ConnectionReport } from "./connection-check.ts";
 import { databaseInfo, type DatabaseInfo } from "./database-info.ts";
-import { platformDatabase, userScopedDatabase, type PlatformDatabase, type UserScopedDatabase } from "./database.ts";
+import { platformDatabase, userDataDatabase, type PlatformDatabase, type UserDataDatabase, type UserScopedDatabase } from "./database.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { listen, type ListenHandlers, type Listener } from "./listener.ts";
 import { createPool, endPool } from "./pools.ts";
@@ -32,7 +32,7 @@ export interface Databases {
   /** The platform database (get_platform_db): accounts, plans, subscriptions, usage. */
   readonly platform: PlatformDatabase;
   /** The user-data database (get_user_data_db): each user's content, reachable only as that user. */
-  readonly userData: UserScopedDatabase<"userData">;
+  readonly userData: UserDataDatabase;
   /** Per database: reachable or not, latency, server version, login role. Never throws. */
   testConnections(): Promise<ConnectionReport[]>;
   /** Per database: size, tables with row estimates, RLS and policies, applied migrations, pool counts. */
@@ -91,7 +91,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
   const login = transactionSettings({ kind: "login" }, topology);
   const keys = DATABASE_KEYS;
   const platform = platformDatabase(contexts.platform, topology);
-  const userData = userScopedDatabase("userData", contexts.userData, topology);
+  const userData = userDataDatabase(contexts.userData, topology);
   let closing: Promise<void> | undefined;
   const listeners = new Set<Listener>();
 

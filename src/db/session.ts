@@ -32,6 +32,8 @@ export interface ScopedSession<D extends DatabaseKey = DatabaseKey, A extends As
 export type UserSession<D extends DatabaseKey = DatabaseKey> = ScopedSession<D, "user">;
 /** A transaction as the platform admin (trusted backend services), on the platform database. */
 export type AdminSession = ScopedSession<"platform", "platformAdmin">;
+/** A transaction as the job worker's role, on the user-data database (entitlements). */
+export type WorkerSession = ScopedSession<"userData", "worker">;
 
 export interface OpenSession<S extends Session = Session> {
   readonly session: S;

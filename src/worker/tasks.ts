@@ -8,6 +8,8 @@ import type { Databases } from "../db/databases.ts";
 import type { Logger } from "../log.ts";
 import { eraseAccount } from "../services/erasure.ts";
 import { ensureUsagePartitions } from "../services/usage.ts";
+import { syncEntitlements } from "../services/entitlements.ts";
+import { applyScheduledChange } from "../services/plans.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,5 +35,29 @@ export function taskList(databases: Pick<Databases, "platform" | "userData">, lo
     const created = await databases.platform.withPlatformAdmin((admin) => ensureUsagePartitions(admin, settings.usagePartitionsAhead));
     log("usage_partitions_ensured", { jobId: helpers.job.id, monthsAhead: settings.usagePartitionsAhead, created });
   };
-  return { erase_user: eraseUser, ensure_usage_partitions: ensureUsagePartitionsTask };
+  // Enqueued with every subscription change (a trigger, in the change's transaction): reads the plan
+  // as it is when it runs, so a late or repeated run writes nothing older than what is there.
+  const syncUserEntitlements: Task = async (payload, helpers) => {
+    const userId = uuidField(payload, "userId", "sync_entitlements");
+    const outcome = await syncEntitlements(databases, userId);
+    log("entitlements_synced", { userId, jobId: helpers.job.id, ...outcome });
+  };
+  // Due when the paid period ends; applying twice, or after a newer request superseded it, changes nothing.
+  const applyPlanChange: Task = async (payload, helpers) => {
+    const changeId = uuidField(payload, "changeId", "apply_plan_change");
+    const outcome = await databases.platform.withPlatformAdmin((admin) => applyScheduledChange(admin, changeId));
+    log("plan_change_applied", { changeId, jobId: helpers.job.id, outcome });
+  };
+  return {
+    erase_user: eraseUser,
+    ensure_usage_partitions: ensureUsagePartitionsTask,
+    sync_entitlements: syncUserEntitlements,
+    apply_plan_change: applyPlanChange,
+  };
+}
+
+function uuidField(payload: unknown, field: string, task: string): string {
+  const value = (payload as Record<string, unknown> | null)?.[field];
+  if (typeof value !== "string" || !UUID.test(value)) throw new Error(`${task} needs {"${field}": "<uuid>"}, got ${JSON.stringify(payload)}`);
+  return value;
 }

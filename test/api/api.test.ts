@@ -139,13 +139,14 @@ describe("two users, each with their own content", () => {
       tokenA,
     );
     expect(updated.data.updateAsset.asset.title).toBe("a post, edited");
-    const extra = await api.gql(CREATE_PERSONA, { name: "a spare voice" }, tokenA);
+    // A project, not a persona: A's one persona is all the Free plan allows.
+    const extra = await api.gql(CREATE_PROJECT, { name: "a spare project", type: "OTHER" }, tokenA);
     const deleted = await api.gql(
-      `mutation ($id: UUID!) { deletePersona(input: { rowId: $id }) { persona { personaName } } }`,
-      { id: extra.data.createPersona.persona.rowId },
+      `mutation ($id: UUID!) { deleteProject(input: { rowId: $id }) { project { projectName } } }`,
+      { id: extra.data.createProject.project.rowId },
       tokenA,
     );
-    expect(deleted.data.deletePersona.persona.personaName).toBe("a spare voice");
+    expect(deleted.data.deleteProject.project.projectName).toBe("a spare project");
   });
 
   test("a project's assets are paged and ordered", async () => {
@@ -261,5 +262,13 @@ test("fifty concurrent requests from different users over a pool of two never se
     expect(r.errors).toBeUndefined();
     expect(r.data.currentUser.clerkId).toBe(users[i]!.sub);
     expect(r.data.projects.nodes).toEqual([{ projectName: users[i]!.name }]);
+  }
+});
+
+test("without Stripe settings the billing routes and the Stripe webhook are not there (404)", async () => {
+  const base = api.server.url.replace(/\/graphql$/, "");
+  for (const path of ["/webhooks/stripe", "/billing/checkout", "/billing/portal"]) {
+    const response = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(response.status, path).toBe(404);
   }
 });

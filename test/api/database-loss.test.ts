@@ -11,6 +11,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { gql, startApiProcess, type ApiProcess } from "../support/api-process.ts";
 import { startMixedLoad, type MixedLoad, type Outcome } from "../support/mixed-load.ts";
+import { giveUnlimitedPlan } from "../support/unlimited-plan.ts";
 import { startOwnServer, type OwnServer } from "../support/own-server.ts";
 
 let server: OwnServer;
@@ -42,8 +43,10 @@ async function ownerQuery<T extends pg.QueryResultRow>(url: string, sql: string,
 
 /** Runs the load, does `disruption` after a second of it, keeps loading until 2 s of successes after recovery. */
 async function underLoad(disruption: () => Promise<number>): Promise<{ load: MixedLoad; acceptingAt: number }> {
-  const load = startMixedLoad(api, 8, 400);
+  // 400 creates per user: far more than Free allows.
+  const load = startMixedLoad(api, 8, 400, { prepareUser: (clerkId) => giveUnlimitedPlan(server.ownerUrls, clerkId) });
   try {
+    await load.ready();
     await sleep(1000);
     const acceptingAt = await disruption();
     for (let waited = 0; waited < 15_000; waited += 100) {

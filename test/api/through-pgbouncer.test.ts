@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { gql, startApiProcess, type ApiProcess } from "../support/api-process.ts";
 import { deploymentEnv } from "../support/databases.ts";
 import { startMixedLoad, type Outcome } from "../support/mixed-load.ts";
+import { giveUnlimitedPlan } from "../support/unlimited-plan.ts";
 import { startPgbouncer, type Pgbouncer } from "../support/pgbouncer.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
@@ -42,13 +43,19 @@ async function apiThroughBouncer(env: Record<string, string>): Promise<ApiProces
   return api;
 }
 
+/** 12 creates per user are more than Free allows. */
+const unlimited = {
+  prepareUser: (clerkId: string) =>
+    giveUnlimitedPlan({ platform: testDeployment().databases.platform.migrationUrl, userData: testDeployment().databases.userData.migrationUrl }, clerkId),
+};
+
 /** 26000: prepared statement "…" does not exist; 42P05: prepared statement "…" already exists. */
 const preparedStatementErrors = (outcomes: Outcome[]) =>
   outcomes.flatMap((o) => o.codes.map((code, i) => `${code} ${o.messages[i]}`)).filter((e) => /^(26000|42P05) |prepared statement/i.test(e));
 
 test("with DATABASE_POOLER_MODE=transaction: no prepared-statement errors, no user sees another's rows", async () => {
   const api = await apiThroughBouncer({ DATABASE_POOLER_MODE: "transaction" });
-  const load = startMixedLoad(api, 24, 12);
+  const load = startMixedLoad(api, 24, 12, unlimited);
   await load.finished();
   expect(preparedStatementErrors(load.outcomes)).toEqual([]);
   expect(load.outcomes.filter((o) => !o.ok).map((o) => `${o.status} ${o.codes.join(",")}`)).toEqual([]);

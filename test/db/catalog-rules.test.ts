@@ -66,13 +66,20 @@ test("the backend functions are in platform_backend, where only the platform adm
   );
   expect(rows).toEqual(
     [
+      "apply_plan_change",
+      "apply_stripe_checkout",
+      "apply_stripe_subscription",
       "begin_account_erasure",
+      "change_plan",
       "change_subscription",
       "complete_account_erasure",
       "detach_usage_partitions",
       "ensure_usage_partitions",
+      "entitlements_of",
+      "link_stripe_customer",
       "plan_limits",
       "record_audit_event",
+      "record_entitlement_sync",
       "record_usage",
       "register_user",
       "request_account_deletion",

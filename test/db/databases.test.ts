@@ -52,12 +52,13 @@ describe("getDatabaseInfo", () => {
       expect.arrayContaining(["platform.users", "platform.subscription_plans", "platform.user_subscriptions", "platform.platform_usage_logs"]),
     );
     expect(userData!.tables.map((t) => t.table).sort()).toEqual(
-      ["user_data.user_content_assets", "user_data.user_personas", "user_data.user_profiles", "user_data.user_projects"],
+      ["user_data.user_content_assets", "user_data.user_entitlements", "user_data.user_personas", "user_data.user_profiles", "user_data.user_projects"],
     );
     for (const table of userData!.tables) {
       expect(table).toMatchObject({ rlsEnabled: true, rlsForced: true });
       expect(table.policies.map((p) => p.command).sort()).toEqual(["delete", "insert", "select", "update"]);
-      expect(table.policies[0]!.roles).toEqual([deployment.topology.role("authenticated").name]);
+      // Users read every user-data table through a policy of theirs (entitlements are written by the worker only).
+      expect(table.policies.find((p) => p.command === "select")!.roles).toEqual([deployment.topology.role("authenticated").name]);
     }
     for (const info of [platform!, userData!]) {
       expect(info.sizeBytes).toBeGreaterThan(0);
@@ -83,14 +84,18 @@ describe("verifyRowLevelSecurity", () => {
     const findings = await databases.verifyRowLevelSecurity();
     // Partitions are reached through their parent, under its policies: the parent is what is checked.
     expect([...findings.platform.tables]).toEqual([
+      "platform.plan_changes",
       "platform.platform_usage_logs",
       "platform.usage_monthly_totals",
       "platform.user_subscriptions",
       "platform.users",
       "platform_audit.events",
       "platform_backend.account_deletions",
+      "platform_backend.billing_accounts",
+      "platform_backend.entitlement_syncs",
+      "platform_backend.entitlement_versions",
     ]);
-    expect(findings.userData.tables).toHaveLength(4);
+    expect(findings.userData.tables).toHaveLength(5);
   });
 
   test("names the table when a per-user table loses its FORCE or the policy for a command", async () => {

@@ -14,6 +14,8 @@ import { getProfile, saveProfile } from "../../src/services/profile.ts";
 import { createProject, deleteProject, listProjects, updateProject } from "../../src/services/projects.ts";
 import { recordUsage, usageThisMonth, UsageLimitExceededError } from "../../src/services/usage.ts";
 import { databasesFor, newUser, ownDeployment } from "../support/databases.ts";
+import { syncEntitlements } from "../../src/services/entitlements.ts";
+import { requestPlanChange } from "../../src/services/plans.ts";
 
 const endpoints = ownDeployment();
 let databases: Databases;
@@ -57,6 +59,15 @@ describe("accounts and usage (platform database)", () => {
 });
 
 describe("user data, as the user", () => {
+  // Room for the several personas these tests create: Alice and Bob are on Pro in both databases
+  // (plan limits themselves: test/db/plan-limits-concurrency.test.ts, test/db/user_data/06_entitlements.sql).
+  beforeAll(async () => {
+    for (const user of [alice, bob]) {
+      await admin((s) => requestPlanChange(s, user, "Pro"));
+      await syncEntitlements(databases, user);
+    }
+  });
+
   test("projects: create, list newest first, update the fields given, delete; another user sees and changes nothing", async () => {
     const older = await as(alice, (s) => createProject(s, { projectName: "Older", projectType: "blog" }));
     const newer = await as(alice, (s) => createProject(s, { projectName: "Newer", projectType: "podcast", projectMetadata: { audience: "devs" } }));

@@ -29,6 +29,8 @@ export interface MixedLoad {
   acknowledged(): string[];
   /** Stops after the requests in flight; resolves when every user has stopped. */
   stop(): Promise<void>;
+  /** Resolves when every user is signed in and prepared (prepareUser), just before the load starts. */
+  ready(): Promise<void>;
   /** Resolves when every user has spent their request budget. */
   finished(): Promise<void>;
 }
@@ -49,11 +51,25 @@ function outcome(kind: Outcome["kind"], answer: GqlAnswer): Outcome {
   };
 }
 
-export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: number, budgetPerUser: number): MixedLoad {
+export interface MixedLoadOptions {
+  /** Runs once per user after their first request registered them (e.g. a plan that allows every create). */
+  readonly prepareUser?: (clerkId: string) => Promise<void>;
+}
+
+export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: number, budgetPerUser: number, options: MixedLoadOptions = {}): MixedLoad {
   const run = randomUUID().slice(0, 8);
   const outcomes: Outcome[] = [];
   let stopping = false;
+  // Every user is prepared before any load starts, so a test can disrupt the database once the load runs.
+  const prepared = Promise.all(
+    Array.from({ length: users }, async (_, u) => {
+      if (!options.prepareUser) return;
+      await gql(api.url, LIST, api.token(`user_load_${run}_${u}`)); // signs the user in
+      await options.prepareUser(`user_load_${run}_${u}`);
+    }),
+  );
   const loops = Array.from({ length: users }, async (_, u) => {
+    await prepared;
     const prefix = `load-${run}-u${u}-`;
     const token = api.token(`user_load_${run}_${u}`);
     for (let i = 0; i < budgetPerUser && !stopping; i++) {
@@ -78,6 +94,7 @@ export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: nu
   return {
     outcomes,
     acknowledged: () => outcomes.filter((o) => o.created).map((o) => o.created!),
+    ready: () => prepared.then(() => undefined),
     finished: () => done.then(() => undefined),
     async stop() {
       stopping = true;

@@ -16,6 +16,7 @@ import { accountDeletion, requestAccountDeletion } from "../../services/erasure.
 import { ensureProfile } from "../../services/profile.ts";
 import { recordWebhookDelivery, userIdByClerkId } from "../../../generated/platform/erasure.queries.ts";
 import { run } from "../../services/run-query.ts";
+import { readBody, reply as replyJson } from "../plain-http.ts";
 
 export const CLERK_WEBHOOK_PATH = "/webhooks/clerk";
 
@@ -54,18 +55,10 @@ export function clerkWebhookHandler(secret: string, databases: Pick<Databases, "
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const reply = (status: number, body: object) => {
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-    };
+    const reply = (status: number, body: object) => replyJson(res, status, body);
     if (req.method !== "POST") return reply(405, { error: "use POST" });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBodyBytes) return reply(413, { error: `the body is larger than ${maxBodyBytes} bytes` });
-      chunks.push(chunk);
-    }
-    const body = Buffer.concat(chunks).toString("utf8");
+    const body = await readBody(req, res, maxBodyBytes);
+    if (body === undefined) return;
     const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : "");
     let event: { type?: unknown; data?: ClerkUser };
     try {

@@ -2,7 +2,7 @@
 begin;
 select plan(22);
 
-select tables_are('platform', array['users', 'subscription_plans', 'user_subscriptions', 'platform_usage_logs', 'usage_monthly_totals'],
+select tables_are('platform', array['users', 'subscription_plans', 'user_subscriptions', 'platform_usage_logs', 'usage_monthly_totals', 'plan_changes'],
   'platform holds exactly the five platform tables');
 
 select col_type_is('platform', 'users', 'id', 'uuid', 'users.id is a uuid');

@@ -9,8 +9,8 @@ create temp view per_user_tables as
    where c.relnamespace = 'platform'::regnamespace and c.relkind in ('r', 'p')
      and (c.relname = 'users' or exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'user_id' and not a.attisdropped));
 
-select set_eq('select relname::text from per_user_tables', array['users', 'user_subscriptions', 'platform_usage_logs', 'usage_monthly_totals'],
-  'the per-user platform tables are users, user_subscriptions, platform_usage_logs and usage_monthly_totals');
+select set_eq('select relname::text from per_user_tables', array['users', 'user_subscriptions', 'platform_usage_logs', 'usage_monthly_totals', 'plan_changes'],
+  'the per-user platform tables are users, user_subscriptions, platform_usage_logs, usage_monthly_totals and plan_changes');
 select is_empty('select relname from per_user_tables where not (relrowsecurity and relforcerowsecurity)',
   'every per-user platform table has row-level security enabled and forced');
 select ok((select relrowsecurity and relforcerowsecurity from pg_class where oid = 'platform.subscription_plans'::regclass),

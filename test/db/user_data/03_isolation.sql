@@ -17,6 +17,9 @@ insert into user_data.user_personas (id, user_id, persona_name) values
 insert into user_data.user_content_assets (id, user_id, project_id, asset_type, title) values
   ('a0000000-0000-4000-8000-000000000003', '11111111-1111-4111-8111-111111111111', 'a0000000-0000-4000-8000-000000000001', 'blog_post', 'A post'),
   ('b0000000-0000-4000-8000-000000000003', '22222222-2222-4222-8222-222222222222', 'b0000000-0000-4000-8000-000000000001', 'podcast_episode', 'B episode');
+-- A is on Pro, so creating a second persona below is within their plan (limits: 06_entitlements.sql).
+insert into user_data.user_entitlements (user_id, plan_name, max_projects, max_personas, monthly_tokens, version) values
+  ('11111111-1111-4111-8111-111111111111', 'Pro', 50, 10, 1000000, 1);
 -- No test below passes vacuously: B's rows are there.
 select is((select count(*)::int from user_data.user_profiles where user_id = '22222222-2222-4222-8222-222222222222'), 1, 'owner: B has a profile');
 select is((select count(*)::int from user_data.user_projects where user_id = '22222222-2222-4222-8222-222222222222'), 1, 'owner: B has a project');

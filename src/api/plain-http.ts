@@ -1,0 +1,21 @@
+/** Small helpers for the API's plain HTTP routes (webhooks, billing): JSON answers and bounded bodies. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export function reply(res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+}
+
+/** The body as text, or undefined after answering 413 when it is larger than `maxBytes`. */
+export async function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      reply(res, 413, { error: `the body is larger than ${maxBytes} bytes` });
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

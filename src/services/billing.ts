@@ -1,0 +1,82 @@
+/**
+ * Stripe events applied to the platform, as the billing service (platform
+ * admin), in the transaction that records the event's id (so a replay is
+ * acknowledged and not applied twice). Plan names and price ids meet only
+ * here, through configuration (STRIPE_PRICES). Out-of-order delivery is
+ * handled in platform_backend.apply_stripe_subscription: an event created
+ * before the newest one applied for that customer is ignored.
+ */
+import type Stripe from "stripe";
+import type { AdminSession } from "../db/session.ts";
+import { applyStripeCheckout, applyStripeSubscription, linkStripeCustomer, recordStripeDelivery, stripeCustomerOf } from "../../generated/platform/billing.queries.ts";
+import { run, single } from "./run-query.ts";
+
+export type StripeOutcome = "duplicate" | "ignored" | "applied" | "stale" | "unknown_customer" | "unknown_price" | "canceled" | "cancel_scheduled";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The plan a price id stands for (STRIPE_PRICES), or undefined. */
+export function planOfPrice(prices: Readonly<Record<string, string>>, priceId: string | undefined): string | undefined {
+  return Object.entries(prices).find(([, id]) => id === priceId)?.[0];
+}
+
+const idOf = (value: string | { id: string } | null | undefined) => (typeof value === "string" ? value : value?.id);
+
+export async function applyStripeEvent(session: AdminSession, event: Stripe.Event, prices: Readonly<Record<string, string>>): Promise<StripeOutcome> {
+  const recorded = await run(session, recordStripeDelivery, { eventId: event.id, eventType: event.type });
+  if (recorded.length === 0) return "duplicate";
+  switch (event.type) {
+    case "checkout.session.completed": {
+      const checkout = event.data.object;
+      const userId = checkout.client_reference_id ?? checkout.metadata?.user_id;
+      const customerId = idOf(checkout.customer);
+      if (!userId || !UUID.test(userId) || !customerId) return "ignored";
+      const plan = checkout.metadata?.plan;
+      // Unpaid (an asynchronous payment still pending) or not a plan on sale: the customer is linked, no plan changes.
+      const paidFor = plan && plan in prices && checkout.payment_status !== "unpaid" ? plan : null;
+      return single(
+        await run(session, applyStripeCheckout, {
+          userId,
+          customerId,
+          subscriptionId: idOf(checkout.subscription) ?? null,
+          planName: paidFor,
+          eventCreated: new Date(event.created * 1000),
+        }),
+        "apply_stripe_checkout",
+      ).outcome as StripeOutcome;
+    }
+    case "customer.subscription.created":
+    case "customer.subscription.updated":
+    case "customer.subscription.deleted": {
+      const subscription = event.data.object;
+      const item = subscription.items?.data?.[0];
+      const plan = planOfPrice(prices, item?.price?.id);
+      const deleted = event.type === "customer.subscription.deleted";
+      if (!plan && !deleted) return "unknown_price";
+      // Since API version 2025-03-31 the period lives on the items; older payloads carry it on the subscription.
+      const periodEndSeconds = (item as { current_period_end?: number } | undefined)?.current_period_end ?? (subscription as { current_period_end?: number }).current_period_end;
+      return (
+        await run(session, applyStripeSubscription, {
+          customerId: idOf(subscription.customer)!,
+          subscriptionId: subscription.id,
+          status: deleted ? "canceled" : subscription.status,
+          planName: plan ?? "Free",
+          cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end),
+          periodEnd: periodEndSeconds ? new Date(periodEndSeconds * 1000) : null,
+          eventCreated: new Date(event.created * 1000),
+        })
+      )[0]!.outcome as StripeOutcome;
+    }
+    default:
+      return "ignored";
+  }
+}
+
+/** The user's Stripe customer id, or undefined before their first checkout. */
+export async function stripeCustomer(session: AdminSession, userId: string): Promise<string | undefined> {
+  return (await run(session, stripeCustomerOf, { userId }))[0]?.stripe_customer_id;
+}
+
+export async function linkCustomer(session: AdminSession, userId: string, customerId: string): Promise<void> {
+  await run(session, linkStripeCustomer, { userId, customerId, subscriptionId: null });
+}
