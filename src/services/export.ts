@@ -23,11 +23,13 @@ const SECTIONS = {
   platform: {
     account: "select to_jsonb(t)::text as j from platform.users t",
     subscriptions: "select to_jsonb(t)::text as j from platform.user_subscriptions t order by t.created_at, t.id",
+    plan_changes: "select to_jsonb(t)::text as j from platform.plan_changes t order by t.requested_at, t.id",
     usage_logs: "select to_jsonb(t)::text as j from platform.platform_usage_logs t order by t.id",
     usage_monthly_totals: "select to_jsonb(t)::text as j from platform.usage_monthly_totals t order by t.month",
   },
   userData: {
     profile: "select to_jsonb(t)::text as j from user_data.user_profiles t",
+    entitlements: "select to_jsonb(t)::text as j from user_data.user_entitlements t",
     projects: "select to_jsonb(t)::text as j from user_data.user_projects t order by t.id",
     personas: "select to_jsonb(t)::text as j from user_data.user_personas t order by t.id",
     assets: "select to_jsonb(t)::text as j from user_data.user_content_assets t order by t.id",

@@ -43,9 +43,11 @@ let exportUrl: string;
 const SECTIONS: Record<string, { section: [string, string]; key: string }> = {
   "platform.users": { section: ["platform", "account"], key: "id" },
   "platform.user_subscriptions": { section: ["platform", "subscriptions"], key: "id" },
+  "platform.plan_changes": { section: ["platform", "plan_changes"], key: "id" },
   "platform.platform_usage_logs": { section: ["platform", "usage_logs"], key: "id" },
   "platform.usage_monthly_totals": { section: ["platform", "usage_monthly_totals"], key: "month" },
   "user_data.user_profiles": { section: ["user_data", "profile"], key: "user_id" },
+  "user_data.user_entitlements": { section: ["user_data", "entitlements"], key: "user_id" },
   "user_data.user_projects": { section: ["user_data", "projects"], key: "id" },
   "user_data.user_personas": { section: ["user_data", "personas"], key: "id" },
   "user_data.user_content_assets": { section: ["user_data", "assets"], key: "id" },

@@ -72,7 +72,10 @@ test("the export holds the user's rows from every table of both databases, and n
   const doc = JSON.parse(readFileSync(file, "utf8"));
   expect(doc.user_id).toBe(me);
   expect(doc.platform.account).toEqual([expect.objectContaining({ id: me, email: `exporter-${run}@example.com` })]);
-  expect(doc.platform.subscriptions).toHaveLength(1);
+  // Free from registration, then Pro: the history keeps both.
+  expect(doc.platform.subscriptions).toHaveLength(2);
+  expect(doc.platform.plan_changes).toEqual([expect.objectContaining({ user_id: me, kind: "upgrade" })]);
+  expect(doc.user_data.entitlements).toEqual([expect.objectContaining({ user_id: me, plan_name: "Pro" })]);
   expect(doc.platform.usage_logs).toEqual([expect.objectContaining({ user_id: me, feature: "blog_writer" })]);
   expect(doc.user_data.profile).toEqual([expect.objectContaining({ user_id: me, business_name: "exporter" })]);
   expect(doc.user_data.projects).toHaveLength(1);

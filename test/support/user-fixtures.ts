@@ -9,6 +9,8 @@
 import pg from "pg";
 import type { Databases } from "../../src/db/databases.ts";
 import { findOrCreateUser } from "../../src/services/accounts.ts";
+import { syncEntitlements } from "../../src/services/entitlements.ts";
+import { requestPlanChange } from "../../src/services/plans.ts";
 import { testDeployment } from "./test-deployment.ts";
 
 export interface UserFixtures {
@@ -21,7 +23,7 @@ export interface UserFixtures {
   cleanup(): Promise<void>;
 }
 
-export async function userFixtures(databases: Pick<Databases, "platform">, run: string): Promise<UserFixtures> {
+export async function userFixtures(databases: Pick<Databases, "platform" | "userData">, run: string): Promise<UserFixtures> {
   const d = testDeployment();
   const platformOwner = new pg.Client({ connectionString: d.databases.platform.migrationUrl });
   const userDataOwner = new pg.Client({ connectionString: d.databases.userData.migrationUrl });
@@ -48,6 +50,9 @@ export async function userFixtures(databases: Pick<Databases, "platform">, run: 
         [id, assets, name],
       );
       await platformOwner.query("insert into platform.platform_usage_logs (user_id, feature, tokens_used) values ($1, 'blog_writer', 10)", [id]);
+      // A plan change (history) and the entitlements it carries to the user-data database.
+      await databases.platform.withPlatformAdmin((admin) => requestPlanChange(admin, id, "Pro"));
+      await syncEntitlements(databases, id);
       return id;
     },
     async cleanup() {
@@ -56,6 +61,7 @@ export async function userFixtures(databases: Pick<Databases, "platform">, run: 
         await userDataOwner.query("delete from user_data.user_personas where user_id = $1", [id]);
         await userDataOwner.query("delete from user_data.user_projects where user_id = $1", [id]);
         await userDataOwner.query("delete from user_data.user_profiles where user_id = $1", [id]);
+        await userDataOwner.query("delete from user_data.user_entitlements where user_id = $1", [id]);
       }
       await platformOwner.end();
       await userDataOwner.end();
