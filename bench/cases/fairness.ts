@@ -10,7 +10,7 @@
 import type { Deployment } from "../../src/bootstrap/deployment.ts";
 import { primeAndCheck, productionConfig, startApiUnderTest } from "../api-under-test.ts";
 import { planUsers, type DatasetShape } from "../dataset.ts";
-import { runHttpLoad } from "../load/http-load.ts";
+import { runHttpLoad, type HttpRequestSpec } from "../load/http-load.ts";
 import type { ResultRow } from "../report.ts";
 import { graphqlDocumentRequests, graphqlRequests, HEAVIEST_ALLOWED, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor } from "../workload.ts";
 import { failureProblem, type LoadOptions } from "./api-throughput.ts";
@@ -20,6 +20,20 @@ const POOL = { size: 2, maxOverflow: 0 };
 const SMALL_CONNECTIONS = 4;
 const HEAVY_CONNECTIONS = 4;
 export const FAIRNESS_TARGET = 3;
+
+/**
+ * The heavy request must pass the limits (validation), but on a pool of 2 its
+ * lists may not all get a connection in time: a 429 is the fair-use rule at
+ * work, and counts as accepted here.
+ */
+async function checkAccepted(origin: string, request: HttpRequestSpec): Promise<void> {
+  const response = await fetch(origin + request.path, { method: request.method, headers: request.headers, body: request.body });
+  const text = await response.text();
+  const refusedByLimits = /OPERATION_LIMIT|PAGE_SIZE_LIMIT/.test(text);
+  if (refusedByLimits || (response.status !== 200 && response.status !== 429) || (response.status === 200 && text.includes('"errors"'))) {
+    throw new Error(`the heaviest allowed request answered ${response.status}: ${text.slice(0, 500)}`);
+  }
+}
 
 export async function runFairness(deployment: Deployment, shape: DatasetShape, options: LoadOptions) {
   const rows: ResultRow[] = [];
@@ -31,7 +45,7 @@ export async function runFairness(deployment: Deployment, shape: DatasetShape, o
   const api = await startApiUnderTest(productionConfig(deployment, keys, POOL), deployment);
   try {
     await primeAndCheck(api.url, smallRequests);
-    await primeAndCheck(api.url, heavyRequests, 1);
+    await checkAccepted(api.url, heavyRequests[0]!);
     const load = { url: api.url, seconds: options.seconds, warmupSeconds: options.warmupSeconds };
     const alone = await runHttpLoad({ ...load, connections: SMALL_CONNECTIONS, requests: smallRequests });
     const [together, heavy] = await Promise.all([
