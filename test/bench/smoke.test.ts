@@ -47,7 +47,9 @@ test("the smoke benchmark runs every case, finds no plan regression and writes i
   expect(new Set(report.rows.filter((r) => r.case.startsWith("2")).map((r) => r.variant))).toEqual(
     new Set(["GraphQL API", "hand-written", "pgbench (bare SQL)"]),
   );
-  for (const row of report.rows.filter((r) => r.latency || !r.case.startsWith("8"))) expect(row.latency!.count, `${row.subject} ${row.variant}`).toBeGreaterThan(0);
+  // The fairness case's heavy user may be refused every time in a short run: that is the limits at work.
+  const measured = report.rows.filter((r) => (r.latency || !r.case.startsWith("8")) && !(r.case.startsWith("7") && r.subject.startsWith("heavy user")));
+  for (const row of measured) expect(row.latency!.count, `${row.subject} ${row.variant}`).toBeGreaterThan(0);
   const usage = report.rows.filter((r) => r.case.startsWith("8"));
   expect(usage.find((r) => r.subject === "usage events recorded")!.rps).toBeGreaterThan(0);
   expect(usage.filter((r) => r.ratio).map((r) => r.variant)).toEqual(["record_usage (quota check + insert)", "monthly_allowance (remaining)"]);
