@@ -41,7 +41,8 @@ export interface BenchReport {
   problems: string[];
 }
 
-const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "" : v < 10 ? v.toFixed(2) : v.toFixed(1));
+// A load with no successful answer has no latency: its summary arrives from the load process as null.
+const ms = (v: number | null | undefined) => (v === undefined || v === null || Number.isNaN(v) ? "" : v < 10 ? v.toFixed(2) : v.toFixed(1));
 const OUTCOME = { pass: "PASS", fail: "FAIL", info: "" } as const;
 
 function cells(row: ResultRow): string[] {
