@@ -87,6 +87,12 @@ export interface ApiSettings {
   maxBodyBytes: number;
   /** SHUTDOWN_TIMEOUT, in milliseconds: how long in-flight requests may finish after SIGTERM/SIGINT. */
   shutdownTimeoutMs: number;
+  /**
+   * API_KEEP_ALIVE_TIMEOUT, in milliseconds: how long an idle kept-alive connection stays open.
+   * Longer than the idle timeout of whatever sits in front (load balancers keep 60 s), so the
+   * server never closes a connection at the instant a client sends on it (ECONNRESET, 502).
+   */
+  keepAliveTimeoutMs: number;
   /** API_RETRY_AFTER, in seconds: the Retry-After of a 503 when a database is away or busy. */
   retryAfterSeconds: number;
   /** API_INTROSPECTION: whether schema introspection is answered (off in production unless set). */
@@ -245,6 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read.matching("API_HOST", /^[\w.:-]+$/, environment === "production" ? "0.0.0.0" : "127.0.0.1", "a host name or IP address"),
     maxBodyBytes: read.integer("API_MAX_BODY_BYTES", 100_000, 1_000),
     shutdownTimeoutMs: read.seconds("SHUTDOWN_TIMEOUT", 10) * 1000,
+    keepAliveTimeoutMs: read.seconds("API_KEEP_ALIVE_TIMEOUT", 65) * 1000,
     retryAfterSeconds: read.integer("API_RETRY_AFTER", 5, 1, 3600),
     introspection: read.boolean("API_INTROSPECTION", environment !== "production"),
     graphiql: read.boolean("API_GRAPHIQL", environment !== "production"),

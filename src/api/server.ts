@@ -111,6 +111,9 @@ export async function startApiServer(config: Config, databases: Databases, topol
 
   const pgl = postgraphile(preset);
   const server = createServer();
+  server.keepAliveTimeout = config.api.keepAliveTimeoutMs;
+  // A request's headers may take longer than an idle gap; Node's own default (60 s) would be the shorter.
+  server.headersTimeout = Math.max(server.headersTimeout, config.api.keepAliveTimeoutMs + 1_000);
   let metricsServer: Server | undefined;
   try {
     if (access.kind === "port") metricsServer = await serveMetrics(metrics, access.port, access.host);

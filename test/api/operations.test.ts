@@ -4,6 +4,8 @@
  * operation and statement logs.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Agent, request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { startApiServer, type ApiServer } from "../../src/api/server.ts";
 import { statementObserver } from "../../src/api/statement-log.ts";
@@ -96,6 +98,31 @@ describe("on the shared deployment", () => {
     expect(text).toMatch(new RegExp(`^alwrity_db_pool_connections\\{database="${platformName}"\\} \\d+$`, "m"));
     expect(text).toMatch(/^alwrity_db_pool_waiting_requests\{database="[a-z0-9_]+"\} 0$/m);
     for (const hook of ["alwrity_limits_hit_total", "alwrity_job_failures_total", "alwrity_job_queue_depth", "alwrity_statement_timeouts_total"]) expect(text).toContain(`# TYPE ${hook} `);
+  });
+
+  test("a kept-alive connection idle for longer than Node's 5 s default still carries the next request (API_KEEP_ALIVE_TIMEOUT)", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // One request on the agent's only connection: its status, the Keep-Alive it was told, and the client port it used.
+    const health = () =>
+      new Promise<{ status: number; keepAlive: string; port: number }>((resolve, reject) => {
+        const req = request(`${r.base}/health`, { agent }, (res) => {
+          const port = res.socket.localPort!;
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode!, keepAlive: String(res.headers["keep-alive"]), port }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    try {
+      const first = await health();
+      expect(first.keepAlive).toBe("timeout=65");
+      await sleep(6_000);
+      const second = await health();
+      expect(second.status).toBe(200);
+      expect(second.port, "the idle connection was closed by the server and a new one opened").toBe(first.port);
+    } finally {
+      agent.destroy();
+    }
   });
 
   test("promtool really judges: a malformed exposition fails", () => {
