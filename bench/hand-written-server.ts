@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type pg from "pg";
-import { createAccountResolver } from "../src/api/auth/accounts.ts";
+import { createAccountResolver, listenForRevocations } from "../src/api/auth/accounts.ts";
 import { AuthError, createTokenVerifier } from "../src/api/auth/tokens.ts";
 import type { Config } from "../src/config.ts";
 import type { Deployment } from "../src/bootstrap/deployment.ts";
@@ -94,6 +94,8 @@ export async function startHandWrittenServer(config: Config, deployment: Deploym
   const verify = createTokenVerifier(config.clerk, undefined);
   // No registration limit: the ceiling measures the work a request does, not the API's guards.
   const resolveAccount = createAccountResolver(databases, undefined);
+  // Cached account ids, as the API has them: without the listener every request would register again.
+  const revocations = listenForRevocations(databases, config.poolerMode, resolveAccount);
   const role = deployment.topology.role("authenticated").name;
 
   async function run(op: Operation, userId: string, values: unknown[]): Promise<Row[]> {
@@ -132,6 +134,12 @@ export async function startHandWrittenServer(config: Config, deployment: Deploym
     server.once("error", reject);
     server.listen(0, "127.0.0.1", resolve);
   });
+  // A ceiling that registered the account on every request would flatter the API (it did once): wait for the cache.
+  const listeningBy = Date.now() + 10_000;
+  while (config.poolerMode === "session" && !resolveAccount.caching()) {
+    if (Date.now() > listeningBy) throw new Error("the hand-written ceiling's account cache did not start (its revocation listener never connected)");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -139,6 +147,7 @@ export async function startHandWrittenServer(config: Config, deployment: Deploym
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pools.userData.end();
+      await revocations.close();
       await databases.close();
     },
   };

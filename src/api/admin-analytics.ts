@@ -13,18 +13,16 @@ import type { Databases } from "../db/databases.ts";
 import type { Logger } from "../log.ts";
 import { ANALYTICS_REPORTS, analyticsReport, isAnalyticsReport, parsePeriod } from "../services/analytics.ts";
 import { recordAuditEvent } from "../services/audit.ts";
-import type { AccountResolver } from "./auth/accounts.ts";
-import { AuthError, type TokenVerifier } from "./auth/tokens.ts";
+import { randomUUID } from "node:crypto";
+import { signedInUser, type SignIn } from "./auth-gate.ts";
 import { unavailability } from "./database-unavailable.ts";
-import { RateLimitedError, type RateLimits } from "./rate-limits.ts";
 
 export const ADMIN_ANALYTICS_PATH = "/admin/analytics";
 
 export interface AdminAnalyticsOptions {
   readonly enabled: boolean;
-  readonly verify: TokenVerifier;
-  readonly resolveAccount: AccountResolver;
-  readonly rateLimits: RateLimits;
+  /** The sign-in every route shares (auth-gate.ts): rate limits, token, account. */
+  readonly signIn: SignIn;
   readonly databases: Pick<Databases, "platform">;
   readonly retryAfterSeconds: number;
   readonly log: Logger;
@@ -36,23 +34,21 @@ export function isAdminAnalyticsPath(pathname: string): boolean {
 }
 
 export function adminAnalyticsHandler(options: AdminAnalyticsOptions) {
-  const { verify, resolveAccount, rateLimits, databases, log } = options;
+  const { signIn, databases, retryAfterSeconds, log } = options;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
     const reply = (status: number, body: object, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers }).end(JSON.stringify(body));
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-request-id": requestId, ...headers }).end(JSON.stringify(body));
     };
     if (!options.enabled) return reply(404, { error: "admin analytics are off: set ADMIN_CLAIM to the session-token claim that marks platform admins" });
     if (req.method !== "GET") return reply(405, { error: "use GET" }, { allow: "GET" });
     const url = new URL(req.url ?? "/", "http://localhost");
+    // The account must exist and not be on its way out, as for any signed-in request.
+    const signedIn = await signedInUser(signIn, req, { requestId, retryAfterSeconds, log, route: "admin analytics" });
+    if ("refusal" in signedIn) return reply(signedIn.refusal.statusCode, signedIn.refusal.json, signedIn.refusal.headers);
+    const { userId, admin } = signedIn.user;
     try {
-      await rateLimits.address(req.socket.remoteAddress ?? "unknown");
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-      if (!match) throw new AuthError("authorization-missing", "admin analytics need `Authorization: Bearer <session token>`");
-      const identity = await verify(match[1]!);
-      // The account must exist and not be on its way out, as for any signed-in request.
-      const userId = await resolveAccount(identity, req.socket.remoteAddress ?? "unknown");
-      await rateLimits.user(userId);
-      if (!identity.admin) return reply(403, { error: "forbidden: analytics are for platform admins", code: "FORBIDDEN" });
+      if (!admin) return reply(403, { error: "forbidden: analytics are for platform admins", code: "FORBIDDEN" });
 
       const report = url.pathname.slice(ADMIN_ANALYTICS_PATH.length + 1);
       if (report === "") {
@@ -73,11 +69,9 @@ export function adminAnalyticsHandler(options: AdminAnalyticsOptions) {
       });
       return reply(200, { report, from: period.from.toISOString(), to: period.to.toISOString(), rows });
     } catch (error) {
-      if (error instanceof AuthError) return reply(401, { error: error.message, reason: error.reason, code: "UNAUTHENTICATED" });
-      if (error instanceof RateLimitedError) return reply(429, { error: error.message, code: "RATE_LIMITED" }, { "retry-after": String(error.retryAfterSeconds) });
       const away = unavailability(error);
-      if (away) return reply(503, { error: away.message, code: away.code }, { "retry-after": String(options.retryAfterSeconds) });
-      log("admin_analytics_failed", { path: url.pathname, message: (error as Error).message });
+      if (away) return reply(503, { error: away.message, code: away.code }, { "retry-after": String(retryAfterSeconds) });
+      log("admin_analytics_failed", { requestId, path: url.pathname, message: (error as Error).message });
       return reply(500, { error: "internal error" });
     }
   };

@@ -8,6 +8,7 @@ import type {} from "postgraphile";
 import type {} from "postgraphile/grafserv";
 import type {} from "postgraphile/grafserv/node";
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { jsonLinesLogger } from "../log.ts";
 import type { AccountResolver } from "./auth/accounts.ts";
 import { AuthError, type TokenVerifier } from "./auth/tokens.ts";
@@ -31,7 +32,8 @@ export interface AuthGateOptions {
 export type SignIn = (authorization: string | undefined, address: string) => Promise<Viewer>;
 
 /**
- * The one sign-in of every HTTP route (GraphQL and the export alike): the
+ * The one sign-in of every HTTP route (GraphQL, export, billing, admin
+ * analytics): the
  * address's rate limit, the token, the account (registered on first use,
  * refused once its erasure was requested), then the user's rate limit.
  */
@@ -45,8 +47,26 @@ export function createSignIn(options: Pick<AuthGateOptions, "verify" | "resolveA
     const identity = await verify(match[1]!);
     const userId = await resolveAccount(identity, address);
     await rateLimits.user(userId);
-    return { kind: "user", userId };
+    return { kind: "user", userId, admin: identity.admin };
   };
+}
+
+/**
+ * Sign-in for a plain HTTP route that serves signed-in users only: the user,
+ * or the refusal to answer with (the same as GraphQL's, and 401 without a token).
+ */
+export async function signedInUser(
+  signIn: SignIn,
+  req: IncomingMessage,
+  answer: { requestId: string; retryAfterSeconds: number; log: Logger; route: string },
+): Promise<{ user: Extract<Viewer, { kind: "user" }> } | { refusal: Refusal }> {
+  try {
+    const viewer = await signIn(req.headers.authorization, req.socket.remoteAddress ?? "unknown");
+    if (viewer.kind === "user") return { user: viewer };
+    throw new AuthError("authorization-missing", `${answer.route} needs a signed-in user (Authorization: Bearer <token>)`);
+  } catch (error) {
+    return { refusal: refusalFor(error, answer.requestId, answer.retryAfterSeconds, answer.log) };
+  }
 }
 
 /** An HTTP answer that refuses a request before it does any work. */
@@ -78,9 +98,10 @@ export function refusalFor(error: unknown, requestId: string, retryAfterSeconds:
   }
   return refusal(
     401,
-    { errors: [{ message: "Unauthorized", extensions: { code: "UNAUTHENTICATED", reason: error.reason, requestId } }] },
+    { errors: [{ message: `Unauthorized: ${error.message}`, extensions: { code: "UNAUTHENTICATED", reason: error.reason, requestId } }] },
     requestId,
-    { "www-authenticate": `Bearer error="invalid_token", error_description="${error.reason}"` },
+    // RFC 6750: a request that sent no credentials is told only the scheme; a bad token, why it was refused.
+    { "www-authenticate": error.reason === "authorization-missing" ? "Bearer" : `Bearer error="invalid_token", error_description="${error.reason}"` },
   );
 }
 

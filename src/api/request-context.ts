@@ -5,7 +5,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 
-export type Viewer = { kind: "anonymous" } | { kind: "user"; userId: string };
+/** `admin`: the verified token holds the admin claim (ADMIN_CLAIM); only the admin routes read it. */
+export type Viewer = { kind: "anonymous" } | { kind: "user"; userId: string; admin: boolean };
 
 export interface RequestState {
   requestId: string;

@@ -16,7 +16,7 @@ import type { Databases } from "../db/databases.ts";
 import { jsonLinesLogger, type Logger } from "../log.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
 import { DATABASE_KEYS, type Topology } from "../topology.ts";
-import { createAccountResolver, REVOCATION_CHANNEL } from "./auth/accounts.ts";
+import { createAccountResolver, listenForRevocations } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
 import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin, createSignIn } from "./auth-gate.ts";
@@ -74,12 +74,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   const rateLimits = createRateLimits(config.api.rateLimits);
   const resolveAccount = createAccountResolver(databases, rateLimits);
-  // Accounts whose erasure was requested leave this process's cache when the request commits, wherever it was made.
-  // Through a pooler in transaction mode LISTEN hears nothing, so accounts are then never cached.
-  const revocations =
-    config.poolerMode === "session"
-      ? databases.listen("platform", REVOCATION_CHANNEL, { onNotify: (userId) => resolveAccount.revoke(userId), onListening: (on) => resolveAccount.setListening(on) })
-      : { close: async () => undefined };
+  const revocations = listenForRevocations(databases, config.poolerMode, resolveAccount);
   const drain = createDrain(config.api.retryAfterSeconds);
   const trusted = config.api.trustedDocumentsDir;
 
@@ -120,11 +115,13 @@ export async function startApiServer(config: Config, databases: Databases, topol
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
     // Routes that are not GraphQL go first; everything else to grafserv's listeners as before.
+    // The one sign-in of the plain routes, the same as the GraphQL gate's.
+    const signIn = createSignIn({ verify, resolveAccount, rateLimits });
     const routes: { matches: (pathname: string) => boolean; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>; failed: string }[] = [
       {
         matches: (pathname) => pathname === EXPORT_PATH,
         handle: exportHandler({
-          signIn: createSignIn({ verify, resolveAccount, rateLimits }),
+          signIn,
           rateLimits,
           databases,
           retryAfterSeconds: config.api.retryAfterSeconds,
@@ -137,9 +134,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
         matches: isAdminAnalyticsPath,
         handle: adminAnalyticsHandler({
           enabled: config.clerk.adminClaim !== undefined,
-          verify,
-          resolveAccount,
-          rateLimits,
+          signIn,
           databases,
           retryAfterSeconds: config.api.retryAfterSeconds,
           log: options.log ?? jsonLinesLogger(),
@@ -158,7 +153,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
     }
     const stripe = stripeClient(config.billing);
     if (stripe) {
-      const billing = billingRoutes({ stripe, billing: config.billing, databases, verify, resolveAccount, maxBodyBytes: config.api.maxBodyBytes, log: jsonLinesLogger() });
+      const billing = billingRoutes({ stripe, billing: config.billing, databases, signIn, retryAfterSeconds: config.api.retryAfterSeconds, maxBodyBytes: config.api.maxBodyBytes, log: jsonLinesLogger() });
       for (const [path, handle] of Object.entries(billing)) routes.push({ matches: (pathname) => pathname === path, handle, failed: "billing_failed" });
     }
     const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];

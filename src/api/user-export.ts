@@ -21,7 +21,7 @@ import type { Databases } from "../db/databases.ts";
 import { requestBudget } from "../db/fair-use.ts";
 import type { Logger } from "../log.ts";
 import { exportUser } from "../services/export.ts";
-import { refusalFor, type SignIn } from "./auth-gate.ts";
+import { refusalFor, signedInUser, type SignIn } from "./auth-gate.ts";
 import { unavailability } from "./database-unavailable.ts";
 import type { RateLimits } from "./rate-limits.ts";
 
@@ -48,15 +48,10 @@ export function exportHandler(options: ExportRouteOptions) {
     if (req.method !== "GET") {
       return answer(405, { allow: "GET" }, { errors: [{ message: `${EXPORT_PATH} is read with GET`, extensions: { code: "METHOD_NOT_ALLOWED", requestId } }] });
     }
-    let userId: string;
+    const signedIn = await signedInUser(signIn, req, { requestId, retryAfterSeconds, log, route: "an export" });
+    if ("refusal" in signedIn) return answer(signedIn.refusal.statusCode, signedIn.refusal.headers, signedIn.refusal.json);
+    const userId = signedIn.user.userId;
     try {
-      const viewer = await signIn(req.headers.authorization, req.socket.remoteAddress ?? "unknown");
-      if (viewer.kind !== "user") {
-        return answer(401, { "www-authenticate": "Bearer" }, {
-          errors: [{ message: "Unauthorized: an export needs a signed-in user (Authorization: Bearer <token>)", extensions: { code: "UNAUTHENTICATED", reason: "authorization-missing", requestId } }],
-        });
-      }
-      userId = viewer.userId;
       await rateLimits.exports(userId);
     } catch (error) {
       const { statusCode, headers, json } = refusalFor(error, requestId, retryAfterSeconds, log);

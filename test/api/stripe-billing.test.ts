@@ -110,10 +110,42 @@ test("a signed-in user starts a checkout and gets the URL Stripe gives; their cu
 
 test("checkout and portal need a signed-in user and a plan on sale", async () => {
   const { token } = await signIn("refused");
-  expect((await post("/billing/checkout", undefined, { plan: "Pro" })).status).toBe(401);
+  const anonymous = await post("/billing/checkout", undefined, { plan: "Pro" });
+  expect(anonymous.status).toBe(401);
+  expect(anonymous.body.errors[0]).toMatchObject({ message: "Unauthorized: billing needs a signed-in user (Authorization: Bearer <token>)", extensions: { reason: "authorization-missing" } });
   expect((await post("/billing/portal", "not-a-token")).status).toBe(401);
   const unknown = await post("/billing/checkout", token, { plan: "Free" });
   expect(unknown).toEqual({ status: 400, body: { error: '"plan" must be one of the plans on sale: Pro, Enterprise' } });
+});
+
+test("billing shares GraphQL's sign-in: a user over RATE_LIMIT_PER_USER gets 429 with Retry-After, and Stripe is not called", async () => {
+  const limited = await startTestApi({
+    STRIPE_WEBHOOK_SECRET: secret,
+    STRIPE_SECRET_KEY: "sk_test_fakekey",
+    STRIPE_PRICES: `Pro=${PRICES.Pro}`,
+    STRIPE_API_BASE: fake.url,
+    RATE_LIMIT_PER_USER: "3",
+  });
+  try {
+    const limitedBase = limited.server.url.replace(/\/graphql$/, "");
+    const token = limited.token({ sub: `user_limited_${run}` });
+    const send = async (path: string) => {
+      const response = await fetch(`${limitedBase}${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ plan: "Pro" }) });
+      return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as Record<string, any> };
+    };
+    // One request signs in through GraphQL; billing's two more use up the user's three.
+    expect((await limited.gql("{ currentUser { rowId } }", {}, token)).status).toBe(200);
+    expect((await send("/billing/checkout")).status).toBe(200);
+    expect((await send("/billing/portal")).status).toBe(200);
+    const before = fake.requests.length;
+    const refused = await send("/billing/checkout");
+    expect(refused.status).toBe(429);
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect(refused.body.errors[0].extensions).toMatchObject({ code: "RATE_LIMITED", limit: "RATE_LIMIT_PER_USER" });
+    expect(fake.requests.length).toBe(before);
+  } finally {
+    await limited.stop();
+  }
 });
 
 test("checkout.session.completed upgrades the user at once; the replayed event is acknowledged and not applied again", async () => {

@@ -13,7 +13,9 @@
  * connected the cache is not used at all, so a missed notification can never
  * keep a revoked account signed in.
  */
+import type { PoolerMode } from "../../config.ts";
 import type { Databases } from "../../db/databases.ts";
+import type { Listener } from "../../db/listener.ts";
 import { jsonLinesLogger, type Logger } from "../../log.ts";
 import { findOrCreateUser } from "../../services/accounts.ts";
 import { ensureProfile } from "../../services/profile.ts";
@@ -91,4 +93,16 @@ export function createAccountResolver(
       if (!on) cache.clear(); // whatever was missed meanwhile cannot matter
     },
   });
+}
+
+/**
+ * Connects a resolver to the revocation channel: a revoked account leaves its
+ * cache when the erasure request commits, wherever it was made, and the cache
+ * is used only while the listener is connected. Through a pooler in
+ * transaction mode LISTEN hears nothing, so there is no listener and accounts
+ * are never cached (every request resolves its account in the database).
+ */
+export function listenForRevocations(databases: Pick<Databases, "listen">, poolerMode: PoolerMode, resolver: AccountResolver): Listener {
+  if (poolerMode !== "session") return { close: async () => undefined };
+  return databases.listen("platform", REVOCATION_CHANNEL, { onNotify: (userId) => resolver.revoke(userId), onListening: (on) => resolver.setListening(on) });
 }

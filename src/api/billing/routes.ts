@@ -1,6 +1,6 @@
 /**
  * POST /billing/checkout ({"plan": "Pro"}) and POST /billing/portal: a
- * signed-in user (the same bearer token and account resolution as GraphQL)
+ * signed-in user (the same sign-in and rate limits as GraphQL, auth-gate.ts)
  * gets the URL of a Stripe Checkout page for a plan, or of the billing portal
  * where they change or cancel it. Their Stripe customer is made on first use
  * and kept on the platform side. The plan itself changes only when Stripe's
@@ -12,8 +12,8 @@ import type { BillingSettings } from "../../config.ts";
 import type { Databases } from "../../db/databases.ts";
 import type { Logger } from "../../log.ts";
 import { linkCustomer, stripeCustomer } from "../../services/billing.ts";
-import type { AccountResolver } from "../auth/accounts.ts";
-import { AuthError, type TokenVerifier } from "../auth/tokens.ts";
+import { randomUUID } from "node:crypto";
+import { signedInUser, type SignIn } from "../auth-gate.ts";
 import { readBody, reply } from "../plain-http.ts";
 
 export const CHECKOUT_PATH = "/billing/checkout";
@@ -23,20 +23,14 @@ export interface BillingRouteOptions {
   readonly stripe: Stripe;
   readonly billing: BillingSettings;
   readonly databases: Pick<Databases, "platform">;
-  readonly verify: TokenVerifier;
-  readonly resolveAccount: AccountResolver;
+  readonly signIn: SignIn;
+  readonly retryAfterSeconds: number;
   readonly maxBodyBytes: number;
   readonly log: Logger;
 }
 
 export function billingRoutes(options: BillingRouteOptions) {
   const { stripe, billing, databases, log } = options;
-
-  async function signedIn(req: IncomingMessage): Promise<string> {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-    if (!match) throw new AuthError("authorization-missing", "sign in first: send Authorization: Bearer <token>");
-    return options.resolveAccount(await options.verify(match[1]!), req.socket.remoteAddress ?? "unknown");
-  }
 
   async function customerFor(userId: string): Promise<string> {
     const known = await databases.platform.withPlatformAdmin((admin) => stripeCustomer(admin, userId));
@@ -49,13 +43,13 @@ export function billingRoutes(options: BillingRouteOptions) {
 
   const handle = (work: (req: IncomingMessage, res: ServerResponse, userId: string) => Promise<{ status: number; body: object } | undefined>) => async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== "POST") return reply(res, 405, { error: "use POST" });
-    let userId: string;
-    try {
-      userId = await signedIn(req);
-    } catch (error) {
-      if (error instanceof AuthError) return reply(res, 401, { error: error.message, code: error.reason });
-      throw error;
+    const requestId = randomUUID();
+    const signedIn = await signedInUser(options.signIn, req, { requestId, retryAfterSeconds: options.retryAfterSeconds, log, route: "billing" });
+    if ("refusal" in signedIn) {
+      res.writeHead(signedIn.refusal.statusCode, { "cache-control": "no-store", ...signedIn.refusal.headers }).end(JSON.stringify(signedIn.refusal.json));
+      return;
     }
+    const { userId } = signedIn.user;
     try {
       const answer = await work(req, res, userId);
       if (answer) reply(res, answer.status, answer.body);
