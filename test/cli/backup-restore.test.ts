@@ -71,6 +71,11 @@ beforeAll(async () => {
       await onDb(source, "platform", (c) =>
         c.query(`insert into platform.platform_usage_logs (user_id, feature, tokens_used, cost_usd) select $1, 'blog_writer', g, g / 100.0 from generate_series(1, 25) g`, [user.id]),
       );
+      // Usage of a month long past: its partition exists in the source only, and must be made again on restore.
+      await onDb(source, "platform", async (c) => {
+        await c.query("select platform_private.create_usage_partition('2024-03-01')");
+        await c.query(`insert into platform.platform_usage_logs (user_id, feature, tokens_used, created_at) select $1, 'podcast', g, '2024-03-15T12:00:00Z' from generate_series(1, 7) g`, [user.id]);
+      });
     }
   } finally {
     await databases.close();
@@ -119,6 +124,7 @@ test("a backup restored under another prefix holds the same rows, keeps row-leve
   }
   const before = await contents(source, "userData");
   expect(before["user_data.user_content_assets"]!.rows).toBe(800);
+  expect((await contents(target, "platform"))["platform_partitions.platform_usage_logs_y2024m03"]!.rows).toBe(14);
 
   // Row-level security: enabled and forced on every per-user table, and the policies name the new deployment's roles.
   for (const key of ["platform", "userData"] as const) {
