@@ -1,7 +1,7 @@
 /**
  * The statement that starts every transaction on a pooled connection: `begin`
- * and the transaction-local settings (role, user id, statement timeout) in
- * one round trip. A simple-protocol query cannot carry parameters, so the
+ * and the transaction-local settings (role, user id, statement timeout,
+ * parallel workers) in one round trip. A simple-protocol query cannot carry parameters, so the
  * values are quoted as literals by the driver's own escaping; and since a
  * statement's text is logged (DATABASE_ECHO, slow statements) where parameter
  * values never are, `shownStatement` puts placeholders back before any log
@@ -12,17 +12,25 @@ import type { TransactionSettings } from "./asking.ts";
 
 const PREFIX = "begin; select coalesce(current_setting('app.current_user_id', true), '') as before, ";
 
-export function beginStatement(client: pg.ClientBase, settings: TransactionSettings, timeout: string): string {
+/** What the pool, not who is asking, decides about each transaction (fair use). */
+export interface TransactionLimits {
+  /** e.g. "30000ms". */
+  statementTimeout: string;
+  parallelWorkers: number;
+}
+
+export function beginStatement(client: pg.ClientBase, settings: TransactionSettings, limits: TransactionLimits): string {
   const literal = (value: string) => client.escapeLiteral(value);
   return (
     PREFIX +
     `set_config('role', ${literal(settings.role)}, true), ` +
     `set_config('app.current_user_id', ${literal(settings["app.current_user_id"])}, true), ` +
-    `set_config('statement_timeout', ${literal(timeout)}, true)`
+    `set_config('statement_timeout', ${literal(limits.statementTimeout)}, true), ` +
+    `set_config('max_parallel_workers_per_gather', ${literal(String(limits.parallelWorkers))}, true)`
   );
 }
 
 /** A statement's text as logs may show it: the begin statement's values replaced by placeholders. */
 export function shownStatement(text: string): string {
-  return text.startsWith(PREFIX) ? `${PREFIX}set_config('role', $1, true), set_config('app.current_user_id', $2, true), set_config('statement_timeout', $3, true)` : text;
+  return text.startsWith(PREFIX) ? `${PREFIX}set_config('role', $1, true), set_config('app.current_user_id', $2, true), set_config('statement_timeout', $3, true), set_config('max_parallel_workers_per_gather', $4, true)` : text;
 }

@@ -84,6 +84,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       echo: config.echo ? log : undefined,
       shares,
       statementTimeoutMs: fairUse.statementTimeoutMs,
+      parallelWorkers: fairUse.parallelWorkers,
     };
   }
   const { topology } = deployment;

@@ -30,6 +30,8 @@ export interface PoolContext {
   readonly shares: FairShares;
   /** DB_STATEMENT_TIMEOUT, in milliseconds. */
   readonly statementTimeoutMs: number;
+  /** DB_MAX_PARALLEL_WORKERS: each transaction's max_parallel_workers_per_gather. */
+  readonly parallelWorkers: number;
 }
 
 
@@ -69,7 +71,7 @@ async function inTransaction<T>(ctx: PoolContext, client: pg.PoolClient, setting
   let before: string | undefined;
   let result: T;
   try {
-    const begun = (await run(beginStatement(client, settings, timeout))) as pg.QueryResult<{ before: string }>[];
+    const begun = (await run(beginStatement(client, settings, { statementTimeout: timeout, parallelWorkers: ctx.parallelWorkers }))) as pg.QueryResult<{ before: string }>[];
     before = begun[1]!.rows[0]!.before;
     result = await use(client);
     outcome = "commit";
