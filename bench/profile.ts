@@ -21,7 +21,7 @@ import type { Deployment } from "../src/bootstrap/deployment.ts";
 import { primeAndCheck } from "./api-under-test.ts";
 import { runHttpLoad } from "./load/http-load.ts";
 import { prepareServers } from "./servers.ts";
-import { AUTHORIZED_PARTY, graphqlRequests, handWrittenRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor, type Operation } from "./workload.ts";
+import { BENCH_API_ENV, graphqlRequests, handWrittenRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor, type Operation } from "./workload.ts";
 
 const TARGET = fileURLToPath(new URL("./profile-target.ts", import.meta.url));
 
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
         USER_DATA_DATABASE_URL: deployment.userData.apiUrl,
         DATABASE_ENV_PREFIX: deployment.topology.prefix,
         CLERK_JWT_KEY: keys.publicKey,
-        CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY,
+        ...BENCH_API_ENV,
         API_HOST: "127.0.0.1",
         PORT: "0",
       };

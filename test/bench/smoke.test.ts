@@ -5,6 +5,7 @@
  * its time limit is generous, and everything the run writes (its servers'
  * data directories included) goes into one folder of the test's, removed
  * afterwards whatever happened, with the run itself stopped if still going.
+ * The CPU profiler (`npm run bench:profile`) runs too, with half-second loads.
  */
 import { execFile, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -57,4 +58,22 @@ test("the smoke benchmark runs every case, finds no plan regression and writes i
   expect(readFileSync(path.join(out, "latest.md"), "utf8")).toContain("| case | subject | variant |");
   expect(stdout).toContain("API share of the hand-written ceiling");
   expect(stdout).toMatch(/Usage metering: \d+ events\/s recorded/);
+}, 300_000);
+
+test("npm run bench:profile profiles every operation on both servers and writes its tables", async () => {
+  const file = path.join(scratch, "profile.md");
+  const run = promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, "bench/profile.ts"), "--seconds", "0.5", "--out", file], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: scratch },
+  });
+  child = run.child;
+  await run;
+  const text = readFileSync(file, "utf8");
+  expect(text.match(/^### .+$/gm)).toEqual(["### (a) list my projects", "### (b) a project + 20 newest assets", "### (c) create an asset"]);
+  const totals = [...text.matchAll(/^\| \*\*CPU per request\*\* \| \*\*([\d,]+)\*\* \| \*\*([\d,]+)\*\* \|$/gm)];
+  expect(totals).toHaveLength(3);
+  for (const [, api, hand] of totals) {
+    expect(Number(api!.replaceAll(",", ""))).toBeGreaterThan(0);
+    expect(Number(hand!.replaceAll(",", ""))).toBeGreaterThan(0);
+  }
 }, 300_000);
