@@ -8,7 +8,7 @@
  * already, so dashboards and alerts can be written against stable names):
  *   - limitsHit.inc({ limit })          request or rate limits refusing a request
  *   - jobFailures.inc({ task })         a background job's attempt failing
- *   - setJobQueueReader(fn)             job queue depth, read at every scrape
+ *   - setJobQueueReader(fn)             job queue depth and failed jobs, read at every scrape
  *   - readiness checks: see ApiOptions.readinessChecks (src/api/server.ts)
  */
 import client from "prom-client";
@@ -20,8 +20,11 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 const MAX_OPERATION_NAMES = 200;
 
 export interface JobQueueDepth {
-  readonly queue: string;
+  readonly task: string;
+  /** Due and not taken by a worker. */
   readonly waiting: number;
+  /** Out of attempts: they will not run again unless someone reschedules them. */
+  readonly failed: number;
 }
 
 export interface Metrics {
@@ -72,16 +75,25 @@ export function createMetrics(): Metrics {
   poolGauge("alwrity_db_pool_connections", "Connections open in the database pool (idle or in use).", "total");
   poolGauge("alwrity_db_pool_idle_connections", "Idle connections in the database pool.", "idle");
   poolGauge("alwrity_db_pool_waiting_requests", "Requests waiting for a connection from the database pool.", "waiting");
-  new client.Gauge({
-    name: "alwrity_job_queue_depth",
-    help: "Jobs waiting in the background job queue, by queue (0 series until the worker reports).",
-    labelNames: ["queue"],
-    registers,
-    async collect() {
-      this.reset();
-      for (const { queue, waiting } of (await readJobQueue?.()) ?? []) this.set({ queue }, waiting);
-    },
-  });
+  // One read of the queue per scrape, shared by its two gauges; a failed read (the database
+  // away) leaves them without series rather than failing the whole scrape.
+  let queueRead: Promise<readonly JobQueueDepth[]> | undefined;
+  const readQueueOnce = () =>
+    (queueRead ??= (readJobQueue?.() ?? Promise.resolve([])).catch(() => []).finally(() => setImmediate(() => (queueRead = undefined))));
+  const queueGauge = (name: string, help: string, field: "waiting" | "failed") =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ["task"],
+      registers,
+      async collect() {
+        const depth = await readQueueOnce();
+        this.reset();
+        for (const row of depth) this.set({ task: row.task }, row[field]);
+      },
+    });
+  queueGauge("alwrity_job_queue_depth", "Background jobs due and not yet taken by a worker, by task.", "waiting");
+  queueGauge("alwrity_job_queue_failed", "Background jobs that used up their attempts and will not run again unless rescheduled, by task.", "failed");
 
   const names = new Set<string>();
   return {

@@ -11,7 +11,9 @@
  *                 bearer token); METRICS=port serves it on a port of its own instead.
  *
  * Around each GraphQL request it records the duration by operation name and
- * outcome, errors by SQLSTATE class and sign-in failures by reason, and logs
+ * outcome, errors by SQLSTATE class, the limits that refused it (operation
+ * limits, page sizes, the user's share of a pool; rate limits are counted
+ * where they refuse, for every route) and sign-in failures by reason, and logs
  * an operation slower than SLOW_OPERATION_MS as one JSON line. Bodies carry
  * no secrets: database names and check names, never URLs or driver messages.
  */
@@ -50,6 +52,29 @@ export function noteResponseError(sqlstate: string | undefined): void {
   if (!store) return;
   store.errored = true;
   if (sqlstate) store.sqlstateClasses.push(sqlstate.slice(0, 2));
+}
+
+/**
+ * The settings of the limits that refused (part of) a response, read from its
+ * errors' extensions. The answer is already serialised, and validation's
+ * refusals (cached with the document) never pass the error mask, so the body
+ * is read; only when it names a limit's code, which a byte search finds cheaply.
+ */
+function limitsRefusing(result: unknown): string[] {
+  const body = (result as { type?: string; buffer?: Buffer } | null)?.type === "buffer" ? (result as { buffer: Buffer }).buffer : undefined;
+  if (!body || !(body.includes('_LIMIT"') || body.includes('"TOO_MANY_CONNECTIONS"'))) return [];
+  let errors: readonly { extensions?: Record<string, unknown> }[] | undefined;
+  try {
+    errors = (JSON.parse(body.toString("utf8")) as { errors?: typeof errors }).errors;
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const { extensions } of Array.isArray(errors) ? errors : []) {
+    if ((extensions?.code === "OPERATION_LIMIT" || extensions?.code === "PAGE_SIZE_LIMIT") && typeof extensions.limit === "string") found.push(extensions.limit);
+    else if (extensions?.code === "TOO_MANY_CONNECTIONS") found.push("DB_MAX_USER_POOL_SHARE");
+  }
+  return found;
 }
 
 export interface OperationsOptions {
@@ -105,6 +130,7 @@ async function observeRequest<T extends { statusCode?: number } | null>(options:
   const status = result?.statusCode ?? 200;
   const outcome = status === 401 ? "unauthenticated" : status === 503 ? "unavailable" : status >= 400 && status < 500 ? "refused" : status >= 500 || store.errored ? "error" : "ok";
   for (const sqlstateClass of store.sqlstateClasses) options.metrics.databaseErrors.inc({ sqlstate_class: sqlstateClass });
+  for (const limit of new Set(limitsRefusing(result))) options.metrics.limitsHit.inc({ limit });
   if (status === 401) options.metrics.authFailures.inc({ reason: authReason(result) });
   const operation = options.metrics.operationLabel(store.operation);
   options.metrics.requestDuration.observe({ operation, outcome }, seconds);

@@ -24,7 +24,7 @@ function checkedPageSize(value: unknown, argument: "first" | "last", limits: Pag
   if (value == null) return null;
   const n = Number(value);
   if (n < 0) throw pageSizeError(`\`${argument}\` must not be negative (got ${n})`);
-  if (n > limits.maxPageSize) throw pageSizeError(`\`${argument}\` is ${n}, above the maximum page size of ${limits.maxPageSize} (API_MAX_PAGE_SIZE); page with cursors (after/before) instead`);
+  if (n > limits.maxPageSize) throw pageSizeError(`\`${argument}\` is ${n}, above the maximum page size of ${limits.maxPageSize} (API_MAX_PAGE_SIZE); page with cursors (after/before) instead`, "API_MAX_PAGE_SIZE");
   return n;
 }
 
@@ -33,13 +33,13 @@ function checkedOffset(value: unknown, limits: PageLimits): number | null {
   if (value == null) return null;
   const n = Number(value);
   if (n < 0) throw pageSizeError(`\`offset\` must not be negative (got ${n})`);
-  if (n > limits.maxOffset) throw pageSizeError(`\`offset\` is ${n}, above the maximum offset of ${limits.maxOffset} (API_MAX_OFFSET); page with cursors (after/before) instead`);
+  if (n > limits.maxOffset) throw pageSizeError(`\`offset\` is ${n}, above the maximum offset of ${limits.maxOffset} (API_MAX_OFFSET); page with cursors (after/before) instead`, "API_MAX_OFFSET");
   return n;
 }
 
-/** A client's page size is out of bounds: a SafeError, shown to clients as it is. */
-function pageSizeError(message: string): SafeError {
-  return new SafeError(message, { code: "PAGE_SIZE_LIMIT" });
+/** A client's page size is out of bounds: a SafeError, shown to clients as it is; `limit`: the setting it is over. */
+function pageSizeError(message: string, limit?: string): SafeError {
+  return new SafeError(message, { code: "PAGE_SIZE_LIMIT", ...(limit ? { limit } : {}) });
 }
 
 export function pageSizePlugin(limits: PageLimits): GraphileConfig.Plugin {

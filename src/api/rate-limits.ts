@@ -36,7 +36,8 @@ export interface RateLimits {
   exports(userId: string): Promise<void>;
 }
 
-export function createRateLimits(settings: RateLimitSettings): RateLimits {
+/** `onRefused`: told the setting of every refusal (the metrics count them as limits hit). */
+export function createRateLimits(settings: RateLimitSettings, onRefused: (setting: string) => void = () => undefined): RateLimits {
   const perAddress = new RateLimiterMemory({ keyPrefix: "address", points: settings.perAddress, duration: settings.windowSeconds });
   const perUser = new RateLimiterMemory({ keyPrefix: "user", points: settings.perUser, duration: settings.windowSeconds });
   const registrations = new RateLimiterMemory({ keyPrefix: "registration", points: settings.registrationsPerAddress, duration: 3600 });
@@ -48,6 +49,7 @@ export function createRateLimits(settings: RateLimitSettings): RateLimits {
     } catch (refused) {
       if (!(refused instanceof RateLimiterRes)) throw refused;
       const retryAfterSeconds = Math.max(1, Math.ceil(refused.msBeforeNext / 1000));
+      onRefused(setting);
       throw new RateLimitedError(setting, retryAfterSeconds, `too many ${what}: the limit is ${limit} per ${per} (${setting}); try again in ${retryAfterSeconds} s`);
     }
   }

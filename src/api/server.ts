@@ -26,6 +26,7 @@ import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { operationLimitsPlugin } from "./operation-limits.ts";
 import { createRateLimits } from "./rate-limits.ts";
+import { jobQueueDepth } from "../worker/queue-depth.ts";
 import { EXPORT_PATH, exportHandler } from "./user-export.ts";
 import { CLERK_WEBHOOK_PATH, clerkWebhookHandler } from "./webhooks/clerk.ts";
 import { STRIPE_WEBHOOK_PATH, stripeWebhookHandler } from "./webhooks/stripe.ts";
@@ -72,7 +73,9 @@ export async function startApiServer(config: Config, databases: Databases, topol
     log: options.log ?? jsonLinesLogger(),
   });
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
-  const rateLimits = createRateLimits(config.api.rateLimits);
+  // The queue's depth from any API process, wherever the worker runs (read at every scrape).
+  metrics.setJobQueueReader(() => databases.platform.withQueue(jobQueueDepth));
+  const rateLimits = createRateLimits(config.api.rateLimits, (setting) => metrics.limitsHit.inc({ limit: setting }));
   const resolveAccount = createAccountResolver(databases, rateLimits);
   const revocations = listenForRevocations(databases, config.poolerMode, resolveAccount);
   const drain = createDrain(config.api.retryAfterSeconds);

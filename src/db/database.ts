@@ -8,7 +8,7 @@ import type pg from "pg";
 import type { DatabaseKey, Topology } from "../topology.ts";
 import { transactionSettings, type Asking, type TransactionSettings } from "./asking.ts";
 import { runInRole, withRoleClient, type PoolContext } from "./role-transaction.ts";
-import type { AdminSession, ScopedSession, UserSession, WorkerSession } from "./session.ts";
+import type { AdminSession, QueueSession, ScopedSession, UserSession, WorkerSession } from "./session.ts";
 
 export interface PoolStats {
   /** Connections open (idle or in use). */
@@ -46,6 +46,12 @@ export interface PlatformDatabase extends UserScopedDatabase<"platform"> {
    * database has this: the admin has no access to users' content.
    */
   withPlatformAdmin<T>(fn: (session: AdminSession) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` as the job worker's role, in one transaction: it reaches the job
+   * queue (graphile_worker) and nothing of the platform's own tables. For what
+   * reads the queue from outside the worker (its depth, for the metrics).
+   */
+  withQueue<T>(fn: (session: QueueSession) => Promise<T>): Promise<T>;
 }
 
 export interface UserDataDatabase extends UserScopedDatabase<"userData"> {
@@ -82,6 +88,7 @@ export function platformDatabase(ctx: PoolContext, topology: Topology): Platform
   return {
     ...base,
     withPlatformAdmin: (fn) => runInRole(ctx, transactionSettings({ kind: "platformAdmin" }, topology), { key: "platform", asking: "platformAdmin" }, fn),
+    withQueue: (fn) => runInRole(ctx, transactionSettings({ kind: "worker" }, topology), { key: "platform", asking: "worker" }, fn),
   };
 }
 

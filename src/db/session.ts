@@ -34,6 +34,8 @@ export type UserSession<D extends DatabaseKey = DatabaseKey> = ScopedSession<D, 
 export type AdminSession = ScopedSession<"platform", "platformAdmin">;
 /** A transaction as the job worker's role, on the user-data database (entitlements). */
 export type WorkerSession = ScopedSession<"userData", "worker">;
+/** The worker's role on the platform database, where the job queue lives. */
+export type QueueSession = ScopedSession<"platform", "worker">;
 
 export interface OpenSession<S extends Session = Session> {
   readonly session: S;

@@ -12,6 +12,7 @@ import pg from "pg";
 import { transactionSettings } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
 import type { Topology } from "../topology.ts";
 import { JOB_QUEUE_SCHEMA, } from "../bootstrap/job-queue.ts";
 import { holdLiveness, releaseDeadWorkers } from "./liveness.ts";
@@ -42,6 +43,8 @@ export interface WorkerOptions {
   readonly pollIntervalMs?: number;
   /** USAGE_PARTITIONS_AHEAD (3 when absent). */
   readonly usagePartitionsAhead?: number;
+  /** Where failed attempts are counted (the process's metrics, when it serves them). */
+  readonly metrics?: Pick<Metrics, "jobFailures">;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
@@ -91,6 +94,8 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       // graphile-worker takes a fixed worker id when it runs one job at a time; ours names the liveness lock.
       ...({ workerId } as object),
     });
+    // Every failed attempt, whether it will be retried or not (job:error; job:failed is only the last).
+    runner.events.on("job:error", ({ job }) => options.metrics?.jobFailures.inc({ task: job.task_identifier }));
     runner.promise.then(
       () => (ended ??= "stopped"),
       (error: Error) => {

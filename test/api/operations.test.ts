@@ -191,6 +191,32 @@ describe("metrics access", () => {
     }
   });
 
+  test("alwrity_limits_hit_total counts every refusal by its setting: operation limits (a repeated document too), page sizes, rate limits", async () => {
+    const r = await start(sharedEndpoints(), { API_MAX_DEPTH: "3", RATE_LIMIT_PER_ADDRESS: "5" });
+    try {
+      const hits = async () => {
+        const text = await (await fetch(`${r.base}/metrics`)).text();
+        return Object.fromEntries([...text.matchAll(/^alwrity_limits_hit_total\{limit="(\w+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+      };
+      const deep = "query TooDeep { subscriptionPlans { nodes { name features } pageInfo { hasNextPage } edges { node { name } } } }";
+      const tooDeep = "query Deeper { a: subscriptionPlans { edges { node { name } } } b: subscriptionPlans { edges { node { name } } } }";
+      // Validation results are cached per document: the second refusal of the same document must count too.
+      for (const query of [tooDeep, tooDeep]) {
+        const answer = (await (await gql(r, query)).json()) as { errors: { extensions: { code: string } }[] };
+        expect(answer.errors[0]!.extensions.code).toBe("OPERATION_LIMIT");
+      }
+      expect(((await (await gql(r, deep)).json()) as { errors?: unknown }).errors).toBeDefined();
+      const page = (await (await gql(r, "query Huge { subscriptionPlans(first: 1000) { nodes { name } } }")).json()) as { errors: { extensions: { code: string } }[] };
+      expect(page.errors[0]!.extensions.code).toBe("PAGE_SIZE_LIMIT");
+      // Four requests so far from this address, and the limit is five: the sixth is refused.
+      expect((await gql(r, "{ __typename }")).status).toBe(200);
+      expect((await gql(r, "{ __typename }")).status).toBe(429);
+      expect(await hits()).toEqual({ API_MAX_DEPTH: 3, API_MAX_PAGE_SIZE: 1, RATE_LIMIT_PER_ADDRESS: 1 });
+    } finally {
+      await r.stop();
+    }
+  });
+
   test("production refuses open metrics, and token or port without their value", () => {
     const prod = { ENVIRONMENT: "production", PLATFORM_DATABASE_URL: "postgresql://a:b@h/p", USER_DATA_DATABASE_URL: "postgresql://a:b@h/u", CLERK_SECRET_KEY: "sk_test_x", CLERK_ISSUER: "https://clerk.example.com", CLERK_AUTHORIZED_PARTIES: "https://app.example.com" };
     expect(loadConfig(prod).observability.metrics).toEqual({ kind: "off" });
