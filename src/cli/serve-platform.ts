@@ -2,8 +2,13 @@
  * Runs the platform in the foreground (`npm start`, `alwrity dev`): starts
  * it, prints where everything is, and stops it cleanly on Ctrl-C or SIGTERM.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config.ts";
+import { jsonLinesLogger } from "../log.ts";
 import { startPlatform } from "../platform.ts";
+
+/** How long a crash waits for the embedded server's watcher (it looks every 500 ms) to say the server died. */
+const CAUSE_GRACE_MS = 1_000;
 
 export async function servePlatform(): Promise<void> {
   const platform = await startPlatform(loadConfig());
@@ -15,14 +20,26 @@ export async function servePlatform(): Promise<void> {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
+  // A rejection nobody handled (a library's, e.g. graphile-worker's cron when the database
+  // vanishes under it) ends the process as Node would, but through an orderly stop and one
+  // message; when the embedded server died, that is the message, not the library's echo of it.
+  const log = jsonLinesLogger();
+  const crashed = new Promise<never>((_, reject) =>
+    process.on("unhandledRejection", (reason) => {
+      log("unhandled_rejection", { message: reason instanceof Error ? reason.message : String(reason) });
+      reject(reason);
+    }),
+  );
+  crashed.catch(() => undefined);
   for (const line of platform.summary) console.log(line);
   console.log("ready; press Ctrl-C to stop");
   try {
-    const signal = await Promise.race([stopRequested, platform.failed]);
+    const signal = await Promise.race([stopRequested, platform.failed, crashed]);
     console.log(`${signal}: stopping (in-flight requests may finish; a second signal stops at once)`);
   } catch (error) {
+    const cause = await Promise.race([platform.failed.catch((failure: unknown) => failure), sleep(CAUSE_GRACE_MS).then(() => error)]);
     await platform.stop().catch(() => undefined);
-    throw error;
+    throw cause === error || !(cause instanceof Error) ? error : cause;
   }
   // A second signal while draining: the operator wants out now.
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(128 + (signal === "SIGINT" ? 2 : 15)));
