@@ -110,8 +110,13 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...base, API_INTROSPECTION: "true", API_GRAPHIQL: "true" }).api).toMatchObject({ introspection: true, graphiql: true });
     expect(loadConfig({}).api).toMatchObject({ introspection: true, graphiql: true });
     expect(loadConfig({}).api.limits).toEqual({ depth: 10, aliases: 15, rootFields: 10, cost: 5000, defaultPageSize: 20, maxPageSize: 100, maxOffset: 1000 });
-    expect(loadConfig({}).fairUse).toEqual({ perRequest: 2, userShare: 0.5, statementTimeoutMs: 30_000, requestTimeoutMs: 60_000 });
+    expect(loadConfig({}).fairUse).toEqual({ perRequest: 2, userShare: 0.5, statementTimeoutMs: 30_000, requestTimeoutMs: 60_000, parallelWorkers: 0 });
     expect(problemsOf({ DB_MAX_USER_POOL_SHARE: "2" })).toEqual(["DB_MAX_USER_POOL_SHARE must be a number greater than 0 and at most 1 (such as 0.5)"]);
+    expect(loadConfig({ DB_MAX_PARALLEL_WORKERS: "2" }).fairUse.parallelWorkers).toBe(2);
+    expect(problemsOf({ DB_MAX_PARALLEL_WORKERS: "-1" })).toHaveLength(1);
+    expect(problemsOf({ DB_MAX_PARALLEL_WORKERS: "-1" })[0]).toMatch(/^DB_MAX_PARALLEL_WORKERS /);
+    expect(loadConfig({}).api.keepAliveTimeoutMs).toBe(65_000);
+    expect(problemsOf({ API_KEEP_ALIVE_TIMEOUT: "soon" })[0]).toMatch(/^API_KEEP_ALIVE_TIMEOUT /);
     expect(problemsOf({ API_DEFAULT_PAGE_SIZE: "200" })).toEqual(["API_DEFAULT_PAGE_SIZE must not exceed API_MAX_PAGE_SIZE"]);
   });
 
