@@ -151,7 +151,14 @@ describe("honest errors", () => {
     await locker.query("begin; lock table user_data.user_projects in access exclusive mode");
     try {
       const waiting = Array.from({ length: 4 }, () => gql(api.url, LIST, token));
-      await sleep(500);
+      // Until all four hold their connection, waiting on the lock (a fixed sleep was too short on a loaded machine).
+      for (let waited = 0; waited < 10_000; waited += 50) {
+        const { rows } = await locker.query<{ n: number }>(
+          "select count(*)::int as n from pg_locks where relation = 'user_data.user_projects'::regclass and not granted",
+        );
+        if (rows[0]!.n >= 4) break;
+        await sleep(50);
+      }
       const answer = await gql(api.url, LIST, token);
       expect(answer.status, JSON.stringify(answer.body)).toBe(503);
       expect(answer.headers.get("retry-after")).toBe("2");
