@@ -26,6 +26,7 @@ import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { operationLimitsPlugin } from "./operation-limits.ts";
 import { createRateLimits } from "./rate-limits.ts";
+import { revokeOnDeletionPlugin } from "./revoke-on-deletion.ts";
 import { jobQueueDepth } from "../worker/queue-depth.ts";
 import { EXPORT_PATH, exportHandler } from "./user-export.ts";
 import { CLERK_WEBHOOK_PATH, clerkWebhookHandler } from "./webhooks/clerk.ts";
@@ -91,6 +92,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
       databaseUnavailablePlugin(config.api.retryAfterSeconds),
       authGatePlugin({ verify, resolveAccount, rateLimits, retryAfterSeconds: config.api.retryAfterSeconds, requestTimeoutMs: config.fairUse.requestTimeoutMs }),
       operationLimitsPlugin(config.api.limits, config.api.introspection),
+      revokeOnDeletionPlugin((userId) => resolveAccount.revoke(userId)),
       // Trusted documents (API_TRUSTED_DOCUMENTS): only operations whose files are in the folder run.
       ...(trusted ? [PersistedPlugin] : []),
     ],

@@ -57,3 +57,25 @@ test("after deletion is requested, a valid token of that user gets 401 on its ve
   // A worker of another test file may already have taken the job; until it completes, the job is there.
   if (rows[0].state !== "completed") expect(rows[0].jobs).toBe(1);
 });
+
+test("the process that took the deletion refuses the very next request without waiting for its own notification", async () => {
+  // A revocation listener that is connected but hears nothing: the cache is on, and only the
+  // deletion's own request can clear it (as when the notification is late on a loaded machine).
+  const deaf = await startTestApi({}, (databases) => ({
+    ...databases,
+    listen: (_key, _channel, handlers) => {
+      handlers.onListening?.(true);
+      return { close: async () => undefined };
+    },
+  }));
+  try {
+    const token = deaf.token({ sub: `user_deaf_${run}` });
+    for (let i = 0; i < 2; i++) expect((await deaf.gql("{ currentUser { rowId } }", {}, token)).status).toBe(200);
+    expect((await deaf.gql("mutation { requestAccountDeletion(input: {}) { result } }", {}, token)).errors).toBeUndefined();
+    const after = await deaf.gql("{ currentUser { rowId } }", {}, token);
+    expect(after.status).toBe(401);
+    expect(after.errors?.[0]?.extensions?.reason).toBe("account-deleted");
+  } finally {
+    await deaf.stop();
+  }
+});

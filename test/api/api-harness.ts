@@ -4,7 +4,7 @@
  */
 import { loadConfig, type Config } from "../../src/config.ts";
 import { openDeployment } from "../../src/bootstrap/deployment.ts";
-import { createDatabases } from "../../src/db/databases.ts";
+import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import { startApiServer, type ApiServer } from "../../src/api/server.ts";
 import { generateClerkKeyPair, signToken, type TokenClaims } from "../../src/api/auth/dev-keys.ts";
 import { deploymentEnv } from "../support/databases.ts";
@@ -35,12 +35,13 @@ export function testApiConfig(env: Record<string, string>): Config {
   return loadConfig({ ...deploymentEnv(), ...env });
 }
 
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+/** `wrap`: what the API is handed instead of the databases themselves (to take a part away, say). */
+export async function startTestApi(env: Record<string, string> = {}, wrap: (databases: Databases) => Databases = (d) => d): Promise<TestApi> {
   const keys = makeClerkKeys();
   const config = testApiConfig({ CLERK_JWT_KEY: keys.publicKey, CLERK_AUTHORIZED_PARTIES: AUTHORIZED_PARTY, CLERK_ISSUER: TEST_ISSUER, ...env });
   const deployment = await openDeployment(config);
   const databases = createDatabases(deployment, config);
-  const server = await startApiServer(config, databases, deployment.topology);
+  const server = await startApiServer(config, wrap(databases), deployment.topology);
   return {
     server,
     config,
