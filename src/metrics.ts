@@ -75,11 +75,11 @@ export function createMetrics(): Metrics {
   poolGauge("alwrity_db_pool_connections", "Connections open in the database pool (idle or in use).", "total");
   poolGauge("alwrity_db_pool_idle_connections", "Idle connections in the database pool.", "idle");
   poolGauge("alwrity_db_pool_waiting_requests", "Requests waiting for a connection from the database pool.", "waiting");
-  // One read of the queue per scrape, shared by its two gauges; a failed read (the database
-  // away) leaves them without series rather than failing the whole scrape.
+  // One read of the queue per scrape, shared by its two gauges (a scrape starts every collect at
+  // once); a failed read (the database away) leaves them without series rather than failing the scrape.
   let queueRead: Promise<readonly JobQueueDepth[]> | undefined;
   const readQueueOnce = () =>
-    (queueRead ??= (readJobQueue?.() ?? Promise.resolve([])).catch(() => []).finally(() => setImmediate(() => (queueRead = undefined))));
+    (queueRead ??= (readJobQueue?.() ?? Promise.resolve([])).catch(() => []).finally(() => (queueRead = undefined)));
   const queueGauge = (name: string, help: string, field: "waiting" | "failed") =>
     new client.Gauge({
       name,

@@ -16,6 +16,7 @@ import { recordAuditEvent } from "../services/audit.ts";
 import { randomUUID } from "node:crypto";
 import { signedInUser, type SignIn } from "./auth-gate.ts";
 import { unavailability } from "./database-unavailable.ts";
+import { reply as replyJson } from "./plain-http.ts";
 
 export const ADMIN_ANALYTICS_PATH = "/admin/analytics";
 
@@ -37,9 +38,7 @@ export function adminAnalyticsHandler(options: AdminAnalyticsOptions) {
   const { signIn, databases, retryAfterSeconds, log } = options;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
-    const reply = (status: number, body: object, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-request-id": requestId, ...headers }).end(JSON.stringify(body));
-    };
+    const reply = (status: number, body: object, headers: Record<string, string> = {}) => replyJson(res, status, body, { "x-request-id": requestId, ...headers });
     if (!options.enabled) return reply(404, { error: "admin analytics are off: set ADMIN_CLAIM to the session-token claim that marks platform admins" });
     if (req.method !== "GET") return reply(405, { error: "use GET" }, { allow: "GET" });
     const url = new URL(req.url ?? "/", "http://localhost");

@@ -18,10 +18,16 @@ import { unavailability } from "./database-unavailable.ts";
 import { RateLimitedError, type RateLimits } from "./rate-limits.ts";
 import { currentRequest, type RequestState, type Viewer } from "./request-context.ts";
 
-export interface AuthGateOptions {
+/** What createSignIn is made from. */
+export interface SignInParts {
   verify: TokenVerifier;
   resolveAccount: AccountResolver;
   rateLimits: RateLimits;
+}
+
+export interface AuthGateOptions {
+  /** The process's one sign-in (createSignIn), shared with the plain routes. */
+  signIn: SignIn;
   retryAfterSeconds: number;
   /** API_REQUEST_TIMEOUT, in milliseconds: the request's time budget for database work. */
   requestTimeoutMs: number;
@@ -37,7 +43,7 @@ export type SignIn = (authorization: string | undefined, address: string) => Pro
  * address's rate limit, the token, the account (registered on first use,
  * refused once its erasure was requested), then the user's rate limit.
  */
-export function createSignIn(options: Pick<AuthGateOptions, "verify" | "resolveAccount" | "rateLimits">): SignIn {
+export function createSignIn(options: SignInParts): SignIn {
   const { verify, resolveAccount, rateLimits } = options;
   return async (authorization, address) => {
     await rateLimits.address(address);
@@ -106,8 +112,7 @@ export function refusalFor(error: unknown, requestId: string, retryAfterSeconds:
 }
 
 export function authGatePlugin(options: AuthGateOptions): GraphileConfig.Plugin {
-  const { retryAfterSeconds, requestTimeoutMs, log = jsonLinesLogger() } = options;
-  const viewerFor = createSignIn(options);
+  const { signIn: viewerFor, retryAfterSeconds, requestTimeoutMs, log = jsonLinesLogger() } = options;
 
   return {
     name: "AlwrityAuthGatePlugin",

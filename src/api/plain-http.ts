@@ -1,8 +1,9 @@
-/** Small helpers for the API's plain HTTP routes (webhooks, billing): JSON answers and bounded bodies. */
+/** Small helpers for the API's plain HTTP routes (webhooks, billing, export, admin analytics): JSON answers and bounded bodies. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-export function reply(res: ServerResponse, status: number, body: object): void {
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+/** A JSON answer, never cached; `headers` add to (or replace) the defaults. */
+export function reply(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers }).end(JSON.stringify(body));
 }
 
 /** The body as text, or undefined after answering 413 when it is larger than `maxBytes`. */

@@ -65,6 +65,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
   const metrics = options.metrics ?? createMetrics();
   metrics.watchPools(() => Object.fromEntries(DATABASE_KEYS.map((key) => [databases.database(key).name, databases.database(key).poolStats()])));
   const access = config.observability.metrics;
+  const log = options.log ?? jsonLinesLogger();
   const operations = operationsPlugin({
     databases,
     topology,
@@ -72,7 +73,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
     access,
     slowOperationMs: config.observability.slowOperationMs,
     readinessChecks: options.readinessChecks ?? [],
-    log: options.log ?? jsonLinesLogger(),
+    log,
   });
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   // The queue's depth from any API process, wherever the worker runs (read at every scrape).
@@ -80,6 +81,8 @@ export async function startApiServer(config: Config, databases: Databases, topol
   const rateLimits = createRateLimits(config.api.rateLimits, (setting) => metrics.limitsHit.inc({ limit: setting }));
   const resolveAccount = createAccountResolver(databases, rateLimits);
   const revocations = listenForRevocations(databases, config.poolerMode, resolveAccount);
+  // The one sign-in of every route: the GraphQL gate's and the plain routes'.
+  const signIn = createSignIn({ verify, resolveAccount, rateLimits });
   const drain = createDrain(config.api.retryAfterSeconds);
   const trusted = config.api.trustedDocumentsDir;
 
@@ -91,7 +94,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
       drain.plugin,
       operations,
       databaseUnavailablePlugin(config.api.retryAfterSeconds),
-      authGatePlugin({ verify, resolveAccount, rateLimits, retryAfterSeconds: config.api.retryAfterSeconds, requestTimeoutMs: config.fairUse.requestTimeoutMs }),
+      authGatePlugin({ signIn, retryAfterSeconds: config.api.retryAfterSeconds, requestTimeoutMs: config.fairUse.requestTimeoutMs, log }),
       operationLimitsPlugin(config.api.limits, config.api.introspection),
       revokeOnDeletionPlugin((userId) => resolveAccount.revoke(userId)),
       // Trusted documents (API_TRUSTED_DOCUMENTS): only operations whose files are in the folder run.
@@ -121,8 +124,6 @@ export async function startApiServer(config: Config, databases: Databases, topol
     await pgl.getSchema(); // introspect before listening, so the first request is fast
     await pgl.createServ(grafserv).addTo(server);
     // Routes that are not GraphQL go first; everything else to grafserv's listeners as before.
-    // The one sign-in of the plain routes, the same as the GraphQL gate's.
-    const signIn = createSignIn({ verify, resolveAccount, rateLimits });
     const routes: { matches: (pathname: string) => boolean; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>; failed: string }[] = [
       {
         matches: (pathname) => pathname === EXPORT_PATH,
@@ -132,7 +133,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
           databases,
           retryAfterSeconds: config.api.retryAfterSeconds,
           timeoutMs: config.api.exportTimeoutMs,
-          log: options.log ?? jsonLinesLogger(),
+          log,
         }),
         failed: "export_failed",
       },
@@ -143,23 +144,23 @@ export async function startApiServer(config: Config, databases: Databases, topol
           signIn,
           databases,
           retryAfterSeconds: config.api.retryAfterSeconds,
-          log: options.log ?? jsonLinesLogger(),
+          log,
         }),
         failed: "admin_analytics_failed",
       },
     ];
     if (config.clerk.webhookSecret) {
-      const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, jsonLinesLogger());
+      const webhook = clerkWebhookHandler(config.clerk.webhookSecret, databases, config.api.maxBodyBytes, log);
       routes.push({ matches: (pathname) => pathname === CLERK_WEBHOOK_PATH, handle: webhook, failed: "webhook_failed" });
     }
     // Billing: the Stripe webhook, and checkout and portal for signed-in users, each only when configured (404 otherwise).
     if (config.billing.webhookSecret) {
-      const webhook = stripeWebhookHandler(config.billing.webhookSecret, config.billing.prices, databases, config.api.maxBodyBytes, jsonLinesLogger());
+      const webhook = stripeWebhookHandler(config.billing.webhookSecret, config.billing.prices, databases, config.api.maxBodyBytes, log);
       routes.push({ matches: (pathname) => pathname === STRIPE_WEBHOOK_PATH, handle: webhook, failed: "webhook_failed" });
     }
     const stripe = stripeClient(config.billing);
     if (stripe) {
-      const billing = billingRoutes({ stripe, billing: config.billing, databases, signIn, retryAfterSeconds: config.api.retryAfterSeconds, maxBodyBytes: config.api.maxBodyBytes, log: jsonLinesLogger() });
+      const billing = billingRoutes({ stripe, billing: config.billing, databases, signIn, retryAfterSeconds: config.api.retryAfterSeconds, maxBodyBytes: config.api.maxBodyBytes, log });
       for (const [path, handle] of Object.entries(billing)) routes.push({ matches: (pathname) => pathname === path, handle, failed: "billing_failed" });
     }
     const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
@@ -169,7 +170,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
       const route = routes.find((r) => r.matches(pathname));
       if (route) {
         void route.handle(req, res).catch((error: Error) => {
-          jsonLinesLogger()(route.failed, { path: pathname, message: error.message });
+          log(route.failed, { path: pathname, message: error.message });
           if (!res.headersSent) res.writeHead(500).end();
           // After the first byte, a failure cuts the response off: a client never takes a partial answer for a whole one.
           else res.destroy(error);

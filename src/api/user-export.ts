@@ -23,6 +23,7 @@ import type { Logger } from "../log.ts";
 import { exportUser } from "../services/export.ts";
 import { refusalFor, signedInUser, type SignIn } from "./auth-gate.ts";
 import { unavailability } from "./database-unavailable.ts";
+import { reply } from "./plain-http.ts";
 import type { RateLimits } from "./rate-limits.ts";
 
 export const EXPORT_PATH = "/export";
@@ -42,9 +43,7 @@ export function exportHandler(options: ExportRouteOptions) {
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
-    const answer = (statusCode: number, headers: Record<string, string>, json: object) => {
-      res.writeHead(statusCode, { "content-type": "application/json; charset=utf-8", "x-request-id": requestId, ...headers }).end(JSON.stringify(json));
-    };
+    const answer = (statusCode: number, headers: Record<string, string>, json: object) => reply(res, statusCode, json, { "x-request-id": requestId, ...headers });
     if (req.method !== "GET") {
       return answer(405, { allow: "GET" }, { errors: [{ message: `${EXPORT_PATH} is read with GET`, extensions: { code: "METHOD_NOT_ALLOWED", requestId } }] });
     }

@@ -45,10 +45,7 @@ export function billingRoutes(options: BillingRouteOptions) {
     if (req.method !== "POST") return reply(res, 405, { error: "use POST" });
     const requestId = randomUUID();
     const signedIn = await signedInUser(options.signIn, req, { requestId, retryAfterSeconds: options.retryAfterSeconds, log, route: "billing" });
-    if ("refusal" in signedIn) {
-      res.writeHead(signedIn.refusal.statusCode, { "cache-control": "no-store", ...signedIn.refusal.headers }).end(JSON.stringify(signedIn.refusal.json));
-      return;
-    }
+    if ("refusal" in signedIn) return reply(res, signedIn.refusal.statusCode, signedIn.refusal.json, signedIn.refusal.headers);
     const { userId } = signedIn.user;
     try {
       const answer = await work(req, res, userId);
