@@ -7,7 +7,8 @@
  * more processes to go faster. stop() lets the running job finish.
  */
 import { randomBytes } from "node:crypto";
-import { Logger as WorkerLogger, run, type Runner } from "graphile-worker";
+import { EventEmitter } from "node:events";
+import { Logger as WorkerLogger, run, type Runner, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 import { transactionSettings } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
@@ -83,7 +84,12 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       }
     };
     await sweep();
+    // Listened to before the runner starts: a job already due is run while run() is still starting.
+    // Every failed attempt counts, retried or not (job:error; job:failed is only the last).
+    const events: WorkerEvents = new EventEmitter();
+    events.on("job:error", ({ job }) => options.metrics?.jobFailures.inc({ task: job.task_identifier }));
     runner = await run({
+      events,
       pgPool: pool,
       taskList: taskList(options.databases, options.log, { usagePartitionsAhead: options.usagePartitionsAhead ?? 3 }),
       concurrency: 1,
@@ -94,8 +100,6 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       // graphile-worker takes a fixed worker id when it runs one job at a time; ours names the liveness lock.
       ...({ workerId } as object),
     });
-    // Every failed attempt, whether it will be retried or not (job:error; job:failed is only the last).
-    runner.events.on("job:error", ({ job }) => options.metrics?.jobFailures.inc({ task: job.task_identifier }));
     runner.promise.then(
       () => (ended ??= "stopped"),
       (error: Error) => {

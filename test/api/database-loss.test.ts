@@ -21,7 +21,10 @@ beforeAll(async () => {
   server = await startOwnServer();
   // One user may take the whole pool here: the exhausted-pool test fills it with one user's requests
   // (a user's share has its own tests, in fair-use.test.ts).
-  api = await startApiProcess({ ...server.env, DB_POOL_SIZE: "4", DB_MAX_OVERFLOW: "0", DB_POOL_TIMEOUT: "3", API_RETRY_AFTER: "2", DB_MAX_USER_POOL_SHARE: "1" });
+  // No worker in the process: its jobs share the API's pools, and an entitlements sync (queued by
+  // the load's plan changes) that reads user_projects would hold one of the four connections the
+  // exhausted-pool test counts, waiting on that test's lock.
+  api = await startApiProcess({ ...server.env, DB_POOL_SIZE: "4", DB_MAX_OVERFLOW: "0", DB_POOL_TIMEOUT: "3", API_RETRY_AFTER: "2", DB_MAX_USER_POOL_SHARE: "1", WORKER_IN_PROCESS: "false" });
 }, 120_000);
 
 afterAll(async () => {
