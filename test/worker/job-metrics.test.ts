@@ -47,7 +47,11 @@ test("failed attempts, jobs out of attempts and jobs waiting are in /metrics, by
   await until("the job's first failed attempt to be counted", async () => (series(await metrics(), "alwrity_job_failures_total", "sync_entitlements") ?? 0) >= 1);
   // Its retry waits for its backoff; make it due now rather than wait.
   await owner.query("update graphile_worker._private_jobs set run_at = now() where attempts = 1");
-  await until("the second attempt to fail", async () => series(await metrics(), "alwrity_job_queue_failed", "sync_entitlements") === 1);
+  // The queue shows the failure once it is written; the worker counts it just after: wait for both.
+  await until("the second attempt to fail", async () => {
+    const text = await metrics();
+    return series(text, "alwrity_job_queue_failed", "sync_entitlements") === 1 && (series(text, "alwrity_job_failures_total", "sync_entitlements") ?? 0) >= 2;
+  });
   const text = await metrics();
   expect(series(text, "alwrity_job_failures_total", "sync_entitlements")).toBe(2);
 

@@ -44,7 +44,9 @@ test("alwrity worker with METRICS=port counts a failed job by task on its own /m
     await owner.query(`select graphile_worker.add_job('apply_plan_change', '{"changeId": "nope"}'::json, max_attempts => 1)`);
     const deadline = Date.now() + 60_000;
     let text = "";
-    while (!/^alwrity_job_queue_failed\{task="apply_plan_change"\} 1$/m.test(text)) {
+    // The queue shows the failure once it is written; the worker counts it just after: wait for both.
+    const both = (t: string) => /^alwrity_job_queue_failed\{task="apply_plan_change"\} 1$/m.test(t) && /^alwrity_job_failures_total\{task="apply_plan_change"\} \d+$/m.test(t);
+    while (!both(text)) {
       if (Date.now() > deadline) throw new Error(`the worker's metrics never showed the failed job; it printed:\n${output}\nlast scrape:\n${text}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       text = await scrape();
