@@ -21,9 +21,7 @@ import { ANALYTICS_REPORTS } from "../services/analytics.ts";
 import { runAnalyticsCommand, runUsageCommand, USAGE_COMMANDS, type UsageCommand } from "./usage-commands.ts";
 import { ENTITLEMENTS_COMMANDS, runEntitlementsCommand, type EntitlementsCommand } from "./entitlements-commands.ts";
 import { runCli } from "./run-cli.ts";
-import { servePlatform } from "./serve-platform.ts";
 import { runUserCommand, USER_COMMANDS, type UserCommand } from "./user-commands.ts";
-import { runWorkerProcess } from "./worker-process.ts";
 
 const MAIN_HELP = `usage: alwrity <command> [--help]
 
@@ -105,12 +103,13 @@ runCli(async (args) => {
   if (group === "dev") {
     if (command !== undefined) throw new Error(`alwrity dev takes no arguments; see alwrity dev --help`);
     if (help) return console.log(DEV_HELP);
-    return servePlatform();
+    // Loaded only here: the API (PostGraphile and all it brings) would cost every other command ~23 MB of heap.
+    return (await import("./serve-platform.ts")).servePlatform();
   }
   if (group === "worker") {
     if (command !== undefined) throw new Error(`alwrity worker takes no arguments; see alwrity --help`);
     if (help) return console.log("usage: alwrity worker\n\nRuns the job worker until Ctrl-C or SIGTERM (the running job finishes first).");
-    return runWorkerProcess();
+    return (await import("./worker-process.ts")).runWorkerProcess();
   }
   if (group === "user") {
     if (command === undefined || !(command in USER_COMMANDS)) {
