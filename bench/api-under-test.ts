@@ -3,7 +3,7 @@
  * settings (Grafast in production mode, Clerk keys instead of development
  * sign-in, masked errors) against a benchmark server's databases.
  */
-import { startApiServer } from "../src/api/server.ts";
+import { startApiServer } from "../src/api/http/server.ts";
 import { createDatabases } from "../src/db/databases.ts";
 import { loadConfig, type Config } from "../src/config.ts";
 import type { Deployment } from "../src/bootstrap/deployment.ts";

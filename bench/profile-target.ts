@@ -10,7 +10,7 @@ import "./production-mode.ts";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
-import { startApiServer } from "../src/api/server.ts";
+import { startApiServer } from "../src/api/http/server.ts";
 import type { Deployment } from "../src/bootstrap/deployment.ts";
 import { loadConfig } from "../src/config.ts";
 import { createDatabases } from "../src/db/databases.ts";

@@ -9,7 +9,7 @@
  *   - limitsHit.inc({ limit })          request or rate limits refusing a request
  *   - jobFailures.inc({ task })         a background job's attempt failing
  *   - setJobQueueReader(fn)             job queue depth and failed jobs, read at every scrape
- *   - readiness checks: see ApiOptions.readinessChecks (src/api/server.ts)
+ *   - readiness checks: see ApiOptions.readinessChecks (src/api/http/server.ts)
  */
 import client from "prom-client";
 import type { PoolStats } from "./db/database.ts";

@@ -3,9 +3,9 @@
  * provisioned where the project provisions, migrated, and the GraphQL API
  * listening. `npm start` and `alwrity dev` both run this.
  */
-import type { ReadinessCheck } from "./api/operations.ts";
-import { startApiServer, type ApiServer } from "./api/server.ts";
-import { statementObserver } from "./api/statement-log.ts";
+import type { ReadinessCheck } from "./api/http/operations.ts";
+import { startApiServer, type ApiServer } from "./api/http/server.ts";
+import { statementObserver } from "./api/graphql/statement-log.ts";
 import { jsonLinesLogger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { redactUrl, type Config } from "./config.ts";

@@ -152,6 +152,13 @@ export const DATABASE_SPECS: readonly DatabaseSpec[] = [
   },
 ];
 
+/**
+ * graphile-worker's schema in the platform database: the job queue, installed
+ * by src/bootstrap/job-queue.ts, used by the worker and read for the queue's
+ * metrics.
+ */
+export const JOB_QUEUE_SCHEMA = "graphile_worker";
+
 /** The database keys, in the spec's order. */
 export const DATABASE_KEYS: readonly DatabaseKey[] = DATABASE_SPECS.map((d) => d.key);
 
@@ -159,14 +166,39 @@ export function databaseSpec(key: DatabaseKey): DatabaseSpec {
   return DATABASE_SPECS.find((d) => d.key === key)!;
 }
 
-/** The folder where a database's migrations live, relative to the project root. */
-export function migrationsFolder(spec: Pick<DatabaseSpec, "folder">): string {
-  return `db/${spec.folder}/migrations`;
+/**
+ * Where everything of one database lives in the checkout, relative to the
+ * project root, derived from its spec's folder: the one place these paths are
+ * built (migrations, tooling, the API's tags, readiness, restore).
+ */
+export interface DatabaseFiles {
+  /** graphile-migrate's folder (committed/ and current.sql below it). */
+  readonly migrations: string;
+  readonly committed: string;
+  readonly current: string;
+  /** pgtyped's query files (*.sql). */
+  readonly queries: string;
+  /** The smart tags PostGraphile reads. */
+  readonly tags: string;
+  /** Generated files of this database (query types, schema dump). */
+  readonly generated: string;
+  readonly schemaDump: string;
+  /** The database's pgTAP files. */
+  readonly sqlTests: string;
 }
 
-/** The folder of a database's pgtyped query files, relative to the project root. */
-export function queriesFolder(spec: Pick<DatabaseSpec, "folder">): string {
-  return `db/${spec.folder}/queries`;
+export function databaseFiles(spec: Pick<DatabaseSpec, "folder">): DatabaseFiles {
+  const migrations = `db/${spec.folder}/migrations`;
+  return {
+    migrations,
+    committed: `${migrations}/committed`,
+    current: `${migrations}/current.sql`,
+    queries: `db/${spec.folder}/queries`,
+    tags: `db/${spec.folder}/postgraphile.tags.json5`,
+    generated: `generated/${spec.folder}`,
+    schemaDump: `generated/${spec.folder}/schema.sql`,
+    sqlTests: `test/db/${spec.folder}`,
+  };
 }
 
 export interface ResolvedRole extends RoleSpec {

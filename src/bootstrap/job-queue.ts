@@ -7,10 +7,8 @@
  */
 import { Logger as WorkerLogger, runMigrations } from "graphile-worker";
 import { redactUrl } from "../config.ts";
-import type { Topology } from "../topology.ts";
+import { JOB_QUEUE_SCHEMA, type Topology } from "../topology.ts";
 import pg from "pg";
-
-export const JOB_QUEUE_SCHEMA = "graphile_worker";
 
 export async function installJobQueue(ownerUrl: string, topology: Topology): Promise<void> {
   try {

@@ -11,7 +11,7 @@ import JSON5 from "json5";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT, redactUrl } from "../config.ts";
-import { DATABASE_KEYS, migrationsFolder, type DatabaseKey } from "../topology.ts";
+import { DATABASE_KEYS, databaseFiles, type DatabaseKey } from "../topology.ts";
 import type { Config } from "../config.ts";
 import { openDeployment, withLogin, type Deployment } from "./deployment.ts";
 import { installJobQueue } from "./job-queue.ts";
@@ -33,7 +33,7 @@ export function migrationSettings(deployment: Deployment, key: DatabaseKey, verb
   const owner = new URL(endpoints.migrationUrl);
   return {
     ...base,
-    migrationsFolder: path.resolve(PROJECT_ROOT, migrationsFolder(spec)),
+    migrationsFolder: path.resolve(PROJECT_ROOT, databaseFiles(spec).migrations),
     connectionString: endpoints.migrationUrl,
     // Only watch and commit use the shadow database (created through the root login), but graphile-migrate's
     // settings check wants one for status and uncommit too: the same server's <database>_shadow, which status

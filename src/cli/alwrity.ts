@@ -15,7 +15,7 @@
  * Configuration comes from the environment (see src/config.ts). Errors are
  * one line on stderr and exit code 1 (see run-cli.ts).
  */
-import "../api/graphile-env.ts";
+import "../api/graphql/graphile-env.ts";
 import { DB_COMMANDS, runDbCommand, type DbCommand } from "./db-commands.ts";
 import { ANALYTICS_REPORTS } from "../services/analytics.ts";
 import { runAnalyticsCommand, runUsageCommand, USAGE_COMMANDS, type UsageCommand } from "./usage-commands.ts";

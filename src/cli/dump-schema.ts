@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { dumpDatabase, dumpFile } from "../bootstrap/schema-dump.ts";
+import { dumpDatabase, dumpFile } from "../tooling/schema-dump.ts";
 import { loadConfig, PROJECT_ROOT } from "../config.ts";
 import { resolveTopology } from "../topology.ts";
 import { runCli } from "./run-cli.ts";

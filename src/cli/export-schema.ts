@@ -6,13 +6,13 @@
  * migrated databases (a throw-away embedded server when no database is
  * configured).
  */
-import "../api/graphile-env.ts";
+import "../api/graphql/graphile-env.ts";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { printApiSchema } from "../api/schema-export.ts";
+import { printApiSchema } from "../tooling/schema-export.ts";
 import { loadConfig, PROJECT_ROOT, withThrowAwayEmbedded } from "../config.ts";
 import { initDatabases } from "../bootstrap/init-databases.ts";
-import { dumpDatabase, dumpFile } from "../bootstrap/schema-dump.ts";
+import { dumpDatabase, dumpFile } from "../tooling/schema-dump.ts";
 import { runCli } from "./run-cli.ts";
 
 const SCHEMA_FILE = path.join(PROJECT_ROOT, "generated", "schema.graphql");

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { generateQueryTypes, GENERATED_ROOT, staleFiles } from "../codegen/query-types.ts";
+import { generateQueryTypes, GENERATED_ROOT, staleFiles } from "../tooling/query-types.ts";
 import { loadConfig, withThrowAwayEmbedded } from "../config.ts";
 import { openMigratedDeployment } from "../bootstrap/migrations.ts";
 import { runCli } from "./run-cli.ts";

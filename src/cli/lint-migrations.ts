@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm run db:lint`: the migration lint (src/bootstrap/migration-lint.ts) on
+ * `npm run db:lint`: the migration lint (src/tooling/migration-lint.ts) on
  * every committed migration and current.sql; exit 1 naming each finding that
  * no reviewed exception excuses.
  */
-import { lintMigrations } from "../bootstrap/migration-lint.ts";
+import { lintMigrations } from "../tooling/migration-lint.ts";
 import { runCli } from "./run-cli.ts";
 
 runCli(async () => {

@@ -12,6 +12,7 @@ import { createDatabases } from "../db/databases.ts";
 import { openDeployment } from "../bootstrap/deployment.ts";
 import { accountDeletion, requestAccountDeletion } from "../services/erasure.ts";
 import { exportUser } from "../services/export.ts";
+import { isUuid } from "../uuid.ts";
 
 export const USER_COMMANDS = {
   delete: "erase an account: from now on it signs in nowhere; the job worker removes its data from both databases",
@@ -20,10 +21,9 @@ export const USER_COMMANDS = {
 } as const;
 export type UserCommand = keyof typeof USER_COMMANDS;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function runUserCommand(command: UserCommand, userId: string | undefined, options: { json: boolean; out?: string }): Promise<void> {
-  if (userId === undefined || !UUID.test(userId)) {
+  if (userId === undefined || !isUuid(userId)) {
     throw new Error(`alwrity user ${command} needs a platform user id (a uuid, users.id), got ${userId === undefined ? "nothing" : JSON.stringify(userId)}`);
   }
   const config = loadConfig();

@@ -13,7 +13,7 @@ import { openDeployment } from "../bootstrap/deployment.ts";
 import { jsonLinesLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import { serveMetrics } from "../metrics-server.ts";
-import { jobQueueDepth } from "../worker/queue-depth.ts";
+import { jobQueueDepth } from "../services/job-queue.ts";
 import { startWorker } from "../worker/runner.ts";
 
 export async function runWorkerProcess(): Promise<void> {

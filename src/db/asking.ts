@@ -7,6 +7,7 @@
  * the rule exists once.
  */
 import type { Topology } from "../topology.ts";
+import { isUuid } from "../uuid.ts";
 
 export type Asking =
   /** A signed-in user: authenticated_users, limited to their rows by RLS. */
@@ -32,13 +33,12 @@ export interface TransactionSettings {
   readonly "app.current_user_id": string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function transactionSettings(asking: Asking, topology: Topology): TransactionSettings {
   switch (asking.kind) {
     case "user":
       // The database would treat a malformed id as "nobody"; a caller passing one has a bug worth hearing about.
-      if (typeof asking.userId !== "string" || !UUID.test(asking.userId)) {
+      if (!isUuid(asking.userId)) {
         throw new TypeError(`acting as a user needs a user id (a uuid), got ${JSON.stringify(asking.userId)}`);
       }
       return { role: topology.role("authenticated").name, "app.current_user_id": asking.userId };

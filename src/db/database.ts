@@ -31,7 +31,7 @@ export interface UserScopedDatabase<K extends DatabaseKey = DatabaseKey> {
   /** Runs `fn` as nobody (the anonymous role, an empty user id), in one transaction. */
   withAnonymous<T>(fn: (session: ScopedSession<K, "anonymous">) => Promise<T>): Promise<T>;
   /**
-   * For the GraphQL API's adaptor only (src/api/pg-adaptor.ts): the same
+   * For the GraphQL API's adaptor only (src/api/graphql/pg-adaptor.ts): the same
    * transaction and checks, with PostGraphile's settings (which it takes from
    * transactionSettings) and the raw connection PostGraphile's client wraps.
    */

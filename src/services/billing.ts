@@ -10,10 +10,10 @@ import type Stripe from "stripe";
 import type { AdminSession } from "../db/session.ts";
 import { applyStripeCheckout, applyStripeSubscription, linkStripeCustomer, recordStripeDelivery, stripeCustomerOf } from "../../generated/platform/billing.queries.ts";
 import { run, single } from "./run-query.ts";
+import { isUuid } from "../uuid.ts";
 
 export type StripeOutcome = "duplicate" | "ignored" | "applied" | "stale" | "unknown_customer" | "unknown_price" | "canceled" | "cancel_scheduled";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The plan a price id stands for (STRIPE_PRICES), or undefined. */
 export function planOfPrice(prices: Readonly<Record<string, string>>, priceId: string | undefined): string | undefined {
@@ -30,7 +30,7 @@ export async function applyStripeEvent(session: AdminSession, event: Stripe.Even
       const checkout = event.data.object;
       const userId = checkout.client_reference_id ?? checkout.metadata?.user_id;
       const customerId = idOf(checkout.customer);
-      if (!userId || !UUID.test(userId) || !customerId) return "ignored";
+      if (!userId || !isUuid(userId) || !customerId) return "ignored";
       const plan = checkout.metadata?.plan;
       // Unpaid (an asynchronous payment still pending) or not a plan on sale: the customer is linked, no plan changes.
       const paidFor = plan && plan in prices && checkout.payment_status !== "unpaid" ? plan : null;

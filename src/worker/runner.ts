@@ -14,8 +14,7 @@ import { transactionSettings } from "../db/asking.ts";
 import type { Databases } from "../db/databases.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Topology } from "../topology.ts";
-import { JOB_QUEUE_SCHEMA, } from "../bootstrap/job-queue.ts";
+import { JOB_QUEUE_SCHEMA, type Topology } from "../topology.ts";
 import { holdLiveness, releaseDeadWorkers } from "./liveness.ts";
 import { CRONTAB, taskList } from "./tasks.ts";
 

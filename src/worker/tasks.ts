@@ -10,8 +10,8 @@ import { eraseAccount } from "../services/erasure.ts";
 import { ensureUsagePartitions } from "../services/usage.ts";
 import { syncEntitlements } from "../services/entitlements.ts";
 import { applyScheduledChange } from "../services/plans.ts";
+import { isUuid } from "../uuid.ts";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The scheduled jobs (graphile-worker's crontab, UTC): the usage log's monthly partitions are
@@ -27,7 +27,7 @@ export interface TaskSettings {
 export function taskList(databases: Pick<Databases, "platform" | "userData">, log: Logger, settings: TaskSettings = { usagePartitionsAhead: 3 }): TaskList {
   const eraseUser: Task = async (payload, helpers) => {
     const userId = (payload as { userId?: unknown } | null)?.userId;
-    if (typeof userId !== "string" || !UUID.test(userId)) throw new Error(`erase_user needs {"userId": "<uuid>"}, got ${JSON.stringify(payload)}`);
+    if (!isUuid(userId)) throw new Error(`erase_user needs {"userId": "<uuid>"}, got ${JSON.stringify(payload)}`);
     const outcome = await eraseAccount(databases, userId);
     log("account_erasure_finished", { userId, jobId: helpers.job.id, attempt: helpers.job.attempts, ...outcome });
   };
@@ -58,6 +58,6 @@ export function taskList(databases: Pick<Databases, "platform" | "userData">, lo
 
 function uuidField(payload: unknown, field: string, task: string): string {
   const value = (payload as Record<string, unknown> | null)?.[field];
-  if (typeof value !== "string" || !UUID.test(value)) throw new Error(`${task} needs {"${field}": "<uuid>"}, got ${JSON.stringify(payload)}`);
+  if (!isUuid(value)) throw new Error(`${task} needs {"${field}": "<uuid>"}, got ${JSON.stringify(payload)}`);
   return value;
 }

@@ -5,7 +5,7 @@
 import { loadConfig, type Config } from "../../src/config.ts";
 import { openDeployment } from "../../src/bootstrap/deployment.ts";
 import { createDatabases, type Databases } from "../../src/db/databases.ts";
-import { startApiServer, type ApiServer } from "../../src/api/server.ts";
+import { startApiServer, type ApiServer } from "../../src/api/http/server.ts";
 import { generateClerkKeyPair, signToken, type TokenClaims } from "../../src/api/auth/dev-keys.ts";
 import { deploymentEnv } from "../support/databases.ts";
 

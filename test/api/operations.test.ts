@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { startApiServer, type ApiServer } from "../../src/api/server.ts";
-import { statementObserver } from "../../src/api/statement-log.ts";
+import { startApiServer, type ApiServer } from "../../src/api/http/server.ts";
+import { statementObserver } from "../../src/api/graphql/statement-log.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
@@ -16,7 +16,7 @@ import { endpointsEnv, ownDeployment, sharedEndpoints, type Endpoints } from "..
 import { checkMetrics } from "../support/promtool.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 import { makeClerkKeys } from "./api-harness.ts";
-import type { ReadinessCheck } from "../../src/api/operations.ts";
+import type { ReadinessCheck } from "../../src/api/http/operations.ts";
 
 interface Running {
   api: ApiServer;

@@ -8,7 +8,7 @@ import { expect, test } from "vitest";
 import { PROJECT_ROOT } from "../../src/config.ts";
 import { openDeployment } from "../../src/bootstrap/deployment.ts";
 import { createDatabases } from "../../src/db/databases.ts";
-import { printApiSchema, SCHEMA_HEADER } from "../../src/api/schema-export.ts";
+import { printApiSchema, SCHEMA_HEADER } from "../../src/tooling/schema-export.ts";
 import { testApiConfig } from "./api-harness.ts";
 
 test("generated/schema.graphql is up to date (else: npm run generate:schema)", async () => {

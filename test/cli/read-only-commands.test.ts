@@ -8,7 +8,7 @@
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startApiServer, type ApiServer } from "../../src/api/server.ts";
+import { startApiServer, type ApiServer } from "../../src/api/http/server.ts";
 import { loadConfig, PROJECT_ROOT } from "../../src/config.ts";
 import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import { endpointsEnv, ownDeployment } from "../support/databases.ts";

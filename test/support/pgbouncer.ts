@@ -3,7 +3,7 @@
  * free port, for tests that prove the API works through a pooler. Debian's
  * pgbouncer (1.18: no protocol-level prepared statements in transaction mode)
  * is used when installed, or else fetched with the libraries it needs into the
- * project's cache (src/bootstrap/debian-package.ts), so `npm test` needs no
+ * project's cache (src/host/debian-package.ts), so `npm test` needs no
  * manual step. PgBouncer refuses to run as root; as root it runs as the
  * `postgres` OS user, like the embedded server.
  */
@@ -12,9 +12,9 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { unpackedDebianPackage } from "../../src/bootstrap/debian-package.ts";
+import { unpackedDebianPackage } from "../../src/host/debian-package.ts";
 import { freePort } from "../../src/bootstrap/embedded-server.ts";
-import { POSTGRES_OS_USER, runningAsRoot } from "../../src/bootstrap/postgres-user-access.ts";
+import { POSTGRES_OS_USER, runningAsRoot } from "../../src/host/postgres-user-access.ts";
 
 const PURPOSE = "the PgBouncer tests";
 

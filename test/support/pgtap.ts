@@ -1,7 +1,7 @@
 /**
  * Makes pgTAP available to a test database. pgTAP is not on npm: its SQL comes
  * from Debian's postgresql-NN-pgtap package, the installed one or else one
- * fetched into the project's cache (see src/bootstrap/debian-package.ts), so
+ * fetched into the project's cache (see src/host/debian-package.ts), so
  * `npm test` needs no manual step. pgTAP is plain SQL, so its install script
  * (pgtap.sql, the non-extension form) is run into schema `tap` directly: the
  * server needs no extension files, which works alike for the embedded server,
@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { newestDebianPackage, unpackedDebianPackage } from "../../src/bootstrap/debian-package.ts";
+import { newestDebianPackage, unpackedDebianPackage } from "../../src/host/debian-package.ts";
 
 const PURPOSE = "the pgTAP test suites";
 

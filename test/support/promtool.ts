@@ -1,12 +1,12 @@
 /**
  * Prometheus' own checker, `promtool check metrics`, from Debian's prometheus
  * package (a static Go binary), fetched without installing
- * (src/bootstrap/debian-package.ts) when the machine has none.
+ * (src/host/debian-package.ts) when the machine has none.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { unpackedDebianPackage } from "../../src/bootstrap/debian-package.ts";
+import { unpackedDebianPackage } from "../../src/host/debian-package.ts";
 
 function promtool(): string {
   const installed = spawnSync("promtool", ["--version"]);

@@ -19,7 +19,7 @@ import type { Listener } from "../../db/listener.ts";
 import { jsonLinesLogger, type Logger } from "../../log.ts";
 import { findOrCreateUser } from "../../services/accounts.ts";
 import { ensureProfile } from "../../services/profile.ts";
-import type { RateLimits } from "../rate-limits.ts";
+import type { RateLimits } from "../http/rate-limits.ts";
 import { AuthError, type Identity } from "./tokens.ts";
 
 /** The platform user id of a verified identity; `address` is the client's, for the registration limit. */

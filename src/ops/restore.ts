@@ -1,0 +1,219 @@
+/**
+ * `alwrity db restore <dir> [--into prefix]`: a backup (backup.ts) restored
+ * into a fresh deployment, on the server DATABASE_ADMIN_URL reaches, under
+ * the configured prefix or `--into`'s.
+ *
+ *   1. the manifest and the dumps' checksums are checked, and the
+ *      checkout's committed migrations must be exactly those the backup was
+ *      taken at (the schema comes from them);
+ *   2. the deployment must not exist yet: provisioning gives login roles new
+ *      passwords, which would cut off whatever uses an existing one;
+ *   3. roles and databases are provisioned from the topology spec for that
+ *      prefix and migrated, so every grant and policy names its own roles;
+ *   4. the rows the migrations seeded are removed and pg_restore loads the
+ *      backup's rows in one transaction per database, triggers off (the
+ *      rows were checked by them when first written; the audit log's
+ *      append-only trigger would refuse them);
+ *   5. every table's row count and checksum must equal the manifest's, and
+ *      every per-user table must still have forced row-level security.
+ *
+ * On any failure after step 3 the half-made deployment is dropped again.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { PROJECT_ROOT, type Config } from "../config.ts";
+import { createDatabases } from "../db/databases.ts";
+import { DATABASE_KEYS, databaseFiles, resolveTopology, type DatabaseKey, type Topology } from "../topology.ts";
+import {
+  appliedMigrations,
+  fingerprintDifferences,
+  fingerprintTables,
+  jobQueueMigration,
+  MANIFEST_FILE,
+  MANIFEST_FORMAT,
+  tablesBackedUp,
+  type AppliedMigration,
+  type BackupManifest,
+} from "./backup-manifest.ts";
+import { sha256Of } from "./backup.ts";
+import type { Deployment } from "../bootstrap/deployment.ts";
+import { openMigratedDeployment } from "../bootstrap/migrations.ts";
+import { majorOf, onDatabase, postgresTools, programConnection, runProgram, type PostgresTools } from "../host/postgres-tools.ts";
+import { deprovision } from "../bootstrap/provision.ts";
+
+const PURPOSE = "alwrity db restore";
+
+export interface RestoreResult {
+  readonly prefix: string;
+  readonly databases: readonly string[];
+  readonly tables: number;
+  readonly rows: number;
+}
+
+export async function restoreBackup(config: Config, dir: string, into: string | undefined): Promise<RestoreResult> {
+  const manifest = await readManifest(dir);
+  const prefix = into ?? config.envPrefix;
+  if (config.source.kind !== "admin") {
+    throw new Error(`${PURPOSE} makes a new deployment (roles and databases), so it needs DATABASE_ADMIN_URL: a superuser of the server to restore into`);
+  }
+  const adminUrl = config.source.adminUrl;
+  const topology = resolveTopologyFor(prefix);
+  checkMigrationsMatch(manifest);
+  await requireFreshDeployment(adminUrl, topology);
+  const serverMajor = await serverMajorOf(adminUrl);
+  const tools = postgresTools(Math.max(serverMajor, manifest.pgDump.major), PURPOSE);
+
+  let deployment: Deployment | undefined;
+  try {
+    deployment = await openMigratedDeployment({ ...config, envPrefix: prefix });
+    let tables = 0;
+    let rows = 0;
+    for (const key of DATABASE_KEYS) {
+      const restored = await restoreDatabase(deployment, key, manifest, tools, dir);
+      tables += restored.tables;
+      rows += restored.rows;
+    }
+    const databases = createDatabases(deployment, config);
+    try {
+      await databases.verifyRowLevelSecurity();
+    } finally {
+      await databases.close();
+    }
+    const names = DATABASE_KEYS.map((key) => deployment!.endpoints(key).name);
+    return { prefix, databases: names, tables, rows };
+  } catch (error) {
+    // Nothing of this deployment existed before (requireFreshDeployment): leave nothing half-made.
+    await deprovision(adminUrl, topology).catch(() => undefined);
+    throw error;
+  } finally {
+    await deployment?.close();
+  }
+}
+
+async function readManifest(dir: string): Promise<BackupManifest> {
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(readFileSync(path.join(dir, MANIFEST_FILE), "utf8")) as BackupManifest;
+  } catch (error) {
+    throw new Error(`${PURPOSE}: ${path.join(dir, MANIFEST_FILE)} cannot be read as a backup manifest: ${(error as Error).message}`);
+  }
+  if (manifest.format !== MANIFEST_FORMAT) throw new Error(`${PURPOSE}: ${dir} holds a backup of format ${String(manifest.format)}; this version reads ${MANIFEST_FORMAT}`);
+  for (const key of DATABASE_KEYS) {
+    const db = manifest.databases?.[key];
+    if (!db) throw new Error(`${PURPOSE}: the manifest in ${dir} names no dump for the ${key} database`);
+    const actual = await sha256Of(path.join(dir, db.file)).catch((error: Error) => `unreadable (${error.message})`);
+    if (actual !== db.sha256) throw new Error(`${PURPOSE}: ${path.join(dir, db.file)} is not the file the backup wrote (SHA-256 ${actual}, the manifest says ${db.sha256})`);
+  }
+  return manifest;
+}
+
+function resolveTopologyFor(prefix: string): Topology {
+  try {
+    return resolveTopology(prefix);
+  } catch {
+    throw new Error(`${PURPOSE}: --into must be a lowercase identifier of at most 20 characters (letters, digits, _), starting with a letter; got "${prefix}"`);
+  }
+}
+
+/** The committed migrations of this checkout, as graphile-migrate records them (file name and hash). */
+function committedMigrations(key: DatabaseKey): AppliedMigration[] {
+  const folder = path.join(PROJECT_ROOT, databaseFiles(resolveTopology().database(key)).committed);
+  return readdirSync(folder)
+    .filter((file) => /^\d+\.sql$/.test(file))
+    .sort()
+    .map((filename) => ({ filename, hash: /^--! Hash: (\S+)$/m.exec(readFileSync(path.join(folder, filename), "utf8"))?.[1] ?? "unknown" }));
+}
+
+/**
+ * The restore's schema is built by this checkout's migrations; the backup's
+ * rows fit the schema of the migrations it was taken at. Anything else
+ * would load rows into tables of another shape.
+ */
+function checkMigrationsMatch(manifest: BackupManifest): void {
+  for (const key of DATABASE_KEYS) {
+    const backup = manifest.databases[key].migrations;
+    const here = committedMigrations(key);
+    const describe = (list: readonly AppliedMigration[]) => list.map((m) => m.filename).join(", ") || "none";
+    const differ = backup.length !== here.length || backup.some((m, i) => m.filename !== here[i]!.filename || m.hash !== here[i]!.hash);
+    if (differ) {
+      throw new Error(
+        `${PURPOSE}: the backup of ${manifest.databases[key].name} was taken at migrations ${describe(backup)}, and this checkout's are ${describe(here)}. ` +
+          `Restore with the checkout at the commit the backup was taken with, then run alwrity db init to apply newer migrations.`,
+      );
+    }
+  }
+}
+
+async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: "alwrity-restore" });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function requireFreshDeployment(adminUrl: string, topology: Topology): Promise<void> {
+  const existing = await withAdmin(adminUrl, async (client) => {
+    const databases = await client.query<{ name: string }>("select datname as name from pg_database where datname = any ($1::text[])", [topology.databases.map((d) => d.name)]);
+    const roles = await client.query<{ name: string }>("select rolname as name from pg_roles where rolname = any ($1::text[])", [topology.roles.map((r) => r.name)]);
+    return [...databases.rows, ...roles.rows].map((r) => r.name);
+  });
+  if (existing.length > 0) {
+    throw new Error(
+      `${PURPOSE} goes into a new deployment, and ${existing.join(", ")} already exist on the server${topology.prefix ? ` (prefix ${topology.prefix})` : ""}: ` +
+        `choose another prefix with --into, or drop that deployment first`,
+    );
+  }
+}
+
+async function serverMajorOf(adminUrl: string): Promise<number> {
+  return withAdmin(adminUrl, async (client) => majorOf(Number((await client.query<{ num: string }>("select current_setting('server_version_num') as num")).rows[0]!.num)));
+}
+
+async function restoreDatabase(deployment: Deployment, key: DatabaseKey, manifest: BackupManifest, tools: PostgresTools, dir: string): Promise<{ tables: number; rows: number }> {
+  const backup = manifest.databases[key];
+  const name = deployment.endpoints(key).name;
+  const url = onDatabase(deployment.adminUrl!, name);
+  await withAdmin(url, async (client) => {
+    const applied = await appliedMigrations(client);
+    if (JSON.stringify(applied) !== JSON.stringify(backup.migrations)) throw new Error(`${PURPOSE}: ${name} was migrated to ${applied.map((m) => m.filename).join(", ")}, not to the backup's migrations`);
+    const jobQueue = key === "platform" ? await jobQueueMigration(client) : null;
+    if (jobQueue !== backup.jobQueueMigration) {
+      throw new Error(`${PURPOSE}: the job queue in ${name} is at graphile-worker migration ${jobQueue}, the backup's at ${backup.jobQueueMigration}: use the graphile-worker version the backup was taken with`);
+    }
+    // Monthly partitions of the usage log exist for the months that had usage; a fresh
+    // deployment has only those around today. The backup's are made first, so their rows land.
+    for (const { table } of backup.tables) {
+      const month = /^platform_partitions\.platform_usage_logs_y(\d{4})m(\d{2})$/.exec(table);
+      if (month) await client.query("select platform_private.create_usage_partition(make_date($1, $2, 1))", [Number(month[1]), Number(month[2])]);
+    }
+    // What the migrations seeded (the plans) is in the backup too, as it was then. A partitioned
+    // table is emptied through its root (a foreign key may name the root, never a partition).
+    const tables = [...(await tablesBackedUp(client)), ...(await partitionedRoots(client))];
+    await client.query("set session_replication_role = replica");
+    if (tables.length > 0) await client.query(`truncate ${tables.join(", ")}`);
+  });
+  const connection = programConnection(deployment.adminUrl!, name);
+  await runProgram(
+    tools,
+    "pg_restore",
+    ["--data-only", "--disable-triggers", "--single-transaction", "--exit-on-error", `--dbname=${connection.dbname}`, path.join(dir, backup.file)],
+    { ...connection.env, PGAPPNAME: "alwrity-restore" },
+  );
+  const restored = await withAdmin(url, (client) => fingerprintTables(client));
+  const problems = fingerprintDifferences(backup.tables, restored);
+  if (problems.length > 0) throw new Error(`${PURPOSE}: ${name} differs from the backup after restoring: ${problems.join("; ")}`);
+  return { tables: restored.length, rows: restored.reduce((sum, t) => sum + t.rows, 0) };
+}
+
+/** Partitioned tables (their rows live in partitions, which the backup lists one by one). */
+async function partitionedRoots(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ table: string }>(
+    `select format('%I.%I', n.nspname, c.relname) as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'p' and not c.relispartition order by 1`,
+  );
+  return rows.map((r) => r.table);
+}
