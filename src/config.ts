@@ -14,11 +14,31 @@ export const POOLER_MODES: readonly PoolerMode[] = ["session", "transaction"];
 /** Where the two databases come from. */
 export type DatabaseSource =
   /** Both URLs given: the databases exist already (provisioned by Pulumi or by hand). */
-  | { kind: "urls"; platformUrl: string; userDataUrl: string; platformMigrationUrl?: string; userDataMigrationUrl?: string }
+  | {
+      kind: "urls";
+      /** PLATFORM_DATABASE_URL: the platform database, as the API's login (the authenticator); set both database URLs or neither. */
+      platformUrl: string;
+      /** USER_DATA_DATABASE_URL: the user-data database, as the API's login; set both database URLs or neither. */
+      userDataUrl: string;
+      /** PLATFORM_MIGRATION_DATABASE_URL: the platform database as its owner, for migrations. */
+      platformMigrationUrl?: string;
+      /** USER_DATA_MIGRATION_DATABASE_URL: the user-data database as its owner, for migrations. */
+      userDataMigrationUrl?: string;
+    }
   /** An admin login to a server: the project provisions its databases and roles there. */
-  | { kind: "admin"; adminUrl: string }
+  | {
+      kind: "admin";
+      /** DATABASE_ADMIN_URL: a superuser login to a server where the project provisions its roles and databases itself (used when the two database URLs are not set). */
+      adminUrl: string;
+    }
   /** Nothing given, outside production: the project runs its own embedded PostgreSQL. */
-  | { kind: "embedded"; dataDir: string | null; port: number };
+  | {
+      kind: "embedded";
+      /** EMBEDDED_PG_DATA_DIR: the data directory of the embedded server (null: a throw-away one). */
+      dataDir: string | null;
+      /** EMBEDDED_PG_PORT: the port of the embedded server (0: any free port, as tests use). */
+      port: number;
+    };
 
 export interface PoolSettings {
   /** DB_POOL_SIZE: connections kept ready. */
@@ -171,15 +191,25 @@ export interface WorkerSettings {
   usagePartitionsAhead: number;
 }
 
-/** Who may read /metrics (METRICS). */
+/** METRICS: who may read `/metrics`: `off`; `open` (refused in production); `token` (needs METRICS_TOKEN); `port` (only on METRICS_PORT). */
 export type MetricsAccess =
   | { kind: "off" }
   /** On the API's port, to anyone who can reach it (development and tests). */
   | { kind: "open" }
   /** On the API's port, with `Authorization: Bearer <METRICS_TOKEN>`. */
-  | { kind: "token"; token: string }
+  | {
+      kind: "token";
+      /** METRICS_TOKEN: with METRICS=token, the bearer token Prometheus sends. */
+      token: string;
+    }
   /** Only on a port of its own (METRICS_PORT, on METRICS_HOST), which the network keeps private. */
-  | { kind: "port"; port: number; host: string };
+  | {
+      kind: "port";
+      /** METRICS_PORT: with METRICS=port, the port serving `/metrics` alone. */
+      port: number;
+      /** METRICS_HOST: with METRICS=port, the interface that port binds. */
+      host: string;
+    };
 
 export interface ObservabilitySettings {
   metrics: MetricsAccess;
@@ -190,7 +220,13 @@ export interface ObservabilitySettings {
 }
 
 export interface Config {
+  /** ENVIRONMENT: `development` (the embedded server, development sign-in tokens, GraphiQL), `test`, or `production` (needs both database URLs and Clerk's issuer and authorized parties; no introspection, no GraphiQL, no open metrics). */
   environment: Environment;
+  /**
+   * Where the databases come from, in this order: both PLATFORM_DATABASE_URL and
+   * USER_DATA_DATABASE_URL (used as they are), else DATABASE_ADMIN_URL (the project
+   * provisions there), else outside production the embedded server.
+   */
   source: DatabaseSource;
   /** DATABASE_ENV_PREFIX: prefixes database and role names, so stacks can share a server. */
   envPrefix: string;
@@ -224,9 +260,31 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): Config {
+/** A variable as the configuration reads it: its default (as text; "" for none) and the form a value must take. */
+export interface SettingRead {
+  readonly name: string;
+  readonly fallback: string;
+  readonly form: string;
+}
+
+/**
+ * Every variable loadConfig reads, in the order it reads them, with defaults
+ * as they are for `env` (development unless it says otherwise): what the
+ * configuration reference (generated/configuration.md) is made from.
+ */
+export function settingsRead(env: Env = {}): SettingRead[] {
+  const seen = new Map<string, SettingRead>();
+  try {
+    loadConfig(env, (setting) => seen.set(setting.name, seen.get(setting.name) ?? setting));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+  }
+  return [...seen.values()];
+}
+
+export function loadConfig(env: Env = process.env, record?: (setting: SettingRead) => void): Config {
   const problems: string[] = [];
-  const read = new Reader(env, problems);
+  const read = new Reader(env, problems, record);
 
   const environment = read.oneOf("ENVIRONMENT", ["development", "test", "production"] as const, "development");
   const platformUrl = read.postgresUrl("PLATFORM_DATABASE_URL");
@@ -250,7 +308,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const echo = read.boolean("DATABASE_ECHO", false);
   const poolerMode = read.oneOf("DATABASE_POOLER_MODE", POOLER_MODES, "session");
-  const dataDirRaw = read.raw("EMBEDDED_PG_DATA_DIR");
+  const dataDirRaw = read.raw("EMBEDDED_PG_DATA_DIR", "a folder, relative to the checkout or absolute", ".data/postgres (development); a throw-away folder (test)");
   const port = read.integer("EMBEDDED_PG_PORT", environment === "test" ? 0 : 54329, 0, 65535);
 
   const api: ApiSettings = {
@@ -262,7 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
     retryAfterSeconds: read.integer("API_RETRY_AFTER", 5, 1, 3600),
     introspection: read.boolean("API_INTROSPECTION", environment !== "production"),
     graphiql: read.boolean("API_GRAPHIQL", environment !== "production"),
-    trustedDocumentsDir: read.raw("API_TRUSTED_DOCUMENTS") === undefined ? undefined : path.resolve(PROJECT_ROOT, read.raw("API_TRUSTED_DOCUMENTS")!),
+    trustedDocumentsDir: trustedDocuments(read.raw("API_TRUSTED_DOCUMENTS", "a folder of <sha256>.graphql files")),
     exportTimeoutMs: read.seconds("API_EXPORT_TIMEOUT", 600) * 1000,
     limits: {
       depth: read.integer("API_MAX_DEPTH", 10, 1),
@@ -315,7 +373,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   let source: DatabaseSource | undefined;
   // Presence, not validity, decides the pairing; a malformed URL was reported above.
-  const given = ["PLATFORM_DATABASE_URL", "USER_DATA_DATABASE_URL"].filter((name) => read.raw(name) !== undefined);
+  const given = ["PLATFORM_DATABASE_URL", "USER_DATA_DATABASE_URL"].filter((name) => read.present(name));
   if (given.length === 1) {
     const missing = given[0] === "PLATFORM_DATABASE_URL" ? "USER_DATA_DATABASE_URL" : "PLATFORM_DATABASE_URL";
     problems.push(
@@ -345,7 +403,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 function readBilling(read: Reader, problems: string[]): BillingSettings {
   const prices: Record<string, string> = {};
-  const rawPrices = read.raw("STRIPE_PRICES");
+  const rawPrices = read.raw("STRIPE_PRICES", "<plan name>=<price id>, comma-separated");
   for (const pair of rawPrices ? rawPrices.split(",").map((p) => p.trim()).filter(Boolean) : []) {
     const match = /^([A-Za-z][A-Za-z0-9 ]{0,49})=(price_[A-Za-z0-9]+)$/.exec(pair);
     if (!match) {
@@ -394,18 +452,40 @@ function readObservability(read: Reader, environment: Environment, problems: str
   };
 }
 
-/** Reads variables, collecting problems instead of stopping at the first one. */
+/**
+ * Reads variables, collecting problems instead of stopping at the first one.
+ * Each read tells `record` the variable's name, default and form, so the
+ * reference documentation is made from the reads themselves.
+ */
 class Reader {
   private readonly env: Env;
   private readonly problems: string[];
-  constructor(env: Env, problems: string[]) {
+  private readonly record: ((setting: SettingRead) => void) | undefined;
+  constructor(env: Env, problems: string[], record?: (setting: SettingRead) => void) {
     this.env = env;
     this.problems = problems;
+    this.record = record;
   }
 
-  raw(name: string): string | undefined {
+  /** The value as given (trimmed; empty counts as unset), with no check of its form. */
+  raw(name: string, form = "text", fallback = ""): string | undefined {
+    this.record?.({ name, fallback, form });
+    return this.given(name);
+  }
+
+  /** Whether the variable is set at all (the variable is read, and recorded, elsewhere). */
+  present(name: string): boolean {
+    return this.given(name) !== undefined;
+  }
+
+  private given(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === "" ? undefined : value;
+  }
+
+  private read(name: string, fallback: unknown, form: string): string | undefined {
+    this.record?.({ name, fallback: fallback === undefined ? "" : String(fallback), form });
+    return this.given(name);
   }
 
   private fail<T>(name: string, expected: string, fallback: T): T {
@@ -414,7 +494,7 @@ class Reader {
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const value = this.raw(name);
+    const value = this.read(name, fallback, `one of ${allowed.join(", ")}`);
     if (value === undefined) return fallback;
     return (allowed as readonly string[]).includes(value)
       ? (value as T)
@@ -422,7 +502,7 @@ class Reader {
   }
 
   integer(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    const value = this.raw(name);
+    const value = this.read(name, fallback, `a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`}`);
     if (value === undefined) return fallback;
     const n = Number(value);
     return /^\d+$/.test(value) && n >= min && n <= max
@@ -431,7 +511,7 @@ class Reader {
   }
 
   seconds(name: string, fallback: number): number {
-    const value = this.raw(name);
+    const value = this.read(name, fallback, "seconds (greater than 0)");
     if (value === undefined) return fallback;
     const n = Number(value);
     return /^\d+(\.\d+)?$/.test(value) && n > 0 ? n : this.fail(name, "a number of seconds greater than 0", fallback);
@@ -439,14 +519,14 @@ class Reader {
 
   /** A share greater than 0 and at most 1. */
   fraction(name: string, fallback: number): number {
-    const value = this.raw(name);
+    const value = this.read(name, fallback, "a share greater than 0 and at most 1");
     if (value === undefined) return fallback;
     const n = Number(value);
     return /^(0?\.\d+|1(\.0+)?)$/.test(value) && n > 0 && n <= 1 ? n : this.fail(name, "a number greater than 0 and at most 1 (such as 0.5)", fallback);
   }
 
   boolean(name: string, fallback: boolean): boolean {
-    const value = this.raw(name)?.toLowerCase();
+    const value = this.read(name, fallback, "true or false")?.toLowerCase();
     if (value === undefined) return fallback;
     if (["true", "1", "yes", "on"].includes(value)) return true;
     if (["false", "0", "no", "off"].includes(value)) return false;
@@ -454,14 +534,14 @@ class Reader {
   }
 
   matching(name: string, form: RegExp, fallback: string, expected: string): string {
-    const value = this.raw(name);
+    const value = this.read(name, fallback, expected);
     if (value === undefined) return fallback;
     return form.test(value) ? value : this.fail(name, expected, fallback);
   }
 
   /** A PEM public key; literal "\n" sequences (common in env files) become newlines. */
   pem(name: string): string | undefined {
-    const value = this.raw(name)?.replace(/\\n/g, "\n");
+    const value = this.read(name, undefined, "a PEM public key")?.replace(/\\n/g, "\n");
     if (value === undefined) return undefined;
     return /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\s*$/.test(value)
       ? value
@@ -469,14 +549,14 @@ class Reader {
   }
 
   list(name: string, item: RegExp, expected: string): string[] {
-    const value = this.raw(name);
+    const value = this.read(name, undefined, expected);
     if (value === undefined) return [];
     const items = value.split(",").map((v) => v.trim()).filter(Boolean);
     return items.every((v) => item.test(v)) ? items : this.fail(name, expected, []);
   }
 
   postgresUrl(name: string): string | undefined {
-    const value = this.raw(name);
+    const value = this.read(name, undefined, "postgresql://user:password@host:port/database");
     if (value === undefined) return undefined;
     const expected = "a URL of the form postgresql://user:password@host:port/database";
     let url: URL;
@@ -511,6 +591,10 @@ export function redactUrl(url: string): string {
   } catch {
     return "(unparseable URL)";
   }
+}
+
+function trustedDocuments(folder: string | undefined): string | undefined {
+  return folder === undefined ? undefined : path.resolve(PROJECT_ROOT, folder);
 }
 
 /** Why a trusted-documents folder cannot serve (an empty one would refuse every request), if it cannot. */
