@@ -34,7 +34,7 @@ export interface BenchReport {
   mode: "full" | "smoke";
   machine: Machine;
   dataset: Record<string, unknown>;
-  /** Headline numbers (also stated in the README). */
+  /** Headline numbers (also stated in bench/README.md). */
   headline: Record<string, string>;
   rows: ResultRow[];
   /** Plan regressions and broken measurements: each makes the exit code non-zero. */

@@ -46,7 +46,7 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
     const workerHere = config.worker.inProcess && config.poolerMode === "session";
     // An in-process worker that has stopped or crashed makes this process not ready: a
     // supervisor replaces the whole. A worker process of its own is not part of /ready
-    // (README, "Health and readiness"): its death must not take every API out of service.
+    // (docs/operations.md, "Health and readiness"): its death must not take every API out of service.
     const readinessChecks: ReadinessCheck[] = workerHere
       ? [{ name: "worker", check: async () => worker?.health() ?? { ok: false, detail: "starting" } }]
       : [];

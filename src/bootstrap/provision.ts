@@ -34,7 +34,7 @@ export async function provision(adminUrl: string, topology: Topology, passwords:
  * session-level advisory lock in the maintenance database, held until this
  * run's connection closes. A second run does not wait for the first: it
  * would then give the login roles new passwords under the first run's feet
- * (see README, DATABASE_ADMIN_URL), so it stops and says why.
+ * (see docs/configuration.md, DATABASE_ADMIN_URL), so it stops and says why.
  */
 async function takeProvisioningLock(exec: Exec, topology: Topology): Promise<void> {
   const { rows } = await exec("select pg_try_advisory_lock(hashtext('alwrity provisioning'), hashtext($1)) as locked", [topology.prefix]);

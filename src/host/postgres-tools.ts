@@ -59,7 +59,7 @@ export function postgresTools(atLeast: number, purpose: string): PostgresTools {
       `(${installed.length > 0 ? `${SYSTEM_ROOT} has ${installed.join(", ")}` : `nothing in ${SYSTEM_ROOT}`}; ${fetchFailure}). ` +
       `Instead: install PostgreSQL ${atLeast}'s client programs (apt.postgresql.org has postgresql-client-${atLeast}) and run it again, ` +
       `or run it against a server whose version has client programs here, ` +
-      `or on a managed service use the provider's snapshots and point-in-time recovery (see README, "Backups and restore").`,
+      `or on a managed service use the provider's snapshots and point-in-time recovery (see docs/operations.md, "Backups and restore").`,
   );
 }
 

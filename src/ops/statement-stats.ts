@@ -63,7 +63,7 @@ export async function topStatements(deployment: Deployment, limit: number): Prom
         code === "42P01"
           ? "the pg_stat_statements extension is not installed there (alwrity db init creates it; on a managed server: create extension pg_stat_statements)"
           : code === "55000"
-            ? "the server does not load pg_stat_statements: add it to shared_preload_libraries and restart (managed servers: see README, Operating it)"
+            ? "the server does not load pg_stat_statements: add it to shared_preload_libraries and restart (managed servers: see docs/operations.md)"
             : describe(error);
       throw new Error(`${database}: cannot read statement statistics: ${advice}`);
     } finally {

@@ -4,7 +4,7 @@
  * other refuses their token as soon as its listener has the notification
  * (LISTEN alwrity_account_revoked drops the account from every process's
  * cache when the deletion commits), and for good. The notification travels
- * beside the deletion's answer, not before it (README: "Revocation across API
+ * beside the deletion's answer, not before it (docs/domain.md: "Revocation across API
  * processes"), so a request racing it may still be served from the cache: on
  * an idle machine the very next request is refused; on a loaded one the
  * test allows the notification REVOCATION_WINDOW_MS to arrive, polling with
