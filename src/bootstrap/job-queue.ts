@@ -18,7 +18,11 @@ export async function installJobQueue(ownerUrl: string, topology: Topology): Pro
     try {
       const worker = client.escapeIdentifier(topology.role("worker").name);
       const schema = client.escapeIdentifier(JOB_QUEUE_SCHEMA);
-      // Idempotent; also covers tables and functions a newer graphile-worker adds.
+      // Idempotent; also covers tables and functions a newer graphile-worker adds. One transaction
+      // under a lock: processes that start together (several API processes, a worker) take turns,
+      // since concurrent GRANTs on one object fail with "tuple concurrently updated".
+      await client.query("begin");
+      await client.query("select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('alwrity-job-queue-rights', 0))");
       await client.query(`
         revoke all on schema ${schema} from public;
         grant usage on schema ${schema} to ${worker};
@@ -34,6 +38,10 @@ export async function installJobQueue(ownerUrl: string, topology: Topology): Pro
       for (const { table } of rows) {
         await client.query(`drop policy if exists alwrity_worker_all on ${table}; create policy alwrity_worker_all on ${table} for all to ${worker} using (true) with check (true)`);
       }
+      await client.query("commit");
+    } catch (error) {
+      await client.query("rollback").catch(() => undefined);
+      throw error;
     } finally {
       await client.end();
     }
