@@ -107,6 +107,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
     }
     const releaseDead = deadWorkerSweeper(JOB_QUEUE_SCHEMA, options.livenessGraceMs);
     const sweep = async () => {
+      if (ended === "stopped") return; // a recheck that comes after stop()
       const client = await pool.connect();
       try {
         const { released, recheckInMs } = await releaseDead(client);

@@ -81,7 +81,7 @@ test("a server restart in the middle of a job: the job runs once, in one worker,
   const owner = new pg.Client(server.ownerUrls.platform);
   await owner.connect();
   try {
-    await owner.query(`select graphile_worker.add_job('record_run', json_build_object('file', $1::text, 'ms', 12000))`, [runs]);
+    await owner.query(`select graphile_worker.add_job('record_run', json_build_object('file', $1::text, 'ms', 20000))`, [runs]);
   } finally {
     await owner.end();
   }
