@@ -6,7 +6,8 @@
  * restarted while one of them runs the job. Every lock is gone for a moment,
  * the running worker's too; the other worker's sweeper, eager here (every
  * 500 ms, a grace of 3 s), must not free the job, because the running worker
- * takes its lock back within the grace. Afterwards the job has run exactly
+ * takes its lock back within the grace, even when it is stalled (SIGSTOP) for
+ * the first 1.5 s after the server's return. Afterwards the job has run exactly
  * once, in one worker, and both workers are alive.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -86,10 +87,19 @@ test("a server restart in the middle of a job: the job runs once, in one worker,
     await owner.end();
   }
   await until("the job to start", () => recorded().some((r) => r.event === "start"), 30_000);
+  const runner = workers.find((w) => w.output().includes(`worker ${recorded()[0]!.workerId} ready`))!;
   await sleep(1000);
   await server.stop();
   await sleep(1000);
-  await server.start();
+  // The running worker stalls (SIGSTOP) across the server's return, as a long pause or swapping
+  // would make it: the other worker's sweeper sees its lock free for 1.5 s, less than the grace.
+  runner.child.kill("SIGSTOP");
+  try {
+    await server.start();
+    await sleep(1500);
+  } finally {
+    runner.child.kill("SIGCONT");
+  }
   // Longer than the job's rest, the grace and several sweeps: time for a wrong second run to show.
   await until("the job to end", () => recorded().some((r) => r.event === "end"), 30_000);
   await sleep(6000);
