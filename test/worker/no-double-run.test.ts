@@ -111,3 +111,29 @@ test("a server restart in the middle of a job: the job runs once, in one worker,
   expect(workers.map((w) => w.child.exitCode), workers.map((w) => w.output().slice(-2000)).join("\n---\n")).toEqual([null, null]);
   expect(workers.map((w) => w.output()).join("\n")).not.toContain("worker_released_dead_workers");
 }, 120_000);
+
+test("a worker stalled for longer than the grace comes back to find its job freed: it exits 1 at once, and never finishes the job", async () => {
+  writeFileSync(runs, "");
+  const owner = new pg.Client(server.ownerUrls.platform);
+  await owner.connect();
+  try {
+    await owner.query(`select graphile_worker.add_job('record_run', json_build_object('file', $1::text, 'ms', 20000))`, [runs]);
+  } finally {
+    await owner.end();
+  }
+  await until("the job to start", () => recorded().some((r) => r.event === "start"), 30_000);
+  const stalledId = recorded()[0]!.workerId;
+  const stalled = workers.find((w) => w.output().includes(`worker ${stalledId} ready`))!;
+  await server.stop();
+  stalled.child.kill("SIGSTOP");
+  try {
+    await server.start();
+    // Longer than the grace (3 s): the other worker frees the job and runs it.
+    await until("the other worker to take the job", () => recorded().some((r) => r.event === "start" && r.workerId !== stalledId), 15_000);
+  } finally {
+    stalled.child.kill("SIGCONT");
+  }
+  expect(await stalled.exited, stalled.output().slice(-2000)).toBe(1);
+  expect(stalled.output()).toMatch(/job \d+ was freed by another worker while this worker's liveness lock was lost/);
+  expect(recorded().filter((r) => r.workerId === stalledId).map((r) => r.event), "the stalled worker never finished the job").toEqual(["start"]);
+}, 120_000);
