@@ -81,6 +81,9 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
     deployment.embedded?.watchForExit((pid) =>
       reject(new Error(`the embedded PostgreSQL (pid ${pid}, data directory ${deployment.embedded!.dataDir}) stopped unexpectedly; the platform cannot serve without it`)),
     );
+    // The in-process worker's running job may be another worker's now (liveness.ts): the
+    // process must end, and the job with it; its supervisor starts a fresh one.
+    worker?.fatal.catch(reject);
   });
   failed.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
   return {

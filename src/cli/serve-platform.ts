@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config.ts";
 import { jsonLinesLogger } from "../log.ts";
 import { startPlatform } from "../platform.ts";
+import { WorkerMustStopError } from "../worker/runner.ts";
 
 /** How long a crash waits for the embedded server's watcher (it looks every 500 ms) to say the server died. */
 const CAUSE_GRACE_MS = 1_000;
@@ -37,6 +38,11 @@ export async function servePlatform(): Promise<void> {
     const signal = await Promise.race([stopRequested, platform.failed, crashed]);
     console.log(`${signal}: stopping (in-flight requests may finish; a second signal stops at once)`);
   } catch (error) {
+    // Its job may be running in another worker now: no orderly stop, which would wait for the job.
+    if (error instanceof WorkerMustStopError) {
+      console.error(error.message);
+      process.exit(1);
+    }
     const cause = await Promise.race([platform.failed.catch((failure: unknown) => failure), sleep(CAUSE_GRACE_MS).then(() => error)]);
     await platform.stop().catch(() => undefined);
     throw cause === error || !(cause instanceof Error) ? error : cause;

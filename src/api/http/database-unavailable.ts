@@ -24,6 +24,14 @@ export interface Unavailability {
 
 /** SQLSTATEs that mean the server is going or gone (57P0x) or the connection broke (08xxx). */
 const SERVER_AWAY = /^(57P0[1-4]|08\d\d\d)$/;
+/**
+ * The server has no connection slot left (SQLSTATE 53300: "sorry, too many clients already",
+ * "remaining connection slots are reserved for …"). The server is up and answering, it is
+ * full: the same as an exhausted pool of ours, so DATABASE_BUSY, not DATABASE_UNAVAILABLE.
+ * The messages are matched too, for errors that reach us without their SQLSTATE.
+ */
+const SERVER_FULL_CODE = "53300";
+const SERVER_FULL = /too many clients already|remaining connection slots are reserved/i;
 /** What node and node-postgres say when a connection cannot be made or was lost. */
 const CONNECTION_LOST =
   /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection terminated|connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|the database system is (shutting down|starting up|in recovery mode)/i;
@@ -48,8 +56,9 @@ export function unavailability(error: unknown): Unavailability | undefined {
   if (error instanceof ConnectionShareExceededError) {
     return { code: "TOO_MANY_CONNECTIONS", message: "too many of your requests are using the database at once; try again shortly" };
   }
-  if (error instanceof PoolExhaustedError || /timeout exceeded when trying to connect/i.test(error.message)) {
-    return { code: "DATABASE_BUSY", message: `${where} is busy (all connections in use); try again shortly` };
+  const serverFull = causesOf(error).some((e) => (e as { code?: unknown }).code === SERVER_FULL_CODE || SERVER_FULL.test(e.message));
+  if (error instanceof PoolExhaustedError || serverFull || /timeout exceeded when trying to connect/i.test(error.message)) {
+    return { code: "DATABASE_BUSY", message: `${where} is busy (${serverFull ? "the server has no connection slot left" : "all connections in use"}); try again shortly` };
   }
   const lost = causesOf(error).some(
     (e) => e instanceof DatabaseUnreachableError || SERVER_AWAY.test(String((e as { code?: unknown }).code ?? "")) || CONNECTION_LOST.test(`${e.message} ${String((e as { code?: unknown }).code ?? "")}`),

@@ -85,10 +85,9 @@ export async function startApiServer(config: Config, databases: Databases, topol
 
   const preset: GraphileConfig.Preset = {
     extends: [makeSchemaPreset({ environment: config.environment, topology, databases, api: config.api })],
-    // Middleware runs in this order: refuse while draining, then health, readiness, metrics and the
-    // request's measurements, then 503 for a database away, then sign-in.
+    // Middleware runs in this order: health, readiness, metrics and the request's measurements, then
+    // 503 for a database away, then sign-in. The refusal while draining comes before all (drain.ts).
     plugins: [
-      drain.plugin,
       operations,
       databaseUnavailablePlugin(config.api.retryAfterSeconds),
       authGatePlugin({ signIn, retryAfterSeconds: config.api.retryAfterSeconds, requestTimeoutMs: config.fairUse.requestTimeoutMs, log }),
@@ -153,6 +152,7 @@ export async function startApiServer(config: Config, databases: Databases, topol
     const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
     server.removeAllListeners("request");
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      if (!drain.admit(req, res)) return;
       const pathname = req.url?.split("?")[0] ?? "";
       const route = routes.find((r) => r.matches(pathname));
       if (route) {
