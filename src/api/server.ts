@@ -23,6 +23,7 @@ import { createTokenVerifier } from "./auth/tokens.ts";
 import { authGatePlugin, createSignIn } from "./auth-gate.ts";
 import { adminAnalyticsHandler, isAdminAnalyticsPath } from "./admin-analytics.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
+import { idempotencyPlugin } from "./idempotency-plugin.ts";
 import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { operationLimitsPlugin } from "./operation-limits.ts";
@@ -95,6 +96,8 @@ export async function startApiServer(config: Config, databases: Databases, topol
       operations,
       databaseUnavailablePlugin(config.api.retryAfterSeconds),
       authGatePlugin({ signIn, retryAfterSeconds: config.api.retryAfterSeconds, requestTimeoutMs: config.fairUse.requestTimeoutMs, log }),
+      // Inside sign-in (keys are per user) and the request's budget: one held transaction per keyed request.
+      idempotencyPlugin({ ttlSeconds: config.api.idempotencyKeyTtlSeconds, retryAfterSeconds: config.api.retryAfterSeconds, log }),
       operationLimitsPlugin(config.api.limits, config.api.introspection),
       revokeOnDeletionPlugin((userId) => resolveAccount.revoke(userId)),
       // Trusted documents (API_TRUSTED_DOCUMENTS): only operations whose files are in the folder run.
