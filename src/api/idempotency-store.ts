@@ -5,10 +5,10 @@
  * every other user's keys out of sight.
  *
  * Plain statements rather than pgtyped queries: they run on the raw client of
- * PostGraphile's held transaction (held-transactions.ts) or of a plain route,
- * on either database, not through a Session of one database.
+ * PostGraphile's held transaction (held-transactions.ts) or in a plain route's
+ * user session, on either database: the same text serves both.
  */
-import type pg from "pg";
+import type { Session } from "../db/session.ts";
 
 export interface StoredAnswer {
   readonly requestHash: string;
@@ -28,7 +28,7 @@ export type Claim = { kind: "free" } | { kind: "stored"; answer: StoredAnswer } 
  * is a 64-bit hash of user and key; two different keys that collide only make
  * one of them wait for a retry.
  */
-export async function claimKey(client: pg.ClientBase, userId: string, key: string): Promise<Claim> {
+export async function claimKey(client: Session, userId: string, key: string): Promise<Claim> {
   const { rows } = await client.query<{ locked: boolean; request_hash: string | null; status_code: number | null; response_body: string | null }>(
     `with lock as (select pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended($1::text || ' ' || $2::text, 20)) as locked)
      select lock.locked, k.request_hash, k.status_code, k.response_body
@@ -47,7 +47,7 @@ export async function claimKey(client: pg.ClientBase, userId: string, key: strin
  * both commit or neither does. A row left by an expired use of the same key
  * is taken over (claimKey saw it as absent).
  */
-export async function rememberAnswer(client: pg.ClientBase, userId: string, key: string, answer: StoredAnswer, ttlSeconds: number): Promise<void> {
+export async function rememberAnswer(client: Session, userId: string, key: string, answer: StoredAnswer, ttlSeconds: number): Promise<void> {
   const { rowCount } = await client.query(
     `insert into idempotency.idempotency_keys as k (user_id, idempotency_key, request_hash, status_code, response_body, created_at, expires_at)
      values ($1, $2, $3, $4, $5, now(), now() + make_interval(secs => $6))

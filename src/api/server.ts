@@ -163,7 +163,16 @@ export async function startApiServer(config: Config, databases: Databases, topol
     }
     const stripe = stripeClient(config.billing);
     if (stripe) {
-      const billing = billingRoutes({ stripe, billing: config.billing, databases, signIn, retryAfterSeconds: config.api.retryAfterSeconds, maxBodyBytes: config.api.maxBodyBytes, log });
+      const billing = billingRoutes({
+        stripe,
+        billing: config.billing,
+        databases,
+        signIn,
+        retryAfterSeconds: config.api.retryAfterSeconds,
+        maxBodyBytes: config.api.maxBodyBytes,
+        idempotencyKeyTtlSeconds: config.api.idempotencyKeyTtlSeconds,
+        log,
+      });
       for (const [path, handle] of Object.entries(billing)) routes.push({ matches: (pathname) => pathname === path, handle, failed: "billing_failed" });
     }
     const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
