@@ -7,7 +7,7 @@ select plan(17);
 
 select is((select relrowsecurity and relforcerowsecurity from pg_class where oid = 'idempotency.idempotency_keys'::regclass), true,
   'row-level security is enabled and forced on idempotency_keys');
-select results_eq($$ select polname::text from pg_policy where polrelid = 'idempotency.idempotency_keys'::regclass order by 1 $$,
+select results_eq($$ select polname::text collate "default" from pg_policy where polrelid = 'idempotency.idempotency_keys'::regclass order by 1 $$,
   $$ values ('delete_own'), ('insert_own'), ('select_own'), ('update_own') $$, 'a policy for each command');
 select is_empty($$ select polname from pg_policy where polrelid = 'idempotency.idempotency_keys'::regclass and polcmd in ('a', 'w') and polwithcheck is null $$,
   'the insert and update policies have a WITH CHECK');
