@@ -7,8 +7,8 @@
  * through the database handle, the one way in (withSettingsClient: who is
  * asking, the request's fair share of the pool, the post-commit check), and
  * claims the key in it (idempotency-store.ts). Every later withPgClient of the
- * request runs inside it, on the same connection, one at a time, with
- * PostGraphile's own transactions as savepoints. When Grafast has produced the
+ * request runs inside it, on the same connection, one at a time, each in a
+ * savepoint, with PostGraphile's own transactions as savepoints within. When Grafast has produced the
  * whole answer, the middleware (idempotency-plugin.ts) stores it and commits,
  * and only then sends it; or rolls back and sends no success.
  *
@@ -74,7 +74,10 @@ export class IdempotentRequest {
       );
     }
     const held = await this.opening.held;
-    return held.withPgClient(null, callback);
+    // With settings, each call runs in a savepoint of its own (set_config again, to the same values):
+    // a statement that fails in one (a read PostGraphile does not wrap) undoes that call only, and
+    // the request's answer, with its error, can still be stored and committed.
+    return held.withPgClient({ ...settings }, callback);
   }
 
   /** Commits the held transaction (if any) after `last` ran in it; rejects when the commit failed. */

@@ -200,6 +200,25 @@ describe("one key, one request", () => {
     expect(await projectCount(name)).toBe(1);
   }, 30_000);
 
+  test("a request that partly failed for good is stored as answered: the create once, the error replayed", async () => {
+    const token = await signedUpUser("partial");
+    const key = randomUUID();
+    const name = `partial-${randomUUID()}`;
+    const both = `mutation($name: String!, $missing: UUID!) {
+      created: createProject(input: { project: { projectName: $name, projectType: BLOG } }) { project { projectName } }
+      deleted: deleteProject(input: { rowId: $missing }) { project { projectName } }
+    }`;
+    const variables = { name, missing: randomUUID() };
+    const first = await keyed(token, key, both, variables);
+    expect(first.status, first.text).toBe(200);
+    expect(first.body!.data.created.project.projectName).toBe(name);
+    expect(first.body!.errors![0]!.extensions!.code).toBe("NOT_FOUND");
+    const again = await keyed(token, key, both, variables);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.text).toBe(first.text);
+    expect(await projectCount(name)).toBe(1);
+  }, 30_000);
+
   test("the same key with a different body: 422 IDEMPOTENCY_KEY_REUSED, and nothing written", async () => {
     const token = await signedUpUser("reuse");
     const key = randomUUID();
