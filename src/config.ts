@@ -129,6 +129,11 @@ export interface ApiSettings {
   trustedDocumentsDir: string | undefined;
   /** API_EXPORT_TIMEOUT, in milliseconds: how long one export (GET /export) may take; then it is cut off. */
   exportTimeoutMs: number;
+  /**
+   * IDEMPOTENCY_KEY_TTL, in seconds (24 h by default): how long an Idempotency-Key and its stored
+   * answer are kept; a retry after that runs afresh (docs/retries.md).
+   */
+  idempotencyKeyTtlSeconds: number;
   limits: OperationLimits;
   rateLimits: RateLimitSettings;
 }
@@ -322,6 +327,8 @@ export function loadConfig(env: Env = process.env, record?: (setting: SettingRea
     graphiql: read.boolean("API_GRAPHIQL", environment !== "production"),
     trustedDocumentsDir: trustedDocuments(read.raw("API_TRUSTED_DOCUMENTS", "a folder of <sha256>.graphql files")),
     exportTimeoutMs: read.seconds("API_EXPORT_TIMEOUT", 600) * 1000,
+    // At least a minute (a retry must find its key), at most 30 days (keys hold answers, which hold users' data).
+    idempotencyKeyTtlSeconds: read.integer("IDEMPOTENCY_KEY_TTL", 86_400, 60, 30 * 86_400),
     limits: {
       depth: read.integer("API_MAX_DEPTH", 10, 1),
       aliases: read.integer("API_MAX_ALIASES", 15, 0),

@@ -153,6 +153,14 @@ describe("loadConfig", () => {
     expect(problemsOf({ USAGE_PARTITIONS_AHEAD: "0" })).toEqual([expect.stringMatching(/^USAGE_PARTITIONS_AHEAD must be/)]);
   });
 
+  test("IDEMPOTENCY_KEY_TTL defaults to 24 h; a malformed, too short or too long one is refused, naming the variable", () => {
+    expect(loadConfig({}).api.idempotencyKeyTtlSeconds).toBe(86_400);
+    expect(loadConfig({ IDEMPOTENCY_KEY_TTL: "3600" }).api.idempotencyKeyTtlSeconds).toBe(3600);
+    for (const value of ["24h", "59", "2592001", "-1"]) {
+      expect(problemsOf({ IDEMPOTENCY_KEY_TTL: value })).toEqual([expect.stringMatching(/^IDEMPOTENCY_KEY_TTL must be a whole number from 60 to 2592000/)]);
+    }
+  });
+
   test("Stripe settings: plan names and price ids are configuration, and every malformed value is named", () => {
     const billing = loadConfig({ STRIPE_PRICES: "Pro=price_123, Enterprise=price_456", STRIPE_API_BASE: "http://127.0.0.1:12111" }).billing;
     expect(billing.prices).toEqual({ Pro: "price_123", Enterprise: "price_456" });

@@ -3,6 +3,10 @@
 
 -- schemas
 
+create schema idempotency;
+comment on schema idempotency is 'Idempotency keys of signed-in users'' requests and the answers given; read and written by the API, never exposed in GraphQL.';
+grant usage on schema idempotency to :DATABASE_AUTHENTICATED;
+
 create schema platform;
 comment on schema platform is 'Accounts, subscription plans, subscriptions and usage: what the API exposes of the platform database.';
 grant usage on schema platform to :DATABASE_ANONYMOUS;
@@ -28,6 +32,33 @@ create schema platform_private;
 comment on schema platform_private is 'Trigger functions and helpers; never exposed, never granted.';
 
 -- tables
+
+create table idempotency.idempotency_keys (
+  user_id uuid not null default platform.current_user_id(),
+  idempotency_key text not null,
+  request_hash text not null,
+  status_code integer not null,
+  response_body text not null,
+  created_at timestamp with time zone not null default now(),
+  expires_at timestamp with time zone not null,
+  constraint idempotency_keys_check CHECK ((expires_at > created_at)),
+  constraint idempotency_keys_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+  constraint idempotency_keys_pkey PRIMARY KEY (user_id, idempotency_key),
+  constraint idempotency_keys_request_hash_check CHECK ((request_hash ~ '^[0-9a-f]{64}$'::text)),
+  constraint idempotency_keys_status_code_check CHECK (((status_code >= 100) AND (status_code <= 599))),
+  constraint idempotency_keys_user_id_fkey FOREIGN KEY (user_id) REFERENCES platform.users(id) ON DELETE CASCADE
+);
+alter table idempotency.idempotency_keys enable row level security;
+alter table idempotency.idempotency_keys force row level security;
+comment on table idempotency.idempotency_keys is 'One row per request a signed-in user sent with an Idempotency-Key header and whose writes committed here: the answer it got, replayed to a retry with the same key and body. Written in the same transaction as the request''s writes.';
+comment on column idempotency.idempotency_keys.idempotency_key is 'The Idempotency-Key header as the client sent it (1 to 255 printable characters); unique per user.';
+comment on column idempotency.idempotency_keys.request_hash is 'SHA-256 (hex) of the request in canonical JSON (RFC 8785): the same key with another hash is refused.';
+comment on column idempotency.idempotency_keys.status_code is 'The HTTP status of the stored answer.';
+comment on column idempotency.idempotency_keys.response_body is 'The answer''s body exactly as sent (JSON text), replayed byte for byte.';
+comment on column idempotency.idempotency_keys.expires_at is 'After this the key is forgotten: a lookup ignores the row and expire_idempotency_keys deletes it.';
+grant delete, select on table idempotency.idempotency_keys to :DATABASE_AUTHENTICATED;
+grant insert (user_id, idempotency_key, request_hash, status_code, response_body, created_at, expires_at) on table idempotency.idempotency_keys to :DATABASE_AUTHENTICATED;
+grant update (request_hash, status_code, response_body, created_at, expires_at) on table idempotency.idempotency_keys to :DATABASE_AUTHENTICATED;
 
 create table platform.plan_changes (
   id uuid not null default gen_random_uuid(),
@@ -287,6 +318,8 @@ grant select on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_
 grant insert (delivery_id, event_type, source) on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
 
 -- indexes (besides those of constraints)
+
+CREATE INDEX idempotency_keys_expires_at_idx ON idempotency.idempotency_keys USING btree (expires_at);
 
 CREATE INDEX plan_changes_from_plan_idx ON platform.plan_changes USING btree (from_plan_id);
 
@@ -869,6 +902,23 @@ $function$;
 comment on function platform_backend.entitlements_of(uuid) is 'The limits of the plan a user is on now (Free without a live subscription), with the version of the user''s subscriptions. For the sync_entitlements job.';
 grant execute on function platform_backend.entitlements_of(uuid) to :DATABASE_PLATFORM_ADMIN;
 
+CREATE OR REPLACE FUNCTION platform_backend.expire_idempotency_keys(max_rows integer)
+ RETURNS integer
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  with gone as (
+    delete from idempotency.idempotency_keys k
+     where (k.user_id, k.idempotency_key) in (
+       select e.user_id, e.idempotency_key from idempotency.idempotency_keys e
+        where e.expires_at <= now() order by e.expires_at limit greatest(max_rows, 0))
+    returning 1)
+  select count(*)::integer from gone
+$function$;
+comment on function platform_backend.expire_idempotency_keys(integer) is 'Deletes up to max_rows expired idempotency keys, oldest first, and answers how many. For the expire_idempotency_keys job (platform admin), which calls it until fewer come back.';
+grant execute on function platform_backend.expire_idempotency_keys(integer) to :DATABASE_PLATFORM_ADMIN;
+
 CREATE OR REPLACE FUNCTION platform_backend.link_stripe_customer(target_user_id uuid, customer_id text, subscription_id text DEFAULT NULL::text)
  RETURNS platform_backend.billing_accounts
  LANGUAGE plpgsql
@@ -1381,6 +1431,8 @@ comment on function platform_private.tg_webhook_deliveries__audit() is 'Writes a
 
 -- triggers
 
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON idempotency.idempotency_keys FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
+
 CREATE TRIGGER _100_transitions BEFORE UPDATE ON platform.plan_changes FOR EACH ROW EXECUTE FUNCTION platform_private.tg_plan_changes__transitions();
 
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.platform_usage_logs FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
@@ -1418,6 +1470,23 @@ CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform_backend.billi
 CREATE TRIGGER _900_audit AFTER INSERT ON platform_backend.webhook_deliveries FOR EACH ROW EXECUTE FUNCTION platform_private.tg_webhook_deliveries__audit();
 
 -- policies
+
+create policy delete_own on idempotency.idempotency_keys as permissive for delete to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy delete_own on idempotency.idempotency_keys is 'A user may forget their own keys.';
+
+create policy insert_own on idempotency.idempotency_keys as permissive for insert to :DATABASE_AUTHENTICATED
+  with check ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy insert_own on idempotency.idempotency_keys is 'A key is stored for the signed-in user only.';
+
+create policy select_own on idempotency.idempotency_keys as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy select_own on idempotency.idempotency_keys is 'A signed-in user finds only their own keys: another user''s key is as good as absent.';
+
+create policy update_own on idempotency.idempotency_keys as permissive for update to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy update_own on idempotency.idempotency_keys is 'Only the user''s own expired key is taken over by a new request.';
 
 create policy admin_insert on platform.plan_changes as permissive for insert to :DATABASE_PLATFORM_ADMIN
   with check (true);

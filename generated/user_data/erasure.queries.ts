@@ -5,6 +5,37 @@ import { PreparedQuery } from '@pgtyped/runtime';
 
 export type NumberOrString = number | string;
 
+/** 'EraseIdempotencyKeysBatch' parameters type */
+export interface IEraseIdempotencyKeysBatchParams {
+  batch: NumberOrString;
+  userId: string;
+}
+
+/** 'EraseIdempotencyKeysBatch' return type */
+export interface IEraseIdempotencyKeysBatchResult {
+  /** The Idempotency-Key header as the client sent it (1 to 255 printable characters); unique per user. */
+  id: string;
+}
+
+/** 'EraseIdempotencyKeysBatch' query type */
+export interface IEraseIdempotencyKeysBatchQuery {
+  params: IEraseIdempotencyKeysBatchParams;
+  result: IEraseIdempotencyKeysBatchResult;
+}
+
+const eraseIdempotencyKeysBatchIR: any = {"usedParamSet":{"userId":true,"batch":true},"params":[{"name":"userId","required":true,"transform":{"type":"scalar"},"locs":[{"a":170,"b":177}]},{"name":"batch","required":true,"transform":{"type":"scalar"},"locs":[{"a":185,"b":191}]}],"statement":"delete from idempotency.idempotency_keys where (user_id, idempotency_key) in\n  (select k.user_id, k.idempotency_key from idempotency.idempotency_keys k where k.user_id = :userId! limit :batch!)\nreturning idempotency_key as id"};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * delete from idempotency.idempotency_keys where (user_id, idempotency_key) in
+ *   (select k.user_id, k.idempotency_key from idempotency.idempotency_keys k where k.user_id = :userId! limit :batch!)
+ * returning idempotency_key as id
+ * ```
+ */
+export const eraseIdempotencyKeysBatch = new PreparedQuery<IEraseIdempotencyKeysBatchParams,IEraseIdempotencyKeysBatchResult>(eraseIdempotencyKeysBatchIR);
+
+
 /** 'EraseAssetsBatch' parameters type */
 export interface IEraseAssetsBatchParams {
   batch: NumberOrString;

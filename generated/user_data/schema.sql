@@ -3,6 +3,10 @@
 
 -- schemas
 
+create schema idempotency;
+comment on schema idempotency is 'Idempotency keys of signed-in users'' requests and the answers given; read and written by the API, never exposed in GraphQL.';
+grant usage on schema idempotency to :DATABASE_AUTHENTICATED;
+
 create schema user_data;
 comment on schema user_data is 'Each user''s own content: what the API exposes of the user-data database.';
 grant usage on schema user_data to :DATABASE_AUTHENTICATED;
@@ -23,6 +27,32 @@ create type user_data.project_type as enum ('blog', 'podcast', 'video', 'researc
 comment on type user_data.project_type is 'The kinds of work a project holds.';
 
 -- tables
+
+create table idempotency.idempotency_keys (
+  user_id uuid not null default user_data.current_user_id(),
+  idempotency_key text not null,
+  request_hash text not null,
+  status_code integer not null,
+  response_body text not null,
+  created_at timestamp with time zone not null default now(),
+  expires_at timestamp with time zone not null,
+  constraint idempotency_keys_check CHECK ((expires_at > created_at)),
+  constraint idempotency_keys_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+  constraint idempotency_keys_pkey PRIMARY KEY (user_id, idempotency_key),
+  constraint idempotency_keys_request_hash_check CHECK ((request_hash ~ '^[0-9a-f]{64}$'::text)),
+  constraint idempotency_keys_status_code_check CHECK (((status_code >= 100) AND (status_code <= 599)))
+);
+alter table idempotency.idempotency_keys enable row level security;
+alter table idempotency.idempotency_keys force row level security;
+comment on table idempotency.idempotency_keys is 'One row per request a signed-in user sent with an Idempotency-Key header and whose writes committed here: the answer it got, replayed to a retry with the same key and body. Written in the same transaction as the request''s writes.';
+comment on column idempotency.idempotency_keys.idempotency_key is 'The Idempotency-Key header as the client sent it (1 to 255 printable characters); unique per user.';
+comment on column idempotency.idempotency_keys.request_hash is 'SHA-256 (hex) of the request in canonical JSON (RFC 8785): the same key with another hash is refused.';
+comment on column idempotency.idempotency_keys.status_code is 'The HTTP status of the stored answer.';
+comment on column idempotency.idempotency_keys.response_body is 'The answer''s body exactly as sent (JSON text), replayed byte for byte.';
+comment on column idempotency.idempotency_keys.expires_at is 'After this the key is forgotten: a lookup ignores the row and expire_idempotency_keys deletes it.';
+grant delete, select on table idempotency.idempotency_keys to :DATABASE_AUTHENTICATED;
+grant insert (user_id, idempotency_key, request_hash, status_code, response_body, created_at, expires_at) on table idempotency.idempotency_keys to :DATABASE_AUTHENTICATED;
+grant update (request_hash, status_code, response_body, created_at, expires_at) on table idempotency.idempotency_keys to :DATABASE_AUTHENTICATED;
 
 create table user_data.user_content_assets (
   id uuid not null default gen_random_uuid(),
@@ -149,6 +179,8 @@ grant update (project_name, project_type, description, project_metadata, is_arch
 
 -- indexes (besides those of constraints)
 
+CREATE INDEX idempotency_keys_expires_at_idx ON idempotency.idempotency_keys USING btree (expires_at);
+
 CREATE INDEX user_content_assets_persona_idx ON user_data.user_content_assets USING btree (user_id, persona_id) WHERE (persona_id IS NOT NULL);
 
 CREATE INDEX user_content_assets_project_recent_idx ON user_data.user_content_assets USING btree (user_id, project_id, created_at DESC);
@@ -250,6 +282,23 @@ end;
 $function$;
 comment on function user_data_backend.apply_entitlements(uuid,text,bigint,bigint,bigint,bigint) is 'Stores a user''s plan limits unless a newer version is stored already (applied = false), and answers how many projects and personas the user has, for the platform''s over-limit report. For the sync_entitlements job (worker role).';
 grant execute on function user_data_backend.apply_entitlements(uuid,text,bigint,bigint,bigint,bigint) to :DATABASE_WORKER;
+
+CREATE OR REPLACE FUNCTION user_data_backend.expire_idempotency_keys(max_rows integer)
+ RETURNS integer
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  with gone as (
+    delete from idempotency.idempotency_keys k
+     where (k.user_id, k.idempotency_key) in (
+       select e.user_id, e.idempotency_key from idempotency.idempotency_keys e
+        where e.expires_at <= now() order by e.expires_at limit greatest(max_rows, 0))
+    returning 1)
+  select count(*)::integer from gone
+$function$;
+comment on function user_data_backend.expire_idempotency_keys(integer) is 'Deletes up to max_rows expired idempotency keys, oldest first, and answers how many. For the expire_idempotency_keys job (worker role), which calls it until fewer come back.';
+grant execute on function user_data_backend.expire_idempotency_keys(integer) to :DATABASE_WORKER;
 
 CREATE OR REPLACE FUNCTION user_data_backend.forget_entitlements(target_user_id uuid)
  RETURNS boolean
@@ -356,6 +405,8 @@ comment on function user_data_private.tg__within_plan() is 'Refuses (SQLSTATE 53
 
 -- triggers
 
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON idempotency.idempotency_keys FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
 
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
@@ -381,6 +432,23 @@ CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_projects F
 CREATE TRIGGER _300_within_plan BEFORE INSERT ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__within_plan();
 
 -- policies
+
+create policy delete_own on idempotency.idempotency_keys as permissive for delete to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy delete_own on idempotency.idempotency_keys is 'A user may forget their own keys.';
+
+create policy insert_own on idempotency.idempotency_keys as permissive for insert to :DATABASE_AUTHENTICATED
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy insert_own on idempotency.idempotency_keys is 'A key is stored for the signed-in user only.';
+
+create policy select_own on idempotency.idempotency_keys as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy select_own on idempotency.idempotency_keys is 'A signed-in user finds only their own keys: another user''s key is as good as absent.';
+
+create policy update_own on idempotency.idempotency_keys as permissive for update to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy update_own on idempotency.idempotency_keys is 'Only the user''s own expired key is taken over by a new request.';
 
 create policy delete_own on user_data.user_content_assets as permissive for delete to :DATABASE_AUTHENTICATED
   using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));

@@ -15,7 +15,7 @@ import {
   recordErasureProgress,
   requestAccountDeletion as requestQuery,
 } from "../../generated/platform/erasure.queries.ts";
-import { eraseAssetsBatch, erasePersonasBatch, eraseProfile, eraseProjectsBatch } from "../../generated/user_data/erasure.queries.ts";
+import { eraseAssetsBatch, eraseIdempotencyKeysBatch, erasePersonasBatch, eraseProfile, eraseProjectsBatch } from "../../generated/user_data/erasure.queries.ts";
 import { run, single } from "./run-query.ts";
 
 export type DeletionRequester = "user" | "operator" | "clerk";
@@ -33,7 +33,7 @@ export async function accountDeletion(session: AdminSession, userId: string) {
 /** Rows removed per transaction: small enough that no erasure holds locks or WAL for long. */
 export const ERASURE_BATCH = 1000;
 
-const BATCHES = [eraseAssetsBatch, erasePersonasBatch, eraseProjectsBatch] as const;
+const BATCHES = [eraseIdempotencyKeysBatch, eraseAssetsBatch, erasePersonasBatch, eraseProjectsBatch] as const;
 
 /** Removes up to `batch` of the user's rows, children first; answers how many went (0: nothing left). */
 export async function eraseUserDataBatch(session: UserSession<"userData">, userId: string, batch = ERASURE_BATCH): Promise<number> {

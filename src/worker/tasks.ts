@@ -11,13 +11,19 @@ import { ensureUsagePartitions } from "../services/usage.ts";
 import { syncEntitlements } from "../services/entitlements.ts";
 import { applyScheduledChange } from "../services/plans.ts";
 import { isUuid } from "../uuid.ts";
+import { expireIdempotencyKeys } from "../services/idempotency.ts";
 
 
 /**
  * The scheduled jobs (graphile-worker's crontab, UTC): the usage log's monthly partitions are
  * made ahead every day; fill=1d runs a missed one when the worker starts within a day.
+ * Expired idempotency keys are deleted every 10 minutes, in batches (a missed run is not
+ * filled: the next one deletes what it would have).
  */
-export const CRONTAB = "0 3 * * * ensure_usage_partitions ?fill=1d&jobKey=ensure_usage_partitions";
+export const CRONTAB = [
+  "0 3 * * * ensure_usage_partitions ?fill=1d&jobKey=ensure_usage_partitions",
+  "*/10 * * * * expire_idempotency_keys ?jobKey=expire_idempotency_keys",
+].join("\n");
 
 export interface TaskSettings {
   /** USAGE_PARTITIONS_AHEAD: months of usage-log partitions kept ready beyond the current one. */
@@ -48,7 +54,12 @@ export function taskList(databases: Pick<Databases, "platform" | "userData">, lo
     const outcome = await databases.platform.withPlatformAdmin((admin) => applyScheduledChange(admin, changeId));
     log("plan_change_applied", { changeId, jobId: helpers.job.id, outcome });
   };
+  const expireKeys: Task = async (_payload, helpers) => {
+    const deleted = await expireIdempotencyKeys(databases);
+    log("idempotency_keys_expired", { jobId: helpers.job.id, ...deleted });
+  };
   return {
+    expire_idempotency_keys: expireKeys,
     erase_user: eraseUser,
     ensure_usage_partitions: ensureUsagePartitionsTask,
     sync_entitlements: syncUserEntitlements,

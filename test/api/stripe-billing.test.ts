@@ -244,3 +244,28 @@ test("a project beyond the plan's limit is refused with the database's words, th
   const status = await api.gql("{ currentEntitlements { planName maxProjects projects overLimit } }", {}, token);
   expect(status.data.currentEntitlements).toEqual({ planName: "Free", maxProjects: "3", projects: "3", overLimit: false });
 });
+
+test("checkout with an Idempotency-Key: a retry gets the same session, replayed, and Stripe is asked once; another body is refused", async () => {
+  const { token } = await signIn("idem_checkout");
+  const key = randomUUID();
+  const keyedPost = async (body: object) => {
+    const response = await fetch(`${base}/billing/checkout`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "idempotency-key": key },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, replayed: response.headers.get("idempotent-replayed"), body: (await response.json()) as Record<string, any> };
+  };
+  const sessionsBefore = fake.requests.filter((r) => r.path === "/v1/checkout/sessions").length;
+  const first = await keyedPost({ plan: "Pro" });
+  expect(first.status).toBe(200);
+  expect(first.replayed).toBeNull();
+  const again = await keyedPost({ plan: "Pro" });
+  expect(again).toEqual({ status: 200, replayed: "true", body: first.body });
+  const made = fake.requests.filter((r) => r.path === "/v1/checkout/sessions");
+  expect(made.length - sessionsBefore, "Stripe was asked for one session").toBe(1);
+  expect(made.at(-1)!.idempotencyKey, "the key goes on to Stripe").toContain(key);
+  const other = await keyedPost({ plan: "Enterprise" });
+  expect(other.status).toBe(422);
+  expect(other.body).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
+});

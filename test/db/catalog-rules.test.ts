@@ -76,6 +76,7 @@ test("the backend functions are in platform_backend, where only the platform adm
       "detach_usage_partitions",
       "ensure_usage_partitions",
       "entitlements_of",
+      "expire_idempotency_keys",
       "link_stripe_customer",
       "plan_limits",
       "record_audit_event",

@@ -52,7 +52,7 @@ describe("getDatabaseInfo", () => {
       expect.arrayContaining(["platform.users", "platform.subscription_plans", "platform.user_subscriptions", "platform.platform_usage_logs"]),
     );
     expect(userData!.tables.map((t) => t.table).sort()).toEqual(
-      ["user_data.user_content_assets", "user_data.user_entitlements", "user_data.user_personas", "user_data.user_profiles", "user_data.user_projects"],
+      ["idempotency.idempotency_keys", "user_data.user_content_assets", "user_data.user_entitlements", "user_data.user_personas", "user_data.user_profiles", "user_data.user_projects"],
     );
     for (const table of userData!.tables) {
       expect(table).toMatchObject({ rlsEnabled: true, rlsForced: true });
@@ -84,6 +84,7 @@ describe("verifyRowLevelSecurity", () => {
     const findings = await databases.verifyRowLevelSecurity();
     // Partitions are reached through their parent, under its policies: the parent is what is checked.
     expect([...findings.platform.tables]).toEqual([
+      "idempotency.idempotency_keys",
       "platform.plan_changes",
       "platform.platform_usage_logs",
       "platform.usage_monthly_totals",
@@ -95,7 +96,7 @@ describe("verifyRowLevelSecurity", () => {
       "platform_backend.entitlement_syncs",
       "platform_backend.entitlement_versions",
     ]);
-    expect(findings.userData.tables).toHaveLength(5);
+    expect(findings.userData.tables).toHaveLength(6);
   });
 
   test("names the table when a per-user table loses its FORCE or the policy for a command", async () => {

@@ -78,6 +78,12 @@ async function fill(userId: string, assets: number) {
     [userId, assets],
   );
   await platformOwner.query(`insert into platform.platform_usage_logs (user_id, feature, tokens_used, cost_usd) values ($1, 'blog_writer', 100, 0.25)`, [userId]);
+  // Answers stored for the user's retries (docs/retries.md) hold their content too.
+  await userDataOwner.query(
+    `insert into idempotency.idempotency_keys (user_id, idempotency_key, request_hash, status_code, response_body, expires_at)
+     select $1, 'key ' || g, repeat('a', 64), 200, '{}', now() + interval '1 day' from generate_series(1, 5) g`,
+    [userId],
+  );
 }
 
 function audit(): Promise<{ code: number | null; output: string; stdout: string }> {
@@ -98,7 +104,8 @@ function audit(): Promise<{ code: number | null; output: string; stdout: string 
 async function rowsOf(userId: string): Promise<number> {
   const { rows } = await userDataOwner.query<{ n: string }>(
     `select (select count(*) from user_data.user_content_assets where user_id = $1) + (select count(*) from user_data.user_projects where user_id = $1)
-          + (select count(*) from user_data.user_personas where user_id = $1) + (select count(*) from user_data.user_profiles where user_id = $1) as n`,
+          + (select count(*) from user_data.user_personas where user_id = $1) + (select count(*) from user_data.user_profiles where user_id = $1)
+          + (select count(*) from idempotency.idempotency_keys where user_id = $1) as n`,
     [userId],
   );
   return Number(rows[0]!.n);

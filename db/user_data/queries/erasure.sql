@@ -2,6 +2,13 @@
    so row-level security itself keeps every other user's rows out of reach.
    Children before parents (assets name projects and personas). */
 
+/* The answers stored for the user's retries (idempotency keys) hold their content too. */
+
+/* @name eraseIdempotencyKeysBatch */
+delete from idempotency.idempotency_keys where (user_id, idempotency_key) in
+  (select k.user_id, k.idempotency_key from idempotency.idempotency_keys k where k.user_id = :userId! limit :batch!)
+returning idempotency_key as id;
+
 /* @name eraseAssetsBatch */
 delete from user_data.user_content_assets where (user_id, id) in
   (select a.user_id, a.id from user_data.user_content_assets a where a.user_id = :userId! limit :batch!)

@@ -5,7 +5,8 @@
  * asking); the database handle runs the same transaction the services run,
  * with the same settings rule and the same check for leftover session state,
  * and PostGraphile's client works inside it (savepoints for its own nested
- * transactions).
+ * transactions). A request with an Idempotency-Key runs every withPgClient
+ * of its own in one transaction per request instead (held-transactions.ts).
  */
 import type {} from "postgraphile";
 import type { PgAdaptor } from "postgraphile/@dataplan/pg";
@@ -13,14 +14,16 @@ import { makeWithPgClientViaPgClientAlreadyInTransaction, type NodePostgresPgCli
 import type { WithPgClient } from "postgraphile/@dataplan/pg";
 import type { TransactionSettings } from "../../db/asking.ts";
 import type { UserScopedDatabase } from "../../db/database.ts";
+import { idempotentRequest } from "../idempotency/held-transactions.ts";
 
 type PgSettings = Record<string, string | undefined> | null;
 
 export function databaseAdaptor(database: UserScopedDatabase, fallback: TransactionSettings): PgAdaptor<"@dataplan/pg/adaptors/pg"> {
-  const withPgClient: WithPgClient<NodePostgresPgClient> = (pgSettings, callback) =>
-    database.withSettingsClient(settingsOf(pgSettings, fallback), (client) =>
-      makeWithPgClientViaPgClientAlreadyInTransaction(client, true)(null, callback),
-    );
+  const withPgClient: WithPgClient<NodePostgresPgClient> = (pgSettings, callback) => {
+    const idempotent = idempotentRequest.getStore();
+    if (idempotent) return idempotent.withPgClient(database, settingsOf(pgSettings, fallback), callback);
+    return database.withSettingsClient(settingsOf(pgSettings, fallback), (client) => makeWithPgClientViaPgClientAlreadyInTransaction(client, true)(null, callback));
+  };
   return {
     createWithPgClient: () => withPgClient,
     makePgService: () => {

@@ -22,6 +22,7 @@ import { createTokenVerifier } from "../auth/tokens.ts";
 import { authGatePlugin, createSignIn } from "../auth/gate.ts";
 import { adminAnalyticsHandler, isAdminAnalyticsPath } from "../routes/admin-analytics.ts";
 import { databaseUnavailablePlugin } from "./database-unavailable.ts";
+import { idempotencyPlugin } from "../idempotency/plugin.ts";
 import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { operationLimitsPlugin } from "../graphql/operation-limits.ts";
@@ -91,6 +92,8 @@ export async function startApiServer(config: Config, databases: Databases, topol
       operations,
       databaseUnavailablePlugin(config.api.retryAfterSeconds),
       authGatePlugin({ signIn, retryAfterSeconds: config.api.retryAfterSeconds, requestTimeoutMs: config.fairUse.requestTimeoutMs, log }),
+      // Inside sign-in (keys are per user) and the request's budget: one held transaction per keyed request.
+      idempotencyPlugin({ ttlSeconds: config.api.idempotencyKeyTtlSeconds, retryAfterSeconds: config.api.retryAfterSeconds, log }),
       operationLimitsPlugin(config.api.limits, config.api.introspection),
       revokeOnDeletionPlugin((userId) => resolveAccount.revoke(userId)),
       // Trusted documents (API_TRUSTED_DOCUMENTS): only operations whose files are in the folder run.
@@ -146,7 +149,16 @@ export async function startApiServer(config: Config, databases: Databases, topol
     }
     const stripe = stripeClient(config.billing);
     if (stripe) {
-      const billing = billingRoutes({ stripe, billing: config.billing, databases, signIn, retryAfterSeconds: config.api.retryAfterSeconds, maxBodyBytes: config.api.maxBodyBytes, log });
+      const billing = billingRoutes({
+        stripe,
+        billing: config.billing,
+        databases,
+        signIn,
+        retryAfterSeconds: config.api.retryAfterSeconds,
+        maxBodyBytes: config.api.maxBodyBytes,
+        idempotencyKeyTtlSeconds: config.api.idempotencyKeyTtlSeconds,
+        log,
+      });
       for (const [path, handle] of Object.entries(billing)) routes.push({ matches: (pathname) => pathname === path, handle, failed: "billing_failed" });
     }
     const grafservListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
