@@ -11,7 +11,7 @@ import type Stripe from "stripe";
 import type { BillingSettings } from "../../config.ts";
 import type { Databases } from "../../db/databases.ts";
 import type { Logger } from "../../log.ts";
-import { linkCustomer, stripeCustomer } from "../../services/billing.ts";
+import { linkCustomer, priceOfPlan, stripeCustomer } from "../../services/billing.ts";
 import { randomUUID } from "node:crypto";
 import { signedInUser, type SignIn } from "../auth-gate.ts";
 import { readBody, reply } from "../plain-http.ts";
@@ -60,7 +60,8 @@ export function billingRoutes(options: BillingRouteOptions) {
     const text = await readJsonBody(req, res, options.maxBodyBytes);
     if (res.headersSent) return undefined; // 413 already
     const plan = typeof text?.plan === "string" ? text.plan : undefined;
-    const price = plan ? billing.prices[plan] : undefined;
+    // Own entries only: "constructor" or "__proto__" must not find Object's members.
+    const price = plan ? priceOfPlan(billing.prices, plan) : undefined;
     if (!plan || !price) {
       return { status: 400, body: { error: `"plan" must be one of the plans on sale: ${Object.keys(billing.prices).join(", ") || "(none configured in STRIPE_PRICES)"}` } };
     }
