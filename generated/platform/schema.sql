@@ -721,7 +721,7 @@ $function$;
 comment on function platform_backend.apply_stripe_invoice(text,text,text,boolean) is 'Applies invoice.payment_failed (paid false) or invoice.paid (paid true) of a subscription: the user''s live subscription is past_due while an invoice of their current Stripe subscription is unpaid, and active again once all are paid. Answers the live subscription''s status (past_due or active), or ignored.';
 grant execute on function platform_backend.apply_stripe_invoice(text,text,text,boolean) to :DATABASE_PLATFORM_ADMIN;
 
-CREATE OR REPLACE FUNCTION platform_backend.apply_stripe_subscription(customer_id text, subscription_id text, stripe_status text, plan_name text, cancel_at_period_end boolean, period_end timestamp with time zone, subscription_created timestamp with time zone, event_created timestamp with time zone)
+CREATE OR REPLACE FUNCTION platform_backend.apply_stripe_subscription(customer_id text, subscription_id text, stripe_status text, plan_name text, cancel_at_period_end boolean, period_end timestamp with time zone, event_created timestamp with time zone, subscription_created timestamp with time zone DEFAULT NULL::timestamp with time zone)
  RETURNS text
  LANGUAGE plpgsql
  SECURITY DEFINER
@@ -1141,6 +1141,14 @@ begin
               where u.clerk_id = register_user.clerk_id) then
     raise exception 'this account is being deleted' using errcode = '28000';
   end if;
+  -- The usual case: a known account, and claims that change nothing (an email absent or equal; a
+  -- name claim changes nothing once the account has a name, which is the user's own).
+  select * into result from platform.users u where u.clerk_id = register_user.clerk_id;
+  if found
+     and (usable_email is null or usable_email = result.email)
+     and (usable_name is null or result.display_name is not null) then
+    return result;
+  end if;
   if usable_email is not null and exists (
     select 1 from platform.users u where lower(u.email) = lower(usable_email) and u.clerk_id <> register_user.clerk_id
   ) then
@@ -1150,8 +1158,8 @@ begin
     insert into platform.users as u (clerk_id, email, display_name)
     values (register_user.clerk_id, usable_email, usable_name)
     on conflict on constraint users_clerk_id_key do update
-      -- The email follows Clerk when a request carries a usable one; the name the user set is
-      -- kept (a token's name claim only fills an empty one).
+      -- A known email is kept when a request does not carry a usable one; the name the user has
+      -- is kept (a token's name claim only fills an empty one).
       set email = coalesce(excluded.email, u.email),
           display_name = coalesce(u.display_name, excluded.display_name)
     returning (u.xmax = 0) into created; -- xmax = 0: the row was inserted, not updated
@@ -1172,7 +1180,7 @@ begin
   return result;
 end;
 $function$;
-comment on function platform_backend.register_user(text,text,text) is 'Finds or creates the account of a Clerk user: a new account starts on the Free plan; a known one keeps its email current and keeps the display name it has (the name given only fills an empty one). An account being erased is refused (28000). For the API''s sign-in path and Clerk''s webhook (platform admin).';
+comment on function platform_backend.register_user(text,text,text) is 'Finds or creates the account of a Clerk user; a new account starts on the Free plan; a known account whose claims change nothing is only read. The email follows the claim; the display name given only fills an empty one (a name the user set is theirs; Clerk''s user.updated changes it through rename_from_clerk). Claims that are not valid (malformed or taken email, name outside 1..200 characters) are stored as null, never refused. Refuses an account being erased (28000). For the API''s sign-in path and Clerk webhooks (platform admin).';
 grant execute on function platform_backend.register_user(text,text,text) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_backend.rename_from_clerk(clerk_id text, display_name text)

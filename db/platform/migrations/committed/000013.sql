@@ -1,5 +1,5 @@
 --! Previous: sha1:27ab1230fa2e8a9d4c1da4ae5f8e351a6037b92f
---! Hash: sha1:1f11271f8fb0bbb38e038254aa6ec477626e0c58
+--! Hash: sha1:f5a3bb84700fc2cf3e8e00072b0c2b84ff4ec00d
 
 -- Issue 22: what anonymous callers get where the API documents null; a user's
 -- own display name is theirs (sign-in only fills an empty one, Clerk's
@@ -69,6 +69,14 @@ begin
               where u.clerk_id = register_user.clerk_id) then
     raise exception 'this account is being deleted' using errcode = '28000';
   end if;
+  -- The usual case: a known account, and claims that change nothing (an email absent or equal; a
+  -- name claim changes nothing once the account has a name, which is the user's own).
+  select * into result from platform.users u where u.clerk_id = register_user.clerk_id;
+  if found
+     and (usable_email is null or usable_email = result.email)
+     and (usable_name is null or result.display_name is not null) then
+    return result;
+  end if;
   if usable_email is not null and exists (
     select 1 from platform.users u where lower(u.email) = lower(usable_email) and u.clerk_id <> register_user.clerk_id
   ) then
@@ -78,8 +86,8 @@ begin
     insert into platform.users as u (clerk_id, email, display_name)
     values (register_user.clerk_id, usable_email, usable_name)
     on conflict on constraint users_clerk_id_key do update
-      -- The email follows Clerk when a request carries a usable one; the name the user set is
-      -- kept (a token's name claim only fills an empty one).
+      -- A known email is kept when a request does not carry a usable one; the name the user has
+      -- is kept (a token's name claim only fills an empty one).
       set email = coalesce(excluded.email, u.email),
           display_name = coalesce(u.display_name, excluded.display_name)
     returning (u.xmax = 0) into created; -- xmax = 0: the row was inserted, not updated
@@ -101,7 +109,7 @@ begin
 end;
 $$;
 comment on function platform_backend.register_user(text, text, text) is
-  'Finds or creates the account of a Clerk user: a new account starts on the Free plan; a known one keeps its email current and keeps the display name it has (the name given only fills an empty one). An account being erased is refused (28000). For the API''s sign-in path and Clerk''s webhook (platform admin).';
+  'Finds or creates the account of a Clerk user; a new account starts on the Free plan; a known account whose claims change nothing is only read. The email follows the claim; the display name given only fills an empty one (a name the user set is theirs; Clerk''s user.updated changes it through rename_from_clerk). Claims that are not valid (malformed or taken email, name outside 1..200 characters) are stored as null, never refused. Refuses an account being erased (28000). For the API''s sign-in path and Clerk webhooks (platform admin).';
 
 create function platform_backend.rename_from_clerk(clerk_id text, display_name text) returns platform.users
   language plpgsql
@@ -202,8 +210,8 @@ create function platform_backend.apply_stripe_subscription(
   plan_name text,
   cancel_at_period_end boolean,
   period_end timestamptz,
-  subscription_created timestamptz,
-  event_created timestamptz
+  event_created timestamptz,
+  subscription_created timestamptz default null
 ) returns text
   language plpgsql
   volatile
