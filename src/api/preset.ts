@@ -18,6 +18,7 @@ import type { Databases } from "../db/databases.ts";
 import { DATABASE_KEYS, type DatabaseKey, type Topology } from "../topology.ts";
 import { CurrentProfilePlugin } from "./current-profile.ts";
 import { makeErrorMask } from "./errors.ts";
+import { GraphQLOverHttpPlugin } from "./graphql-over-http.ts";
 import { constraintColumnsPlugin, type ConstraintColumns } from "./input-errors.ts";
 import { NoServicePrefixPlugin } from "./naming.ts";
 import { NotFoundPlugin } from "./not-found.ts";
@@ -71,6 +72,7 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
     plugins: [
+      GraphQLOverHttpPlugin,
       NoServicePrefixPlugin,
       UserScopedKeysPlugin,
       CurrentProfilePlugin,
@@ -92,6 +94,8 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
     ),
     grafserv: {
       graphqlPath: "/graphql",
+      // Operations come by POST only, queries too (graphql-over-http.ts says why).
+      graphqlOverGET: false,
       graphiql: options.api.graphiql,
       graphiqlPath: "/graphiql",
       graphiqlOnGraphQLGET: options.api.graphiql,
