@@ -182,6 +182,7 @@ export interface IApplyStripeSubscriptionParams {
   periodEnd?: DateOrString | null | void;
   planName: string;
   status: string;
+  subscriptionCreated?: DateOrString | null | void;
   subscriptionId: string;
 }
 
@@ -196,15 +197,45 @@ export interface IApplyStripeSubscriptionQuery {
   result: IApplyStripeSubscriptionResult;
 }
 
-const applyStripeSubscriptionIR: any = {"usedParamSet":{"customerId":true,"subscriptionId":true,"status":true,"planName":true,"cancelAtPeriodEnd":true,"periodEnd":true,"eventCreated":true},"params":[{"name":"customerId","required":true,"transform":{"type":"scalar"},"locs":[{"a":50,"b":61}]},{"name":"subscriptionId","required":true,"transform":{"type":"scalar"},"locs":[{"a":64,"b":79}]},{"name":"status","required":true,"transform":{"type":"scalar"},"locs":[{"a":82,"b":89}]},{"name":"planName","required":true,"transform":{"type":"scalar"},"locs":[{"a":92,"b":101}]},{"name":"cancelAtPeriodEnd","required":true,"transform":{"type":"scalar"},"locs":[{"a":104,"b":122}]},{"name":"periodEnd","required":false,"transform":{"type":"scalar"},"locs":[{"a":125,"b":134}]},{"name":"eventCreated","required":true,"transform":{"type":"scalar"},"locs":[{"a":137,"b":150}]}],"statement":"select platform_backend.apply_stripe_subscription(:customerId!, :subscriptionId!, :status!, :planName!, :cancelAtPeriodEnd!, :periodEnd, :eventCreated!) as \"outcome!\""};
+const applyStripeSubscriptionIR: any = {"usedParamSet":{"customerId":true,"subscriptionId":true,"status":true,"planName":true,"cancelAtPeriodEnd":true,"periodEnd":true,"eventCreated":true,"subscriptionCreated":true},"params":[{"name":"customerId","required":true,"transform":{"type":"scalar"},"locs":[{"a":50,"b":61}]},{"name":"subscriptionId","required":true,"transform":{"type":"scalar"},"locs":[{"a":64,"b":79}]},{"name":"status","required":true,"transform":{"type":"scalar"},"locs":[{"a":82,"b":89}]},{"name":"planName","required":true,"transform":{"type":"scalar"},"locs":[{"a":92,"b":101}]},{"name":"cancelAtPeriodEnd","required":true,"transform":{"type":"scalar"},"locs":[{"a":104,"b":122}]},{"name":"periodEnd","required":false,"transform":{"type":"scalar"},"locs":[{"a":125,"b":134}]},{"name":"eventCreated","required":true,"transform":{"type":"scalar"},"locs":[{"a":137,"b":150}]},{"name":"subscriptionCreated","required":false,"transform":{"type":"scalar"},"locs":[{"a":153,"b":172}]}],"statement":"select platform_backend.apply_stripe_subscription(:customerId!, :subscriptionId!, :status!, :planName!, :cancelAtPeriodEnd!, :periodEnd, :eventCreated!, :subscriptionCreated) as \"outcome!\""};
 
 /**
  * Query generated from SQL:
  * ```
- * select platform_backend.apply_stripe_subscription(:customerId!, :subscriptionId!, :status!, :planName!, :cancelAtPeriodEnd!, :periodEnd, :eventCreated!) as "outcome!"
+ * select platform_backend.apply_stripe_subscription(:customerId!, :subscriptionId!, :status!, :planName!, :cancelAtPeriodEnd!, :periodEnd, :eventCreated!, :subscriptionCreated) as "outcome!"
  * ```
  */
 export const applyStripeSubscription = new PreparedQuery<IApplyStripeSubscriptionParams,IApplyStripeSubscriptionResult>(applyStripeSubscriptionIR);
+
+
+/** 'ApplyStripeInvoice' parameters type */
+export interface IApplyStripeInvoiceParams {
+  customerId: string;
+  invoiceId: string;
+  paid: boolean;
+  subscriptionId: string;
+}
+
+/** 'ApplyStripeInvoice' return type */
+export interface IApplyStripeInvoiceResult {
+  outcome: string;
+}
+
+/** 'ApplyStripeInvoice' query type */
+export interface IApplyStripeInvoiceQuery {
+  params: IApplyStripeInvoiceParams;
+  result: IApplyStripeInvoiceResult;
+}
+
+const applyStripeInvoiceIR: any = {"usedParamSet":{"customerId":true,"invoiceId":true,"subscriptionId":true,"paid":true},"params":[{"name":"customerId","required":true,"transform":{"type":"scalar"},"locs":[{"a":45,"b":56}]},{"name":"invoiceId","required":true,"transform":{"type":"scalar"},"locs":[{"a":59,"b":69}]},{"name":"subscriptionId","required":true,"transform":{"type":"scalar"},"locs":[{"a":72,"b":87}]},{"name":"paid","required":true,"transform":{"type":"scalar"},"locs":[{"a":90,"b":95}]}],"statement":"select platform_backend.apply_stripe_invoice(:customerId!, :invoiceId!, :subscriptionId!, :paid!) as \"outcome!\""};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select platform_backend.apply_stripe_invoice(:customerId!, :invoiceId!, :subscriptionId!, :paid!) as "outcome!"
+ * ```
+ */
+export const applyStripeInvoice = new PreparedQuery<IApplyStripeInvoiceParams,IApplyStripeInvoiceResult>(applyStripeInvoiceIR);
 
 
 /** 'RecordStripeDelivery' parameters type */

@@ -2,18 +2,41 @@
  * Stripe events applied to the platform, as the billing service (platform
  * admin), in the transaction that records the event's id (so a replay is
  * acknowledged and not applied twice). Plan names and price ids meet only
- * here, through configuration (STRIPE_PRICES). Out-of-order delivery is
- * handled in platform_backend.apply_stripe_subscription: an event created
- * before the newest one applied for that customer is ignored.
+ * here, through configuration (STRIPE_PRICES), looked up by own property only
+ * (a plan named "constructor" or "__proto__" is no plan). Out-of-order delivery
+ * is handled in platform_backend.apply_stripe_subscription: an ended
+ * subscription is final for its id, an older event for the same subscription
+ * is ignored, and the end of another subscription than the user's current one
+ * changes nothing (docs/billing-events.md).
  */
 import type Stripe from "stripe";
 import type { AdminSession } from "../db/session.ts";
-import { applyStripeCheckout, applyStripeSubscription, linkStripeCustomer, recordStripeDelivery, stripeCustomerOf } from "../../generated/platform/billing.queries.ts";
+import { applyStripeCheckout, applyStripeInvoice, applyStripeSubscription, linkStripeCustomer, recordStripeDelivery, stripeCustomerOf } from "../../generated/platform/billing.queries.ts";
 import { run, single } from "./run-query.ts";
 import { isUuid } from "../uuid.ts";
 
-export type StripeOutcome = "duplicate" | "ignored" | "applied" | "stale" | "unknown_customer" | "unknown_price" | "canceled" | "cancel_scheduled";
+export type StripeOutcome =
+  | "duplicate"
+  | "ignored"
+  | "applied"
+  | "stale"
+  | "unknown_customer"
+  | "unknown_price"
+  | "unknown_plan"
+  | "canceled"
+  | "cancel_scheduled"
+  | "ended_other"
+  | "past_due"
+  | "active";
 
+/** Outcomes acknowledged to Stripe that an operator should look at: the configuration and Stripe disagree. */
+export const WARNING_OUTCOMES: ReadonlySet<StripeOutcome> = new Set(["unknown_price", "unknown_plan", "unknown_customer"]);
+
+
+/** The price id of a plan on sale (STRIPE_PRICES), or undefined; only the configuration's own entries count. */
+export function priceOfPlan(prices: Readonly<Record<string, string>>, plan: string): string | undefined {
+  return Object.hasOwn(prices, plan) ? prices[plan] : undefined;
+}
 
 /** The plan a price id stands for (STRIPE_PRICES), or undefined. */
 export function planOfPrice(prices: Readonly<Record<string, string>>, priceId: string | undefined): string | undefined {
@@ -32,9 +55,10 @@ export async function applyStripeEvent(session: AdminSession, event: Stripe.Even
       const customerId = idOf(checkout.customer);
       if (!userId || !isUuid(userId) || !customerId) return "ignored";
       const plan = checkout.metadata?.plan;
+      const unpaid = checkout.payment_status === "unpaid";
       // Unpaid (an asynchronous payment still pending) or not a plan on sale: the customer is linked, no plan changes.
-      const paidFor = plan && plan in prices && checkout.payment_status !== "unpaid" ? plan : null;
-      return single(
+      const paidFor = plan && priceOfPlan(prices, plan) !== undefined && !unpaid ? plan : null;
+      const outcome = single(
         await run(session, applyStripeCheckout, {
           userId,
           customerId,
@@ -44,6 +68,8 @@ export async function applyStripeEvent(session: AdminSession, event: Stripe.Even
         }),
         "apply_stripe_checkout",
       ).outcome as StripeOutcome;
+      // A plan that is not on sale: recorded and acknowledged (a failure would make Stripe retry for days), and said.
+      return outcome === "ignored" && plan && !unpaid && paidFor === null ? "unknown_plan" : outcome;
     }
     case "customer.subscription.created":
     case "customer.subscription.updated":
@@ -63,13 +89,33 @@ export async function applyStripeEvent(session: AdminSession, event: Stripe.Even
           planName: plan ?? "Free",
           cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end),
           periodEnd: periodEndSeconds ? new Date(periodEndSeconds * 1000) : null,
+          // When Stripe created the subscription: of two live subscriptions, the later one is the user's.
+          subscriptionCreated: typeof subscription.created === "number" ? new Date(subscription.created * 1000) : null,
           eventCreated: new Date(event.created * 1000),
         })
       )[0]!.outcome as StripeOutcome;
     }
+    case "invoice.paid":
+    case "invoice.payment_failed": {
+      const invoice = event.data.object;
+      const subscriptionId = invoiceSubscription(invoice);
+      const customerId = idOf(invoice.customer);
+      // An invoice of no subscription (a one-off) says nothing about a plan.
+      if (!subscriptionId || !customerId || !invoice.id) return "ignored";
+      return single(
+        await run(session, applyStripeInvoice, { customerId, invoiceId: invoice.id, subscriptionId, paid: event.type === "invoice.paid" }),
+        "apply_stripe_invoice",
+      ).outcome as StripeOutcome;
+    }
     default:
       return "ignored";
   }
+}
+
+/** The subscription an invoice bills: on the invoice before API version 2025-03-31, under parent.subscription_details since. */
+function invoiceSubscription(invoice: Stripe.Invoice): string | undefined {
+  const legacy = (invoice as { subscription?: string | { id: string } | null }).subscription;
+  return idOf(legacy) ?? idOf(invoice.parent?.subscription_details?.subscription);
 }
 
 /** The user's Stripe customer id, or undefined before their first checkout. */

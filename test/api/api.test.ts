@@ -180,15 +180,15 @@ describe("anonymous requests", () => {
     ["users", "{ users { nodes { clerkId } } }"],
     ["usage", "{ usageLogs { nodes { tokensUsed } } }"],
     ["subscriptions", "{ userSubscriptions { nodes { status } } }"],
-  ])("cannot read %s", async (_, query) => {
+  ])("cannot read %s: told to sign in", async (_, query) => {
     const { data, errors } = await api.gql(query);
-    expect(errors?.[0]?.extensions?.code).toBe("42501");
+    expect(errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "sign-in-required" });
     expect(Object.values(data ?? {}).every((v) => v === null)).toBe(true);
   });
 
-  test("cannot create a project", async () => {
+  test("cannot create a project: told to sign in", async () => {
     const { errors } = await api.gql(CREATE_PROJECT, { name: "anon", type: "BLOG" });
-    expect(errors?.[0]?.extensions?.code).toBe("42501");
+    expect(errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 });
 

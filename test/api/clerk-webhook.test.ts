@@ -106,3 +106,27 @@ test("user.deleted starts the erasure once, however often it is delivered", asyn
   // Its tokens are refused from now on.
   expect((await api.gql("{ currentUser { rowId } }", {}, api.token({ sub: clerkId }))).status).toBe(401);
 });
+
+test("a user's own display name outlives their next sign-in (a new API process, its account cache empty); only Clerk's user.updated changes it", async () => {
+  const clerkId = `user_rename_${run}`;
+  const token = api.token({ sub: clerkId, name: "Token Name" });
+  const me = await api.gql("{ currentUser { rowId displayName } }", {}, token);
+  expect(me.data.currentUser.displayName).toBe("Token Name"); // the claim fills the empty name at registration
+  const edited = await api.gql(`mutation ($id: UUID!) { updateUser(input: { rowId: $id, patch: { displayName: "Chosen Name" } }) { user { displayName } } }`, { id: me.data.currentUser.rowId }, token);
+  expect(edited.data.updateUser.user.displayName).toBe("Chosen Name");
+
+  // Another API process resolves the account afresh from a token still carrying the old name claim.
+  const other = await startTestApi({ CLERK_WEBHOOK_SECRET: secret });
+  try {
+    const again = await other.gql("{ currentUser { displayName } }", {}, other.token({ sub: clerkId, name: "Token Name" }));
+    expect(again.data.currentUser.displayName).toBe("Chosen Name");
+  } finally {
+    await other.stop();
+  }
+  expect((await account(clerkId))!.display_name).toBe("Chosen Name");
+
+  // Clerk says the name changed: that is the way a name changes from Clerk.
+  const updated = userEvent("user.updated", clerkId, `rename-${run}@example.com`, "Renamed");
+  expect(await deliver(updated, signed(updated).headers)).toEqual({ status: 200, body: { status: "applied" } });
+  expect((await account(clerkId))!.display_name).toBe("Renamed Lovelace");
+});

@@ -35,9 +35,9 @@ describe("production", () => {
       {},
       token,
     );
-    expect(errors?.[0]?.message).toBe("A referenced record does not exist or is not yours");
+    expect(errors?.[0]?.message).toBe("A referenced record does not exist or is not yours (field projectId)");
     expect(errors?.[0]?.message).not.toMatch(/user_content_assets|constraint/);
-    expect(errors?.[0]?.extensions).toMatchObject({ code: "23503", requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(errors?.[0]?.extensions).toMatchObject({ code: "23503", field: "projectId", requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 
   test("refuses request bodies over the limit with 413", async () => {

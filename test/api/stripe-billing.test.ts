@@ -79,7 +79,8 @@ function checkoutSession(customer: string, userId: string, plan: string, fields:
 
 function subscription(customer: string, price: string, fields: Record<string, unknown> = {}) {
   const periodEnd = Math.floor(Date.now() / 1000) + 30 * 86400;
-  return { id: `sub_${run}x`, object: "subscription", customer, status: "active", cancel_at_period_end: false, items: { object: "list", data: [{ price: { id: price }, current_period_end: periodEnd }] }, ...fields };
+  // One subscription per customer unless told (Stripe's ids are unique, and an ended one is final).
+  return { id: `sub_${customer.replace(/^cus_/, "")}`, object: "subscription", customer, status: "active", cancel_at_period_end: false, items: { object: "list", data: [{ price: { id: price }, current_period_end: periodEnd }] }, ...fields };
 }
 
 async function deliver(payload: string, header = Stripe.webhooks.generateTestHeaderString({ payload, secret })) {
@@ -268,4 +269,98 @@ test("checkout with an Idempotency-Key: a retry gets the same session, replayed,
   const other = await keyedPost({ plan: "Enterprise" });
   expect(other.status).toBe(422);
   expect(other.body).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
+});
+
+test('a plan named "constructor" is no plan: checkout refuses it without calling Stripe, and a completed checkout naming it is recorded and acknowledged', async () => {
+  const { token, userId } = await signIn("constructor");
+  const before = fake.requests.length;
+  for (const plan of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+    expect(await post("/billing/checkout", token, { plan })).toEqual({ status: 400, body: { error: '"plan" must be one of the plans on sale: Pro, Enterprise' } });
+  }
+  expect(fake.requests.length).toBe(before);
+
+  const customer = `cus_${randomBytes(8).toString("hex")}`;
+  const completed = stripeEvent("checkout.session.completed", checkoutSession(customer, userId, "constructor"));
+  const header = Stripe.webhooks.generateTestHeaderString({ payload: completed, secret });
+  expect(await deliver(completed, header)).toEqual({ status: 200, body: { status: "unknown_plan" } });
+  expect(await deliver(completed, header)).toEqual({ status: 200, body: { status: "duplicate" } });
+  expect(await livePlan(userId)).toEqual(["Free"]);
+  const { rows } = await platformOwner.query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = $1", [JSON.parse(completed).id]);
+  expect(rows[0].n).toBe(1);
+});
+
+test("a subscription deleted and then updated to active within the same second stays ended: the end is final for its id", async () => {
+  const { token, userId } = await signIn("tie");
+  await post("/billing/checkout", token, { plan: "Pro" });
+  const customer = fake.requests.at(-1)!.form.customer!;
+  const now = Math.floor(Date.now() / 1000);
+  const id = `sub_${run}tie`;
+  expect((await deliver(stripeEvent("customer.subscription.created", subscription(customer, PRICES.Pro, { id }), now - 10))).body.status).toBe("applied");
+  expect((await deliver(stripeEvent("customer.subscription.deleted", subscription(customer, PRICES.Pro, { id, status: "canceled" }), now))).body.status).toBe("canceled");
+  expect(await deliver(stripeEvent("customer.subscription.updated", subscription(customer, PRICES.Enterprise, { id }), now))).toEqual({ status: 200, body: { status: "stale" } });
+  // A later time does not revive it either; nor does a late checkout of it.
+  expect((await deliver(stripeEvent("customer.subscription.updated", subscription(customer, PRICES.Enterprise, { id }), now + 1))).body.status).toBe("stale");
+  expect((await deliver(stripeEvent("checkout.session.completed", checkoutSession(customer, userId, "Enterprise", { subscription: id }), now + 1))).body.status).toBe("stale");
+  expect(await livePlan(userId)).toEqual(["Free"]);
+});
+
+test("the end of an old subscription does not cancel the newer live one, and the old one's late updates change nothing", async () => {
+  const { token, userId } = await signIn("twosubs");
+  await post("/billing/checkout", token, { plan: "Pro" });
+  const customer = fake.requests.at(-1)!.form.customer!;
+  const now = Math.floor(Date.now() / 1000);
+  const old = { id: `sub_${run}old`, created: now - 86400 };
+  const newer = { id: `sub_${run}new`, created: now - 60 };
+  expect((await deliver(stripeEvent("customer.subscription.created", subscription(customer, PRICES.Pro, old), now - 86400))).body.status).toBe("applied");
+  expect((await deliver(stripeEvent("customer.subscription.created", subscription(customer, PRICES.Enterprise, newer), now - 60))).body.status).toBe("applied");
+  expect(await livePlan(userId)).toEqual(["Enterprise"]);
+  expect(await deliver(stripeEvent("customer.subscription.deleted", subscription(customer, PRICES.Pro, { ...old, status: "canceled" }), now))).toEqual({ status: 200, body: { status: "ended_other" } });
+  expect(await livePlan(userId)).toEqual(["Enterprise"]);
+  // An update of a live but older subscription, delivered later, does not take the user back.
+  const older = { id: `sub_${run}older`, created: now - 3600 };
+  expect((await deliver(stripeEvent("customer.subscription.updated", subscription(customer, PRICES.Pro, older), now))).body.status).toBe("stale");
+  expect(await livePlan(userId)).toEqual(["Enterprise"]);
+});
+
+test("invoice.payment_failed makes the subscription past_due (the user sees it, the plan's limits stay); invoice.paid recovers it, and a late failure of a paid invoice changes nothing", async () => {
+  const { token, userId } = await signIn("pastdue");
+  await post("/billing/checkout", token, { plan: "Pro" });
+  const customer = fake.requests.at(-1)!.form.customer!;
+  const now = Math.floor(Date.now() / 1000);
+  const id = `sub_${run}due`;
+  expect((await deliver(stripeEvent("customer.subscription.created", subscription(customer, PRICES.Pro, { id }), now - 10))).body.status).toBe("applied");
+  const invoice = (fields: Record<string, unknown> = {}) => ({ id: `in_${run}due`, object: "invoice", customer, parent: { subscription_details: { subscription: id } }, ...fields });
+  const status = async () => (await api.gql("{ currentUser { subscriptionStatus } }", {}, token)).data.currentUser.subscriptionStatus;
+
+  const failed = stripeEvent("invoice.payment_failed", invoice({ status: "open" }), now - 5);
+  expect(await deliver(failed)).toEqual({ status: 200, body: { status: "past_due" } });
+  expect(await status()).toBe("past_due");
+  expect(await livePlan(userId)).toEqual(["Pro"]);
+  const entitlements = await platformOwner.query("select plan_name from platform_backend.entitlements_of($1)", [userId]);
+  expect(entitlements.rows).toEqual([{ plan_name: "Pro" }]);
+
+  expect(await deliver(stripeEvent("invoice.paid", invoice({ status: "paid" }), now))).toEqual({ status: 200, body: { status: "active" } });
+  expect(await status()).toBe("active");
+  // The same failure delivered again (another event id, Stripe retrying its delivery) after the payment: still paid.
+  expect(await deliver(stripeEvent("invoice.payment_failed", invoice({ status: "open" }), now))).toEqual({ status: 200, body: { status: "active" } });
+  expect(await status()).toBe("active");
+  // An invoice of an older subscription changes nothing on the current one.
+  const other = { id: `in_${run}other`, object: "invoice", customer, subscription: `sub_${run}gone` };
+  expect((await deliver(stripeEvent("invoice.payment_failed", other, now))).body.status).toBe("ignored");
+  expect(await status()).toBe("active");
+});
+
+test("events signed or created further in the future than the signature's tolerance get 400 and change nothing", async () => {
+  const { token, userId } = await signIn("future");
+  await post("/billing/checkout", token, { plan: "Pro" });
+  const customer = fake.requests.at(-1)!.form.customer!;
+  const ahead = Math.floor(Date.now() / 1000) + 3600;
+  const completed = stripeEvent("checkout.session.completed", checkoutSession(customer, userId, "Pro"));
+  const signedAhead = await deliver(completed, Stripe.webhooks.generateTestHeaderString({ payload: completed, secret, timestamp: ahead }));
+  expect(signedAhead).toEqual({ status: 400, body: { error: "webhook refused: the signature's timestamp is in the future (more than 300 s ahead)" } });
+  const createdAhead = stripeEvent("checkout.session.completed", checkoutSession(customer, userId, "Pro"), ahead);
+  expect((await deliver(createdAhead)).status).toBe(400);
+  expect(await livePlan(userId)).toEqual(["Free"]);
+  const { rows } = await platformOwner.query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = any($1)", [[JSON.parse(completed).id, JSON.parse(createdAhead).id]]);
+  expect(rows[0].n).toBe(0);
 });

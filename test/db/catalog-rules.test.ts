@@ -68,6 +68,7 @@ test("the backend functions are in platform_backend, where only the platform adm
     [
       "apply_plan_change",
       "apply_stripe_checkout",
+      "apply_stripe_invoice",
       "apply_stripe_subscription",
       "begin_account_erasure",
       "change_plan",
@@ -83,6 +84,7 @@ test("the backend functions are in platform_backend, where only the platform adm
       "record_entitlement_sync",
       "record_usage",
       "register_user",
+      "rename_from_clerk",
       "request_account_deletion",
     ].map((proname) => ({ proname, admin: true, user_: false })),
   );

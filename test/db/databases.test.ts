@@ -95,6 +95,8 @@ describe("verifyRowLevelSecurity", () => {
       "platform_backend.billing_accounts",
       "platform_backend.entitlement_syncs",
       "platform_backend.entitlement_versions",
+      "platform_backend.stripe_invoices",
+      "platform_backend.stripe_subscriptions",
     ]);
     expect(findings.userData.tables).toHaveLength(6);
   });

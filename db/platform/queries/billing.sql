@@ -26,7 +26,10 @@ select b.user_id as "user_id!", b.stripe_customer_id as "stripe_customer_id!"
 select b.stripe_customer_id as "stripe_customer_id!" from platform_backend.billing_accounts b where b.user_id = :userId!;
 
 /* @name applyStripeSubscription */
-select platform_backend.apply_stripe_subscription(:customerId!, :subscriptionId!, :status!, :planName!, :cancelAtPeriodEnd!, :periodEnd, :eventCreated!) as "outcome!";
+select platform_backend.apply_stripe_subscription(:customerId!, :subscriptionId!, :status!, :planName!, :cancelAtPeriodEnd!, :periodEnd, :eventCreated!, :subscriptionCreated) as "outcome!";
+
+/* @name applyStripeInvoice */
+select platform_backend.apply_stripe_invoice(:customerId!, :invoiceId!, :subscriptionId!, :paid!) as "outcome!";
 
 /* @name recordStripeDelivery */
 insert into platform_backend.webhook_deliveries (delivery_id, event_type, source) values (:eventId!, :eventType!, 'stripe')

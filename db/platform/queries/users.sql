@@ -8,3 +8,7 @@ select u.id as "id!", u.clerk_id as "clerk_id!", u.email, u.display_name,
        u.subscription_status as "subscription_status!", u.created_at as "created_at!",
        u.created_at = now() as "created!"
   from platform_backend.register_user(:clerkId!, :email, :displayName) as u;
+
+/* @name renameFromClerk */
+select u.id as "id!", u.display_name
+  from platform_backend.rename_from_clerk(:clerkId!, :displayName!) as u;

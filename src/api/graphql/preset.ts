@@ -17,6 +17,8 @@ import type { Databases } from "../../db/databases.ts";
 import { DATABASE_KEYS, type Topology } from "../../topology.ts";
 import { CurrentProfilePlugin } from "./current-profile.ts";
 import { makeErrorMask } from "./errors.ts";
+import { GraphQLOverHttpPlugin } from "./graphql-over-http.ts";
+import { constraintColumnsPlugin, type ConstraintColumns } from "./input-errors.ts";
 import { NoServicePrefixPlugin } from "./naming.ts";
 import { NotFoundPlugin } from "./not-found.ts";
 import { pageSizePlugin } from "./page-size.ts";
@@ -39,14 +41,18 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
   const introspectAs = transactionSettings({ kind: "anyUser" }, options.topology);
   // A request the auth gate did not see (none over HTTP) runs as nobody.
   const anonymous = transactionSettings({ kind: "anonymous" }, options.topology);
+  // Which columns each constraint covers, from the introspection, so errors can name the field.
+  const constraints: ConstraintColumns = new Map();
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
     plugins: [
+      GraphQLOverHttpPlugin,
       NoServicePrefixPlugin,
       UserScopedKeysPlugin,
       CurrentProfilePlugin,
       NotFoundPlugin,
       pageSizePlugin(options.api.limits),
+      constraintColumnsPlugin(constraints),
       ...DATABASE_KEYS.map(smartTagsPlugin),
     ],
     pgServices: DATABASE_KEYS.map(
@@ -62,11 +68,13 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
     ),
     grafserv: {
       graphqlPath: "/graphql",
+      // Operations come by POST only, queries too (graphql-over-http.ts says why).
+      graphqlOverGET: false,
       graphiql: options.api.graphiql,
       graphiqlPath: "/graphiql",
       graphiqlOnGraphQLGET: options.api.graphiql,
       maxRequestLength: options.api.maxBodyBytes,
-      maskError: makeErrorMask(options.environment),
+      maskError: makeErrorMask(options.environment, undefined, constraints),
     },
     grafast: {
       context() {

@@ -13,7 +13,7 @@ import type Stripe from "stripe";
 import type { BillingSettings } from "../../../config.ts";
 import type { Databases } from "../../../db/databases.ts";
 import type { Logger } from "../../../log.ts";
-import { linkCustomer, stripeCustomer } from "../../../services/billing.ts";
+import { linkCustomer, priceOfPlan, stripeCustomer } from "../../../services/billing.ts";
 import { randomUUID } from "node:crypto";
 import { signedInUser, type SignIn } from "../../auth/gate.ts";
 import { unavailability } from "../../http/database-unavailable.ts";
@@ -106,7 +106,8 @@ export function billingRoutes(options: BillingRouteOptions) {
   const checkout = handle(CHECKOUT_PATH, async (body, userId, stripeKey) => {
     const text = jsonObject(body);
     const plan = typeof text?.plan === "string" ? text.plan : undefined;
-    const price = plan ? billing.prices[plan] : undefined;
+    // Own entries only: "constructor" or "__proto__" must not find Object's members.
+    const price = plan ? priceOfPlan(billing.prices, plan) : undefined;
     if (!plan || !price) {
       return { status: 400, body: { error: `"plan" must be one of the plans on sale: ${Object.keys(billing.prices).join(", ") || "(none configured in STRIPE_PRICES)"}` } };
     }

@@ -4,14 +4,16 @@
  * signature and timestamp tolerance; a bad one gets 400 and changes nothing.
  * Each delivery's svix-id is recorded in the same transaction as its effect,
  * so a replay is acknowledged (200, "duplicate") and not applied again.
- * user.created/user.updated go through register_user, like a first sign-in;
- * user.deleted starts the account's erasure.
+ * user.created/user.updated go through register_user, like a first sign-in
+ * (which keeps a name the user set); user.updated then sets the name Clerk has,
+ * the one way a name changes from Clerk. user.deleted starts the account's
+ * erasure.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Webhook, WebhookVerificationError } from "svix";
 import type { Databases } from "../../../db/databases.ts";
 import type { Logger } from "../../../log.ts";
-import { findOrCreateUser } from "../../../services/accounts.ts";
+import { findOrCreateUser, renameFromClerk } from "../../../services/accounts.ts";
 import { accountDeletion, requestAccountDeletion } from "../../../services/erasure.ts";
 import { ensureProfile } from "../../../services/profile.ts";
 import { recordWebhookDelivery, userIdByClerkId } from "../../../../generated/platform/erasure.queries.ts";
@@ -50,6 +52,7 @@ export function clerkWebhookHandler(secret: string, databases: Pick<Databases, "
       const email = user.email_addresses?.find((e) => e.id === user.primary_email_address_id)?.email_address ?? null;
       const name = [user.first_name, user.last_name].filter(Boolean).join(" ") || null;
       const account = await findOrCreateUser(admin, { clerkId, email, displayName: name });
+      if (type === "user.updated" && name) await renameFromClerk(admin, clerkId, name);
       return { outcome: "applied", profileFor: account.id };
     });
   }
