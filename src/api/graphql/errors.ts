@@ -14,7 +14,7 @@ import { isSafeError } from "postgraphile/grafast";
 import { GraphQLError, type GraphQLFormattedError } from "postgraphile/graphql";
 import type { Environment } from "../../config.ts";
 import { jsonLinesLogger } from "../../log.ts";
-import { describeInputError, isInputError, type ConstraintColumns, type DatabaseErrorFields } from "../input-errors.ts";
+import { describeInputError, isInputError, type ConstraintColumns, type DatabaseErrorFields } from "./input-errors.ts";
 import { notFoundMessage } from "./not-found.ts";
 import { noteUnavailability, unavailability } from "../http/database-unavailable.ts";
 import { noteResponseError } from "../http/operations.ts";
