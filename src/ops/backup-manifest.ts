@@ -7,6 +7,7 @@
  */
 import pg from "pg";
 import type { DatabaseKey } from "../topology.ts";
+import { readAppliedMigrations } from "../db/migration-state.ts";
 
 export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_FORMAT = "alwrity-backup/1";
@@ -84,10 +85,9 @@ export async function fingerprintTables(client: pg.ClientBase): Promise<TableFin
   return fingerprints;
 }
 
-/** The migrations graphile-migrate has applied, oldest first. */
-export async function appliedMigrations(client: pg.ClientBase): Promise<AppliedMigration[]> {
-  const { rows } = await client.query<AppliedMigration>("select filename, hash from graphile_migrate.migrations order by filename");
-  return rows;
+/** The migrations graphile-migrate has applied to one database (its folder names it), oldest first. */
+export async function appliedMigrations(client: pg.ClientBase, folder: string, inTransaction: boolean): Promise<AppliedMigration[]> {
+  return readAppliedMigrations<AppliedMigration>((sql, values) => client.query(sql, values), folder, "filename, hash", inTransaction);
 }
 
 /** graphile-worker's newest applied migration, or null where the job queue is not installed. */

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { DATABASE_KEYS, type DatabaseKey } from "../topology.ts";
+import { DATABASE_KEYS, databaseSpec, type DatabaseKey } from "../topology.ts";
 import {
   appliedMigrations,
   fingerprintTables,
@@ -99,7 +99,7 @@ async function backupDatabase(adminUrl: string, name: string, key: DatabaseKey, 
       { ...connection.env, PGAPPNAME: "alwrity-backup" },
     );
     const tables = await fingerprintTables(client);
-    const migrations = await appliedMigrations(client);
+    const migrations = await appliedMigrations(client, databaseSpec(key).folder, true);
     const jobQueue = key === "platform" ? await jobQueueMigration(client) : null;
     await client.query("commit");
     const target = path.join(outDir, file);

@@ -178,7 +178,7 @@ async function restoreDatabase(deployment: Deployment, key: DatabaseKey, manifes
   const name = deployment.endpoints(key).name;
   const url = onDatabase(deployment.adminUrl!, name);
   await withAdmin(url, async (client) => {
-    const applied = await appliedMigrations(client);
+    const applied = await appliedMigrations(client, deployment.topology.database(key).folder, false);
     if (JSON.stringify(applied) !== JSON.stringify(backup.migrations)) throw new Error(`${PURPOSE}: ${name} was migrated to ${applied.map((m) => m.filename).join(", ")}, not to the backup's migrations`);
     const jobQueue = key === "platform" ? await jobQueueMigration(client) : null;
     if (jobQueue !== backup.jobQueueMigration) {
