@@ -1,10 +1,12 @@
 /**
  * The command line beside a running `npm start` on the embedded default: `db:status`,
- * `db:migrate` and `alwrity db test` reach the platform's running server (its postmaster.pid
- * names the port) instead of refusing the data directory as in use, and the API keeps serving
- * throughout; afterwards the platform still stops cleanly.
+ * `db:migrate`, `alwrity db test` and `alwrity db backup` reach the platform's running server
+ * (its postmaster.pid names the port) instead of refusing the data directory as in use, and the
+ * API keeps serving throughout; the backup restores (no pg_dump of the embedded server's
+ * version exists here) into a new deployment on the same server, verified; afterwards the
+ * platform still stops cleanly.
  */
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
@@ -38,6 +40,18 @@ test("db:status, db:migrate and db test run beside a running npm start, which ke
     expect(dbTest.code, dbTest.stderr).toBe(0);
     expect(dbTest.stdout).toMatch(/alwrity_user_data\s+yes/);
 
+    const backupDir = path.join(parent, "backup");
+    const backup = await runScript(CLI, ["db", "backup", "--out", backupDir], env, undefined, 120_000);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(backupDir, "manifest.json"), "utf8")).server.major).toBe(18);
+    // Restoring makes a new deployment, through the embedded server's superuser.
+    const port = readFileSync(path.join(env.EMBEDDED_PG_DATA_DIR, "postmaster.pid"), "utf8").split("\n")[3];
+    const superuser = JSON.parse(readFileSync(`${env.EMBEDDED_PG_DATA_DIR}.credentials.json`, "utf8")).superuser as string;
+    const adminUrl = `postgresql://postgres:${encodeURIComponent(superuser)}@127.0.0.1:${port}/postgres`;
+    const restore = await runScript(CLI, ["db", "restore", backupDir, "--into", "restored"], { ENVIRONMENT: "test", HOME: env.HOME, DATABASE_ADMIN_URL: adminUrl }, undefined, 180_000);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stdout).toContain("verified");
+
     // The commands left the server running and the API's logins working.
     expect(api.alive()).toBe(true);
     expect((await project("after")).body?.errors).toBeUndefined();
@@ -49,4 +63,4 @@ test("db:status, db:migrate and db test run beside a running npm start, which ke
   } finally {
     await api.kill();
   }
-}, 180_000);
+}, 400_000);

@@ -63,10 +63,10 @@ test("both databases' migrations go into one database, each with its own record;
   const migrated = await runScript(MIGRATE, ["migrate"], env, undefined, 180_000);
   expect(migrated.code, migrated.stderr).toBe(0);
 
-  const records = await onShared((c) => c.query<{ set_name: string; n: string }>("select set_name, count(*) as n from graphile_migrate.set_migrations group by 1 order by 1"));
-  expect(records.rows.map((r) => r.set_name)).toEqual(["platform", "user_data"]);
   const schemas = await onShared((c) => c.query<{ nspname: string }>("select nspname from pg_namespace where nspname in ('platform', 'user_data') order by 1"));
   expect(schemas.rows.map((r) => r.nspname)).toEqual(["platform", "user_data"]);
+  const records = await onShared((c) => c.query<{ set_name: string; n: string }>("select set_name, count(*) as n from graphile_migrate.set_migrations group by 1 order by 1"));
+  expect(records.rows.map((r) => r.set_name)).toEqual(["platform", "user_data"]);
 
   // A second run finds both up to date (each reads its own record).
   const again = await runScript(MIGRATE, ["migrate"], env, undefined, 120_000);
