@@ -128,6 +128,12 @@ test("a backup restored under another prefix holds the same rows, keeps row-leve
     expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
     expect(after).toEqual(before);
   }
+  // Sequences continue where the source's stood, so new rows after a restore get fresh numbers.
+  for (const key of ["platform", "userData"] as const) {
+    const sequences = (topology: Topology) =>
+      onDb(topology, key, async (c) => (await c.query("select format('%I.%I', schemaname, sequencename) as name, last_value::text as value from pg_sequences where schemaname <> 'graphile_migrate' order by 1")).rows);
+    expect(await sequences(target)).toEqual(await sequences(source));
+  }
   const before = await contents(source, "userData");
   expect(before["user_data.user_content_assets"]!.rows).toBe(800);
   expect((await contents(target, "platform"))["platform_partitions.platform_usage_logs_y2024m03"]!.rows).toBe(14);
