@@ -43,6 +43,16 @@ const SETS_VIEW = `
      where set_name = current_setting('${MIGRATION_SET_SETTING}')
     with cascaded check option`;
 
+/** The grants on the plain record, table-wide and per column, as statements to repeat on the view. */
+const RECORD_GRANTS = `
+  select format('grant %s on graphile_migrate.migrations to %I', a.privilege_type, r.rolname) as grant
+    from pg_class c cross join lateral aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee
+   where c.oid = 'graphile_migrate.migrations'::regclass and a.grantee <> c.relowner
+  union all
+  select format('grant %s (%I) on graphile_migrate.migrations to %I', a.privilege_type, att.attname, r.rolname)
+    from pg_attribute att cross join lateral aclexplode(att.attacl) a join pg_roles r on r.oid = a.grantee
+   where att.attrelid = 'graphile_migrate.migrations'::regclass and att.attnum > 0 and not att.attisdropped`;
+
 /** Commands that would act on the whole shared database, or on state the two sets share. */
 const WHOLE_DATABASE_COMMANDS: Record<string, string> = {
   reset: "drops and re-creates the whole database, which here holds both databases' schemas",
@@ -82,20 +92,15 @@ export async function prepareMigrationSets(deployment: Deployment): Promise<void
     }
     await client.query("create schema if not exists graphile_migrate");
     await client.query(SETS_TABLE);
-    let grants: { privilege: string; grantee: string }[] = [];
+    let grants: string[] = [];
     if (kind === "r") {
       await adoptAsPlatformSet(client, deployment);
-      grants = (
-        await client.query<{ privilege: string; grantee: string }>(
-          `select a.privilege_type as privilege, quote_ident(r.rolname) as grantee
-             from pg_class c, aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee
-            where c.oid = 'graphile_migrate.migrations'::regclass and a.grantee <> c.relowner`,
-        )
-      ).rows;
+      grants = (await client.query<{ grant: string }>(RECORD_GRANTS)).rows.map((r) => r.grant);
       await client.query("drop table graphile_migrate.migrations");
     }
     await client.query(SETS_VIEW);
-    for (const g of grants) await client.query(`grant ${g.privilege} on graphile_migrate.migrations to ${g.grantee}`);
+    // The migrations' grants on the record (the API's login reads the file names) carry over to the view.
+    for (const grant of grants) await client.query(grant);
     await client.query("commit");
   } catch (error) {
     await client.query("rollback").catch(() => undefined);

@@ -3,7 +3,10 @@
  * PostgreSQL 15, as a user runs it: `npm run db:migrate` applies both databases' migrations into
  * the one database, each with its own migration record; `db:status` and `alwrity db verify-rls`
  * pass; a real API process registers a user and creates a project (both halves); and when a table
- * goes missing, both checks fail naming it. The deployment (prefix of its own) is dropped afterwards.
+ * goes missing, both checks fail naming it. A database half-migrated the old way (the platform's
+ * record in a plain graphile_migrate.migrations, the user data "already up to date" with no tables)
+ * fails db:status by name, and the next db:migrate adopts the record as the platform's and makes
+ * the user data's tables. Each deployment (prefix of its own) is dropped afterwards.
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -14,43 +17,54 @@ import { generateCredentials } from "../../src/bootstrap/credentials.ts";
 import { withLogin } from "../../src/bootstrap/deployment.ts";
 import { deprovision, provision } from "../../src/bootstrap/provision.ts";
 import { onDatabase } from "../../src/host/postgres-tools.ts";
-import { resolveTopology } from "../../src/topology.ts";
+import { resolveTopology, type Topology } from "../../src/topology.ts";
+import { loadConfig } from "../../src/config.ts";
+import { openDeployment } from "../../src/bootstrap/deployment.ts";
+import { migrationSettings, releaseMigrationPools, runMigrateCommand } from "../../src/bootstrap/migrations.ts";
 import { gql, startApiProcess } from "../support/api-process.ts";
 import { pg15AdminUrl } from "../support/pg15.ts";
 import { runScript } from "../support/run-script.ts";
 
 const MIGRATE = path.join(PROJECT_ROOT, "src", "cli", "migrate.ts");
 const CLI = path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts");
-const topology = resolveTopology(`one${randomBytes(4).toString("hex")}`);
-const credentials = generateCredentials();
+const run = randomBytes(4).toString("hex");
+const topology = resolveTopology(`one${run}`);
+/** A second deployment, for the database half-migrated the old way. */
+const legacy = resolveTopology(`old${run}`);
 /** The one database both URLs name. */
 const shared = topology.database("platform").name;
 let adminUrl: string;
 let env: Record<string, string>;
 
-beforeAll(async () => {
-  adminUrl = await pg15AdminUrl();
-  // The roles and an empty database, as a hosting provider hands them out.
-  await provision(adminUrl, topology, credentials);
-  const api = withLogin(adminUrl, topology.role("authenticator").name, credentials.authenticator, shared);
-  const owner = withLogin(adminUrl, topology.role("owner").name, credentials.owner, shared);
-  env = {
+/** The roles and an empty database, as a hosting provider hands them out; both URLs name that database. */
+async function oneDatabase(t: Topology): Promise<Record<string, string>> {
+  const credentials = generateCredentials();
+  await provision(adminUrl, t, credentials);
+  const database = t.database("platform").name;
+  const api = withLogin(adminUrl, t.role("authenticator").name, credentials.authenticator, database);
+  const owner = withLogin(adminUrl, t.role("owner").name, credentials.owner, database);
+  return {
     ENVIRONMENT: "test",
     HOME: process.env.HOME ?? "",
-    DATABASE_ENV_PREFIX: topology.prefix,
+    DATABASE_ENV_PREFIX: t.prefix,
     PLATFORM_DATABASE_URL: api,
     USER_DATA_DATABASE_URL: api,
     PLATFORM_MIGRATION_DATABASE_URL: owner,
     USER_DATA_MIGRATION_DATABASE_URL: owner,
   };
+}
+
+beforeAll(async () => {
+  adminUrl = await pg15AdminUrl();
+  env = await oneDatabase(topology);
 }, 60_000);
 
 afterAll(async () => {
-  if (adminUrl) await deprovision(adminUrl, topology);
+  if (adminUrl) for (const t of [topology, legacy]) await deprovision(adminUrl, t);
 });
 
-async function onShared<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: onDatabase(adminUrl, shared) });
+async function onShared<T>(fn: (client: pg.Client) => Promise<T>, database = shared): Promise<T> {
+  const client = new pg.Client({ connectionString: onDatabase(adminUrl, database) });
   await client.connect();
   try {
     return await fn(client);
@@ -111,3 +125,35 @@ test("with a table of the migrations missing, db:status and verify-rls fail nami
   expect(rls.code).toBe(1);
   expect(rls.stderr).toContain("user_data.user_personas: the table does not exist");
 }, 120_000);
+
+test("a database half-migrated the old way fails db:status by name, and db:migrate adopts its record as the platform's", async () => {
+  const legacyEnv = await oneDatabase(legacy);
+  const database = legacy.database("platform").name;
+  // The old way: graphile-migrate's plain record, written by the platform's migrations alone.
+  const deployment = await openDeployment(loadConfig(legacyEnv));
+  try {
+    await runMigrateCommand("migrate", migrationSettings(deployment, "platform"));
+  } finally {
+    releaseMigrationPools();
+    await deployment.close();
+  }
+  const before = await runScript(MIGRATE, ["status", "user_data"], legacyEnv, undefined, 60_000);
+  expect(before.code).toBe(1);
+  expect(before.stderr).toMatch(/records every migration as applied, but \d+ table\(s\) .* are missing \(.*user_data\.user_profiles/);
+
+  const migrated = await runScript(MIGRATE, ["migrate"], legacyEnv, undefined, 180_000);
+  expect(migrated.code, migrated.stderr).toBe(0);
+  const records = await onShared((c) => c.query<{ set_name: string }>("select distinct set_name from graphile_migrate.set_migrations order by 1"), database);
+  expect(records.rows.map((r) => r.set_name)).toEqual(["platform", "user_data"]);
+  const after = await runScript(MIGRATE, ["status"], legacyEnv, undefined, 60_000);
+  expect(after.code, after.stderr).toBe(0);
+  // The API login's grant on the record (a migration's, read for readiness) survived the change into a view.
+  const granted = await onShared(
+    (c) => c.query<{ ok: boolean }>("select has_column_privilege($1, 'graphile_migrate.migrations', 'filename', 'select') as ok", [legacy.role("authenticator").name]),
+    database,
+  );
+  expect(granted.rows[0]!.ok).toBe(true);
+  const info = await runScript(CLI, ["db", "info", "--json"], legacyEnv, undefined, 60_000);
+  expect(info.code, info.stderr).toBe(0);
+  expect(JSON.parse(info.stdout).map((db: { migrations: unknown[] | null }) => db.migrations?.length ?? 0).every((n: number) => n > 0)).toBe(true);
+}, 300_000);
