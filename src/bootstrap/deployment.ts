@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "../config.ts";
 import { describe } from "../db/pools.ts";
-import { startEmbeddedServer, type EmbeddedServer } from "./embedded-server.ts";
+import { attachToRunningServer, startEmbeddedServer, type EmbeddedServer } from "./embedded-server.ts";
 import { generateCredentials, loadOrCreateCredentials, type Credentials } from "./credentials.ts";
 import { ProvisioningBusyError, provision } from "./provision.ts";
 import type { DatabaseEndpoints, Endpoints } from "../db/endpoints.ts";
@@ -26,6 +26,12 @@ export interface Deployment extends Endpoints {
   /** A superuser or admin login to the server, when the project provisions it. */
   readonly adminUrl: string | undefined;
   readonly embedded: EmbeddedServer | undefined;
+  /**
+   * Both URLs name one database (the one-database setup, e.g. one Supabase project): the two
+   * databases' schemas live side by side in it, and graphile-migrate keeps each one's migration
+   * state apart (src/bootstrap/migration-sets.ts).
+   */
+  readonly sharedDatabase: boolean;
   endpoints(key: DatabaseKey): DatabaseEndpoints;
   /** Stops the embedded server, if this deployment started one. */
   close(): Promise<void>;
@@ -42,6 +48,15 @@ export function withLogin(serverUrl: string, user: string, password: string, dat
 
 export function databaseOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
+}
+
+/** Whether two URLs reach the same database of the same server (logins aside). */
+export function sameDatabase(a: string, b: string): boolean {
+  const where = (url: string) => {
+    const u = new URL(url);
+    return `${u.hostname.toLowerCase()}:${u.port || "5432"}/${databaseOf(url)}`;
+  };
+  return where(a) === where(b);
 }
 
 export interface OpenOptions {
@@ -82,11 +97,11 @@ export async function openDeployment(config: Config, options: OpenOptions = { pr
       throw new Error("the embedded database is not set up yet: run `alwrity db init` or `npm start` first");
     }
     credentials = loadOrCreateCredentials(source.dataDir === null ? null : `${source.dataDir}.credentials.json`);
-    embedded = await startEmbeddedServer({
-      dataDir: source.dataDir === null ? null : path.resolve(source.dataDir),
-      port: source.port,
-      superuserPassword: credentials.superuser,
-    });
+    const dataDir = source.dataDir === null ? null : path.resolve(source.dataDir);
+    // Beside a running `npm start` (or db:watch) the CLI reaches that server instead of starting a second one.
+    embedded =
+      (dataDir === null ? undefined : attachToRunningServer(dataDir, credentials.superuser)) ??
+      (await startEmbeddedServer({ dataDir, port: source.port, superuserPassword: credentials.superuser }));
     adminUrl = embedded.adminUrl;
   } else if (!options.provision) {
     // The login roles' passwords are not known here; the admin login reads everything a read-only command needs.
@@ -139,6 +154,7 @@ function assemble(
     userData,
     adminUrl,
     embedded,
+    sharedDatabase: sameDatabase(platform.apiUrl, userData.apiUrl),
     endpoints: (key) => (key === "platform" ? platform : userData),
     close: async () => {
       await embedded?.stop();

@@ -67,16 +67,55 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** The server running on a data directory, from its postmaster.pid; undefined when none runs. */
+function runningServer(dataDir: string): { pid: number; port: number; host: string } | undefined {
+  const pidFile = path.join(dataDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return undefined;
+  // PostgreSQL's own record: pid, data directory, start time, port, socket directory, listen address, …
+  const lines = readFileSync(pidFile, "utf8").split("\n");
+  const pid = Number(lines[0]);
+  // A stale pid file from a server that is gone is PostgreSQL's to handle.
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return undefined;
+  const listen = (lines[5] ?? "").trim();
+  return { pid, port: Number(lines[3]), host: listen === "" || listen === "*" ? "127.0.0.1" : listen.split(",")[0]!.trim() };
+}
+
+/**
+ * The embedded server another process (`npm start`, `npm run db:watch`) is running on this data
+ * directory, reached instead of started: the CLI beside a running platform. Stopping the handle
+ * leaves the server to the process that started it. undefined when no server runs there.
+ */
+export function attachToRunningServer(dataDir: string, superuserPassword: string): EmbeddedServer | undefined {
+  const running = runningServer(dataDir);
+  if (!running || !Number.isInteger(running.port) || running.port <= 0) return undefined;
+  return {
+    adminUrl: `postgresql://postgres:${encodeURIComponent(superuserPassword)}@${running.host}:${running.port}/postgres`,
+    port: running.port,
+    dataDir,
+    watchForExit: (listener, intervalMs) => watchPid(running.pid, () => false, listener, intervalMs),
+    stop: async () => undefined,
+  };
+}
+
+/** Calls `listener` once when `pid` is gone, unless `done()`; returns an unwatch function. */
+function watchPid(pid: number, done: () => boolean, listener: (pid: number) => void, intervalMs = 500): () => void {
+  const timer = setInterval(() => {
+    if (done()) return clearInterval(timer);
+    if (pidAlive(pid)) return;
+    clearInterval(timer);
+    listener(pid);
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /**
  * PostgreSQL refuses a data directory another server is running on; say so
  * plainly instead of failing deep inside start-up.
  */
 function refuseIfInUse(dataDir: string): void {
-  const pidFile = path.join(dataDir, "postmaster.pid");
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  // A stale pid file from a server that is gone is PostgreSQL's to handle.
-  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return;
+  const pid = runningServer(dataDir)?.pid;
+  if (pid === undefined) return;
   throw new Error(
     `the embedded PostgreSQL data directory ${dataDir} is in use by another running server (pid ${pid}), ` +
       `probably another \`npm start\` or \`npm run db:watch\`: stop that first, or set EMBEDDED_PG_DATA_DIR and EMBEDDED_PG_PORT to use another one`,
@@ -137,15 +176,8 @@ export async function startEmbeddedServer(options: EmbeddedOptions): Promise<Emb
     adminUrl: `postgresql://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
-    watchForExit(listener, intervalMs = 500) {
-      const timer = setInterval(() => {
-        if (stopped) return clearInterval(timer);
-        if (pidAlive(postmasterPid)) return;
-        clearInterval(timer);
-        listener(postmasterPid);
-      }, intervalMs);
-      timer.unref();
-      return () => clearInterval(timer);
+    watchForExit(listener, intervalMs) {
+      return watchPid(postmasterPid, () => stopped, listener, intervalMs);
     },
     async stop() {
       if (stopped) return;

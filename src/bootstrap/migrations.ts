@@ -15,6 +15,8 @@ import { DATABASE_KEYS, databaseFiles, type DatabaseKey } from "../topology.ts";
 import type { Config } from "../config.ts";
 import { openDeployment, withLogin, type Deployment } from "./deployment.ts";
 import { installJobQueue } from "./job-queue.ts";
+import { MIGRATION_SET_SETTING } from "../db/migration-state.ts";
+import { prepareMigrationSets } from "./migration-sets.ts";
 
 /** `verbose`: graphile-migrate's progress lines too (for the db:* commands a developer watches). */
 export function migrationSettings(deployment: Deployment, key: DatabaseKey, verbose = false): gm.Settings {
@@ -45,6 +47,9 @@ export function migrationSettings(deployment: Deployment, key: DatabaseKey, verb
       `${endpoints.name}_shadow`,
     ),
     rootConnectionString: deployment.adminUrl,
+    // Which database's migration record graphile-migrate reads and writes, where both share one
+    // database (src/bootstrap/migration-sets.ts); set on every connection, harmless elsewhere.
+    pgSettings: { ...base.pgSettings, [MIGRATION_SET_SETTING]: spec.folder },
     placeholders: { ...base.placeholders, ...placeholders },
     logger: verbose ? verboseLogger : quietLogger,
   };
@@ -120,6 +125,7 @@ async function migrateInTurn(settings: gm.Settings): Promise<void> {
 
 /** Applies committed migrations to both databases. */
 export async function migrateAll(deployment: Deployment): Promise<void> {
+  await prepareMigrationSets(deployment);
   for (const key of DATABASE_KEYS) {
     const settings = migrationSettings(deployment, key);
     try {

@@ -23,7 +23,7 @@ export const DB_COMMANDS = {
   info: "size, tables with row estimates, row-level security and policies, applied migrations, pool counts (--json for machines)",
   top: "the most expensive statements of each database by total time, from pg_stat_statements (--json for machines); reads only",
   audit: "list user ids with user data but no live platform user, and platform users without their profile (exit 1 if any; --json for machines)",
-  backup: "dump both databases' rows (pg_dump, custom format) with a manifest into --out <dir> (default backups/<prefix>-<time>); needs DATABASE_ADMIN_URL or the embedded server",
+  backup: "copy both databases' rows (COPY, gzipped, no pg_dump needed) with a manifest into --out <dir> (default backups/<prefix>-<time>); needs DATABASE_ADMIN_URL or the embedded server",
   restore: "restore <dir> into a new deployment under --into <prefix> (default DATABASE_ENV_PREFIX) on DATABASE_ADMIN_URL's server, then verify rows, checksums and row-level security",
   "verify-rls": "check that every per-user table has forced row-level security and a policy for each command (exit 1 naming the table if not)",
 } as const;
@@ -62,9 +62,9 @@ export async function runDbCommand(command: DbCommand, options: DbCommandOptions
       const out = path.resolve(options.out ?? path.join("backups", `${deployment.topology.prefix || "alwrity"}-${new Date().toISOString().replace(/[:.]/g, "-")}`));
       const manifest = await backupDeployment(deployment, out);
       for (const db of Object.values(manifest.databases)) {
-        console.log(`${db.name}: ${db.tables.reduce((sum, t) => sum + t.rows, 0)} rows in ${db.tables.length} tables, ${formatBytes(db.bytes)} (${db.file})`);
+        console.log(`${db.name}: ${db.tables.reduce((sum, t) => sum + t.rows, 0)} rows in ${db.tables.length} tables, ${formatBytes(db.bytes)} (${db.folder}/)`);
       }
-      console.log(`backup written to ${out} (PostgreSQL ${manifest.server.version}, ${manifest.pgDump.version})`);
+      console.log(`backup written to ${out} (PostgreSQL ${manifest.server.version}; rows by COPY, gzipped)`);
     } finally {
       await deployment.close();
     }

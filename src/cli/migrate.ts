@@ -16,6 +16,7 @@
 import { loadConfig } from "../config.ts";
 import { openDeployment } from "../bootstrap/deployment.ts";
 import { installJobQueue } from "../bootstrap/job-queue.ts";
+import { prepareMigrationSets, refuseOnSharedDatabase, requireExpectedTables } from "../bootstrap/migration-sets.ts";
 import { MIGRATE_COMMANDS as COMMANDS, migrationSettings, releaseMigrationPools, runMigrateCommand, type MigrateCommand as Command } from "../bootstrap/migrations.ts";
 import { DATABASE_KEYS, DATABASE_SPECS, type DatabaseKey } from "../topology.ts";
 import { runCli } from "./run-cli.ts";
@@ -41,11 +42,15 @@ runCli(async (args) => {
     const status = await runMigrateCommand(command as Command, settings);
     if (status) {
       console.log(`${deployment.endpoints(key).name}: ${status.pending} pending migration(s); current.sql ${status.currentHasChanges ? "has changes" : "is empty"}`);
+      // A record that claims every migration while the tables are not there belongs to something else.
+      if (status.pending === 0) await requireExpectedTables(deployment, key);
     }
     // The job queue lives beside the platform's migrations and follows them wherever they (re)build it.
     if (key === "platform" && (command === "migrate" || command === "reset")) await installJobQueue(settings.connectionString!, deployment.topology);
   };
   try {
+    refuseOnSharedDatabase(deployment, command as Command);
+    if (command !== "status") await prepareMigrationSets(deployment);
     if (command === "watch") {
       // Both watchers run side by side until Ctrl-C.
       await Promise.all(keys.map(run));

@@ -7,7 +7,8 @@
  * configured.
  */
 import pg from "pg";
-import type { DatabaseKey } from "../topology.ts";
+import { databaseSpec, type DatabaseKey } from "../topology.ts";
+import { readAppliedMigrations } from "./migration-state.ts";
 import type { TransactionSettings } from "./asking.ts";
 import type { PoolStats } from "./database.ts";
 import { describe } from "./pools.ts";
@@ -66,17 +67,16 @@ export async function databaseInfo(key: DatabaseKey, ctx: PoolContext, login: Tr
     const tables = await session.query<TableInfo & pg.QueryResultRow>(TABLES);
     return { sizeBytes: size.rows[0]!.size, tables: tables.rows };
   });
-  const migrations = await appliedMigrations(migrationUrl, ctx.settings.timeoutMs);
+  const migrations = await appliedMigrations(migrationUrl, databaseSpec(key).folder, ctx.settings.timeoutMs);
   return { key, database: ctx.target.name, sizeBytes, tables, ...migrations };
 }
 
-async function appliedMigrations(migrationUrl: string | undefined, timeoutMs: number): Promise<Pick<DatabaseInfo, "migrations" | "migrationsNote">> {
+async function appliedMigrations(migrationUrl: string | undefined, folder: string, timeoutMs: number): Promise<Pick<DatabaseInfo, "migrations" | "migrationsNote">> {
   if (!migrationUrl) return { migrations: null, migrationsNote: "no migration login configured (*_MIGRATION_DATABASE_URL)" };
   const client = new pg.Client({ connectionString: migrationUrl, connectionTimeoutMillis: timeoutMs, application_name: "alwrity-info" });
   try {
     await client.connect();
-    const { rows } = await client.query<AppliedMigration>("select filename, date from graphile_migrate.migrations order by filename");
-    return { migrations: rows };
+    return { migrations: await readAppliedMigrations<AppliedMigration>((sql, values) => client.query(sql, values), folder, "filename, date", false) };
   } catch (error) {
     return { migrations: null, migrationsNote: `could not read graphile_migrate.migrations: ${describe(error)}` };
   } finally {

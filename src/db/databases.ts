@@ -22,6 +22,8 @@ import { databaseInfo, type DatabaseInfo } from "./database-info.ts";
 import { platformDatabase, userDataDatabase, type PlatformDatabase, type UserDataDatabase, type UserScopedDatabase } from "./database.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { listen, type ListenHandlers, type Listener } from "./listener.ts";
+import { readAppliedMigrations } from "./migration-state.ts";
+import { expectedSchema } from "./expected-schema.ts";
 import { createPool, endPool } from "./pools.ts";
 import { findRlsProblems, RowLevelSecurityError, type RlsFindings } from "./rls-check.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
@@ -113,8 +115,8 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       const applied = {} as Record<DatabaseKey, string[]>;
       for (const key of keys) {
         // Readable by the login through a grant of its own (migration platform/000005, user_data/000006).
-        const { rows } = await runInRole(contexts[key], login, { key, asking: "login" }, (session) =>
-          session.query<{ filename: string }>("select filename from graphile_migrate.migrations order by filename"),
+        const rows = await runInRole(contexts[key], login, { key, asking: "login" }, (session) =>
+          readAppliedMigrations<{ filename: string }>((sql, values) => session.query(sql, values), topology.database(key).folder, "filename", true),
         );
         applied[key] = rows.map((r) => r.filename);
       }
@@ -122,7 +124,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
     },
     async verifyRowLevelSecurity() {
       const findings = {} as Record<DatabaseKey, RlsFindings>;
-      for (const key of keys) findings[key] = await runInRole(contexts[key], login, { key, asking: "login" }, (session) => findRlsProblems(session, apiRoles));
+      for (const key of keys) findings[key] = await runInRole(contexts[key], login, { key, asking: "login" }, (session) => findRlsProblems(session, apiRoles, expectedSchema(key)));
       const problems = keys.flatMap((key) => findings[key].problems.map((p) => `${contexts[key].target.name}: ${p}`));
       if (problems.length > 0) throw new RowLevelSecurityError(problems);
       return findings;

