@@ -41,3 +41,30 @@ const findOrCreateUserIR: any = {"usedParamSet":{"clerkId":true,"email":true,"di
 export const findOrCreateUser = new PreparedQuery<IFindOrCreateUserParams,IFindOrCreateUserResult>(findOrCreateUserIR);
 
 
+/** 'UserIdOf' parameters type */
+export interface IUserIdOfParams {
+  who: string;
+}
+
+/** 'UserIdOf' return type */
+export interface IUserIdOfResult {
+  id: string;
+}
+
+/** 'UserIdOf' query type */
+export interface IUserIdOfQuery {
+  params: IUserIdOfParams;
+  result: IUserIdOfResult;
+}
+
+const userIdOfIR: any = {"usedParamSet":{"who":true},"params":[{"name":"who","required":true,"transform":{"type":"scalar"},"locs":[{"a":62,"b":66},{"a":84,"b":88}]}],"statement":"select u.id as \"id!\" from platform.users u where u.id::text = :who! or u.clerk_id = :who!"};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select u.id as "id!" from platform.users u where u.id::text = :who! or u.clerk_id = :who!
+ * ```
+ */
+export const userIdOf = new PreparedQuery<IUserIdOfParams,IUserIdOfResult>(userIdOfIR);
+
+

