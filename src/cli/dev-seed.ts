@@ -110,6 +110,12 @@ async function seedUser(databases: Databases, demo: DemoUser): Promise<SeededUse
       added.personas++;
     }
   });
+  // Plan changes (before usage: the plan decides the monthly quota), only for a user who never had one.
+  await databases.platform.withPlatformAdmin(async (admin) => {
+    if ((await planHistory(admin, userId)).length > 0) return;
+    for (const plan of demo.plans) await requestPlanChange(admin, userId, plan, { source: "admin" });
+    added.planChanges = demo.plans.length;
+  });
   // Usage: only when the user has none this month, so a second run does not double it.
   const used = await databases.platform.withUserContext(userId, usageThisMonth);
   if (used.length === 0) {
@@ -118,12 +124,6 @@ async function seedUser(databases: Databases, demo: DemoUser): Promise<SeededUse
     });
     added.usageEvents = demo.usage.length;
   }
-  // Plan changes: only for a user who never had one.
-  await databases.platform.withPlatformAdmin(async (admin) => {
-    if ((await planHistory(admin, userId)).length > 0) return;
-    for (const plan of demo.plans) await requestPlanChange(admin, userId, plan, { source: "admin" });
-    added.planChanges = demo.plans.length;
-  });
   return { email: demo.email, clerkId: identity.sub, userId, added };
 }
 

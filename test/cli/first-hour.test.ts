@@ -77,9 +77,9 @@ describe("alwrity user plan", () => {
     expect(up).toMatchObject({ code: 0, stderr: "" });
     expect(up.stdout).toMatch(new RegExp(`^user ${ada.userId}: upgrade to Pro, applied now \\(change [0-9a-f-]{36}\\)\\n$`));
     const down = JSON.parse((await alwrity(["user", "plan", ada.userId, "Free", "--json"])).stdout) as { kind: string; state: string };
-    expect(down).toMatchObject({ kind: "downgrade", state: "scheduled" });
+    expect(down).toMatchObject({ kind: "cancel", state: "scheduled" }); // to Free is a cancel
     const now = await alwrity(["user", "plan", ada.userId, "Free", "--now"]);
-    expect(now.stdout).toMatch(/downgrade to Free, applied now/);
+    expect(now.stdout).toMatch(/cancel to Free, applied now/);
     const history = await databases.platform.withPlatformAdmin((admin) => planHistory(admin, ada.userId));
     expect(history.map((c) => [c.to_plan, c.state, c.source])).toEqual([["Pro", "applied", "admin"], ["Free", "superseded", "admin"], ["Free", "applied", "admin"]]);
 
