@@ -42,17 +42,17 @@ describe("alwrity", () => {
     expect(await alwrity(["db", "info", "--to", "2020-01-01"], {})).toEqual({ code: 1, stdout: "", stderr: "error: --to is for alwrity analytics only\n" });
     expect(await alwrity(["db", "test", "--frobnicate"], {})).toEqual({ code: 1, stdout: "", stderr: "error: unknown option --frobnicate; see alwrity --help\n" });
     expect(await alwrity(["dev", "now"], {})).toEqual({ code: 1, stdout: "", stderr: 'error: unexpected argument "now"; see alwrity dev --help\n' });
-  });
+  }, 120_000);
 
   test("the design document's start-up flags: alwrity --test-databases and npm start -- --test-databases are db test, --init-databases is db init", async () => {
     const dbTest = await alwrity(["db", "test"]);
-    for (const run of [await alwrity(["--test-databases"]), await runScript(START, ["--test-databases"], deploymentEnv())]) {
+    for (const run of [await alwrity(["--test-databases"]), await runScript(START, ["--test-databases"], deploymentEnv(), undefined, 60_000)]) {
       expect(run).toMatchObject({ code: 0, stderr: "" });
       // Same table as db test (latencies, and with them the column widths, differ).
       const shape = (text: string) => text.replace(/[\d.]+ ms/g, "").replace(/[ -]+/g, " ");
       expect(shape(run.stdout)).toBe(shape(dbTest.stdout));
     }
-    for (const run of [await alwrity(["--init-databases"]), await runScript(START, ["--init-databases"], deploymentEnv())]) {
+    for (const run of [await alwrity(["--init-databases"]), await runScript(START, ["--init-databases"], deploymentEnv(), undefined, 60_000)]) {
       expect(run).toMatchObject({ code: 0 });
       expect(run.stdout).toBe(names.map((n) => `${n}: provisioned where needed and migrated\n`).join(""));
     }
@@ -62,7 +62,7 @@ describe("alwrity", () => {
       stdout: "",
       stderr: "error: npm start takes no argument, or one of the start-up flags --test-databases, --init-databases, or --dev; got --frobnicate (see alwrity --help)\n",
     });
-  }, 120_000);
+  }, 300_000);
 
   test("an unknown command is one clear line and exit 1", async () => {
     expect(await alwrity(["db", "frobnicate"])).toEqual({ code: 1, stdout: "", stderr: 'error: unknown command "db frobnicate"; see alwrity db --help\n' });
