@@ -104,8 +104,9 @@ export async function runCommandLine(args: string[]): Promise<void> {
     const { group } = found;
     if (help && words.length === 1) return console.log(groupHelp(group));
     const names = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) => c.name.slice(group.length + 1));
-    if (words.length === 1) throw new Error(`alwrity ${group} needs a command (${names.join(", ")}); see alwrity ${group} --help`);
-    throw new Error(`unknown command "${group} ${words[1]}"; see alwrity ${group} --help`);
+    // As before the table: an unknown db command is named; the other groups list their commands.
+    if (words.length > 1 && group === "db") throw new Error(`unknown command "${group} ${words[1]}"; see alwrity ${group} --help`);
+    throw new Error(`alwrity ${group} needs a command (${names.join(", ")}); see alwrity ${group} --help`);
   }
   const { command, rest } = found;
   if (help || words[0] === "help") return console.log(commandHelp(command));
