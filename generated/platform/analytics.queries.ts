@@ -142,10 +142,12 @@ export interface IPlanConversionsParams {
 /** 'PlanConversions' return type */
 export interface IPlanConversionsResult {
   changes: string;
+  conversion_rate: string | null;
   direction: string;
   from_plan: string;
   to_plan: string;
   users: string;
+  users_on_from_plan: string;
 }
 
 /** 'PlanConversions' query type */
@@ -154,12 +156,13 @@ export interface IPlanConversionsQuery {
   result: IPlanConversionsResult;
 }
 
-const planConversionsIR: any = {"usedParamSet":{"from":true,"to":true},"params":[{"name":"from","required":true,"transform":{"type":"scalar"},"locs":[{"a":178,"b":183}]},{"name":"to","required":true,"transform":{"type":"scalar"},"locs":[{"a":186,"b":189}]}],"statement":"select r.from_plan as \"from_plan!\", r.to_plan as \"to_plan!\", r.direction as \"direction!\", r.changes as \"changes!\", r.users as \"users!\"\n  from platform_analytics.plan_conversions(:from!, :to!) as r"};
+const planConversionsIR: any = {"usedParamSet":{"from":true,"to":true},"params":[{"name":"from","required":true,"transform":{"type":"scalar"},"locs":[{"a":251,"b":256}]},{"name":"to","required":true,"transform":{"type":"scalar"},"locs":[{"a":259,"b":262}]}],"statement":"select r.from_plan as \"from_plan!\", r.to_plan as \"to_plan!\", r.direction as \"direction!\", r.changes as \"changes!\", r.users as \"users!\",\n       r.users_on_from_plan as \"users_on_from_plan!\", r.conversion_rate\n  from platform_analytics.plan_conversions(:from!, :to!) as r"};
 
 /**
  * Query generated from SQL:
  * ```
- * select r.from_plan as "from_plan!", r.to_plan as "to_plan!", r.direction as "direction!", r.changes as "changes!", r.users as "users!"
+ * select r.from_plan as "from_plan!", r.to_plan as "to_plan!", r.direction as "direction!", r.changes as "changes!", r.users as "users!",
+ *        r.users_on_from_plan as "users_on_from_plan!", r.conversion_rate
  *   from platform_analytics.plan_conversions(:from!, :to!) as r
  * ```
  */

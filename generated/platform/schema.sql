@@ -368,6 +368,8 @@ CREATE INDEX plan_changes_user_requested_idx ON platform.plan_changes USING btre
 
 CREATE INDEX platform_usage_logs_user_id_id_idx ON ONLY platform.platform_usage_logs USING btree (user_id, id);
 
+CREATE INDEX subscription_plans_sort_order_idx ON platform.subscription_plans USING btree (sort_order, name);
+
 CREATE UNIQUE INDEX user_subscriptions_one_live_per_user ON platform.user_subscriptions USING btree (user_id) WHERE (status = ANY (ARRAY['trialing'::text, 'active'::text, 'past_due'::text]));
 
 CREATE INDEX user_subscriptions_plan_id_idx ON platform.user_subscriptions USING btree (plan_id);
@@ -603,28 +605,37 @@ comment on function platform_analytics.monthly_active_users(timestamp with time 
 grant execute on function platform_analytics.monthly_active_users(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_analytics.plan_conversions(from_time timestamp with time zone, to_time timestamp with time zone)
- RETURNS TABLE(from_plan text, to_plan text, direction text, changes bigint, users bigint)
+ RETURNS TABLE(from_plan text, to_plan text, direction text, changes bigint, users bigint, users_on_from_plan bigint, conversion_rate numeric)
  LANGUAGE sql
  STABLE
  SET search_path TO 'pg_catalog'
 AS $function$
   -- Each plan change is a new subscription row: consecutive rows of one user are a change.
-  select c.from_plan, c.to_plan,
-         case when c.from_price = 0 and c.to_price > 0 then 'free_to_paid'
-              when c.from_price > 0 and c.to_price = 0 then 'paid_to_free'
-              when c.to_price > c.from_price then 'upgrade'
-              when c.to_price < c.from_price then 'downgrade'
+  with subscriptions as (
+    select s.user_id, s.created_at, p.name as plan, p.price_cents as price,
+           lag(p.name) over w as from_plan, lag(p.price_cents) over w as from_price,
+           lead(s.created_at) over w as ended_at
+      from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id
+    window w as (partition by s.user_id order by s.created_at, s.id)
+  ), on_plan as (
+    -- Users on each plan at some time in the period: the base of its conversion rates.
+    select plan, count(distinct user_id) as users from subscriptions
+     where created_at < to_time and (ended_at is null or ended_at > from_time)
+     group by plan
+  )
+  select c.from_plan, c.plan,
+         case when c.from_price = 0 and c.price > 0 then 'free_to_paid'
+              when c.from_price > 0 and c.price = 0 then 'paid_to_free'
+              when c.price > c.from_price then 'upgrade'
+              when c.price < c.from_price then 'downgrade'
               else 'same_price' end,
-         count(*), count(distinct c.user_id)
-    from (select s.user_id, s.created_at,
-                 lag(p.name) over w as from_plan, p.name as to_plan,
-                 lag(p.price_cents) over w as from_price, p.price_cents as to_price
-            from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id
-          window w as (partition by s.user_id order by s.created_at, s.id)) c
+         count(*), count(distinct c.user_id), coalesce(b.users, 0),
+         round(count(distinct c.user_id)::numeric / nullif(b.users, 0), 4)
+    from subscriptions c left join on_plan b on b.plan = c.from_plan
    where c.from_plan is not null and c.created_at >= from_time and c.created_at < to_time
-   group by 1, 2, 3 order by 3, 1, 2
+   group by 1, 2, 3, b.users order by 3, 1, 2
 $function$;
-comment on function platform_analytics.plan_conversions(timestamp with time zone,timestamp with time zone) is 'Plan changes started in the period, by from and to plan: free_to_paid, paid_to_free, upgrade, downgrade or same_price.';
+comment on function platform_analytics.plan_conversions(timestamp with time zone,timestamp with time zone) is 'Plan changes started in the period, by from and to plan (free_to_paid, paid_to_free, upgrade, downgrade or same_price): the changes, the users who changed, the users on the from plan at some time in the period, and conversion_rate = users / users_on_from_plan.';
 grant execute on function platform_analytics.plan_conversions(timestamp with time zone,timestamp with time zone) to :DATABASE_PLATFORM_ADMIN;
 
 CREATE OR REPLACE FUNCTION platform_analytics.usage_by_feature(from_time timestamp with time zone, to_time timestamp with time zone)

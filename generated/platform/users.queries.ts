@@ -41,33 +41,30 @@ const findOrCreateUserIR: any = {"usedParamSet":{"clerkId":true,"email":true,"di
 export const findOrCreateUser = new PreparedQuery<IFindOrCreateUserParams,IFindOrCreateUserResult>(findOrCreateUserIR);
 
 
-/** 'RenameFromClerk' parameters type */
-export interface IRenameFromClerkParams {
-  clerkId: string;
-  displayName: string;
+/** 'UserIdOf' parameters type */
+export interface IUserIdOfParams {
+  who: string;
 }
 
-/** 'RenameFromClerk' return type */
-export interface IRenameFromClerkResult {
-  display_name: string | null;
+/** 'UserIdOf' return type */
+export interface IUserIdOfResult {
   id: string;
 }
 
-/** 'RenameFromClerk' query type */
-export interface IRenameFromClerkQuery {
-  params: IRenameFromClerkParams;
-  result: IRenameFromClerkResult;
+/** 'UserIdOf' query type */
+export interface IUserIdOfQuery {
+  params: IUserIdOfParams;
+  result: IUserIdOfResult;
 }
 
-const renameFromClerkIR: any = {"usedParamSet":{"clerkId":true,"displayName":true},"params":[{"name":"clerkId","required":true,"transform":{"type":"scalar"},"locs":[{"a":79,"b":87}]},{"name":"displayName","required":true,"transform":{"type":"scalar"},"locs":[{"a":90,"b":102}]}],"statement":"select u.id as \"id!\", u.display_name\n  from platform_backend.rename_from_clerk(:clerkId!, :displayName!) as u"};
+const userIdOfIR: any = {"usedParamSet":{"who":true},"params":[{"name":"who","required":true,"transform":{"type":"scalar"},"locs":[{"a":62,"b":66},{"a":84,"b":88}]}],"statement":"select u.id as \"id!\" from platform.users u where u.id::text = :who! or u.clerk_id = :who!"};
 
 /**
  * Query generated from SQL:
  * ```
- * select u.id as "id!", u.display_name
- *   from platform_backend.rename_from_clerk(:clerkId!, :displayName!) as u
+ * select u.id as "id!" from platform.users u where u.id::text = :who! or u.clerk_id = :who!
  * ```
  */
-export const renameFromClerk = new PreparedQuery<IRenameFromClerkParams,IRenameFromClerkResult>(renameFromClerkIR);
+export const userIdOf = new PreparedQuery<IUserIdOfParams,IUserIdOfResult>(userIdOfIR);
 
 

@@ -7,14 +7,14 @@
  */
 import path from "node:path";
 import { loadConfig } from "../config.ts";
-import { createDatabases, type Databases } from "../db/databases.ts";
-import { openDeployment } from "../bootstrap/deployment.ts";
+import type { Databases } from "../db/databases.ts";
 import { initDatabases } from "../bootstrap/init-databases.ts";
 import { topStatements } from "../ops/statement-stats.ts";
 import { backupDeployment } from "../ops/backup.ts";
 import { restoreBackup } from "../ops/restore.ts";
 import type { DatabaseKey } from "../topology.ts";
 import { auditDeployment } from "./audit.ts";
+import { withDatabases, withDeployment } from "./open-deployment.ts";
 import { formatBytes, formatTable } from "./table.ts";
 
 export const DB_COMMANDS = {
@@ -56,30 +56,23 @@ export async function runDbCommand(command: DbCommand, options: DbCommandOptions
     }
     return;
   }
-  const deployment = await openDeployment(config, { provision: false });
   if (command === "backup") {
-    try {
+    await withDeployment(async ({ deployment }) => {
       const out = path.resolve(options.out ?? path.join("backups", `${deployment.topology.prefix || "alwrity"}-${new Date().toISOString().replace(/[:.]/g, "-")}`));
       const manifest = await backupDeployment(deployment, out);
       for (const db of Object.values(manifest.databases)) {
         console.log(`${db.name}: ${db.tables.reduce((sum, t) => sum + t.rows, 0)} rows in ${db.tables.length} tables, ${formatBytes(db.bytes)} (${db.folder}/)`);
       }
       console.log(`backup written to ${out} (PostgreSQL ${manifest.server.version}; rows by COPY, gzipped)`);
-    } finally {
-      await deployment.close();
-    }
+    }, config);
     return;
   }
   if (command === "top") {
-    try {
-      await top(await topStatements(deployment, 10), options.json);
-    } finally {
-      await deployment.close();
-    }
+    await withDeployment(async ({ deployment }) => top(await topStatements(deployment, 10), options.json), config);
     return;
   }
   if (command === "audit") {
-    try {
+    await withDeployment(async ({ deployment }) => {
       const findings = await auditDeployment(deployment);
       if (options.json) console.log(JSON.stringify(findings));
       else {
@@ -90,19 +83,14 @@ export async function runDbCommand(command: DbCommand, options: DbCommandOptions
       }
       const problems = findings.orphanedUserIds.length + findings.usersWithoutProfile.length;
       if (problems > 0) throw new Error(`the audit found ${problems} problem(s) between the two databases`);
-    } finally {
-      await deployment.close();
-    }
+    }, config);
     return;
   }
-  const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
-  try {
+  await withDatabases(async (databases) => {
     if (command === "test") await test(databases);
     else if (command === "info") await info(databases, options.json);
     else await verifyRls(databases);
-  } finally {
-    await databases.close();
-  }
+  }, config);
 }
 
 async function test(databases: Databases): Promise<void> {

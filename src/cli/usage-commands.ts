@@ -5,29 +5,12 @@
  *   usage ensure-partitions   creates the partitions the job queue keeps ready (USAGE_PARTITIONS_AHEAD)
  *   usage detach-partitions   detaches old months' partitions once their totals are checked
  */
-import { loadConfig } from "../config.ts";
-import { createDatabases, type Databases } from "../db/databases.ts";
-import { openDeployment } from "../bootstrap/deployment.ts";
 import { ANALYTICS_REPORTS, analyticsReport, isAnalyticsReport, parsePeriod } from "../services/analytics.ts";
 import { detachUsagePartitions, ensureUsagePartitions } from "../services/usage.ts";
+import { withDatabases } from "./open-deployment.ts";
 import { formatTable } from "./table.ts";
 
-export const USAGE_COMMANDS = {
-  "ensure-partitions": "create the usage log's partitions for this month and the next USAGE_PARTITIONS_AHEAD months (the daily job does this too)",
-  "detach-partitions": "--older-than <YYYY-MM-DD>: detach the partitions of months ended by then, after checking their monthly totals; they stay as tables for archiving",
-} as const;
-export type UsageCommand = keyof typeof USAGE_COMMANDS;
-
-async function withDatabases<T>(fn: (databases: Databases, usagePartitionsAhead: number) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const deployment = await openDeployment(config, { provision: false });
-  const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
-  try {
-    return await fn(databases, config.worker.usagePartitionsAhead);
-  } finally {
-    await databases.close();
-  }
-}
+export type UsageCommand = "ensure-partitions" | "detach-partitions";
 
 export async function runAnalyticsCommand(report: string | undefined, options: { from?: string; to?: string; json: boolean }): Promise<void> {
   if (report === undefined || !isAnalyticsReport(report)) {
@@ -44,9 +27,9 @@ export async function runAnalyticsCommand(report: string | undefined, options: {
 
 export async function runUsageCommand(command: UsageCommand, options: { olderThan?: string }): Promise<void> {
   if (command === "detach-partitions" && options.olderThan === undefined) throw new Error("alwrity usage detach-partitions needs --older-than <YYYY-MM-DD>");
-  const names = await withDatabases((databases, ahead) =>
+  const names = await withDatabases((databases, { config }) =>
     databases.platform.withPlatformAdmin((admin) =>
-      command === "ensure-partitions" ? ensureUsagePartitions(admin, ahead) : detachUsagePartitions(admin, options.olderThan!),
+      command === "ensure-partitions" ? ensureUsagePartitions(admin, config.worker.usagePartitionsAhead) : detachUsagePartitions(admin, options.olderThan!),
     ),
   );
   const verb = command === "ensure-partitions" ? "created" : "detached";

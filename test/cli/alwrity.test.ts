@@ -9,6 +9,7 @@ import { unreachable } from "../support/closed-port.ts";
 import { runScript, type Run } from "../support/run-script.ts";
 import { deploymentEnv } from "../support/databases.ts";
 import { testDeployment } from "../support/test-deployment.ts";
+import { COMMANDS } from "../../src/cli/commands.ts";
 
 const deployment = testDeployment();
 const CLI = path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts");
@@ -18,6 +19,7 @@ function alwrity(args: string[], env: Record<string, string> = deploymentEnv(), 
 }
 
 const names = [deployment.databases.platform.name, deployment.databases.userData.name];
+const START = path.join(PROJECT_ROOT, "src", "cli", "start.ts");
 
 describe("alwrity", () => {
   test.each([[["--help"]], [["db", "--help"]], [["db", "test", "--help"]], [["db", "init", "--help"]], [["db", "info", "--help"]], [["db", "verify-rls", "--help"]], [["db", "backup", "--help"]], [["db", "restore", "--help"]], [["dev", "--help"]]])(
@@ -28,6 +30,39 @@ describe("alwrity", () => {
       expect(run.stdout).toMatch(/^usage: alwrity/);
     },
   );
+
+  test("the help is made from the command table: every command with its summary, and each command's usage from its options", async () => {
+    const help = await alwrity(["--help"], {});
+    const lines = help.stdout.split("\n");
+    for (const command of COMMANDS) {
+      const head = `  ${[command.name, command.args].filter(Boolean).join(" ")} `;
+      expect(lines.some((line) => line.startsWith(head) && line.endsWith(`  ${command.summary}`)), `${command.name} is not in alwrity --help`).toBe(true);
+    }
+    expect((await alwrity(["user", "export", "--help"], {})).stdout).toMatch(/^usage: alwrity user export <user id> \[--out <file>\]\n\neverything about the user/);
+    expect(await alwrity(["db", "info", "--to", "2020-01-01"], {})).toEqual({ code: 1, stdout: "", stderr: "error: --to is for alwrity analytics only\n" });
+    expect(await alwrity(["db", "test", "--frobnicate"], {})).toEqual({ code: 1, stdout: "", stderr: "error: unknown option --frobnicate; see alwrity --help\n" });
+    expect(await alwrity(["dev", "now"], {})).toEqual({ code: 1, stdout: "", stderr: 'error: unexpected argument "now"; see alwrity dev --help\n' });
+  }, 120_000);
+
+  test("the design document's start-up flags: alwrity --test-databases and npm start -- --test-databases are db test, --init-databases is db init", async () => {
+    const dbTest = await alwrity(["db", "test"]);
+    for (const run of [await alwrity(["--test-databases"]), await runScript(START, ["--test-databases"], deploymentEnv(), undefined, 60_000)]) {
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      // Same table as db test (latencies, and with them the column widths, differ).
+      const shape = (text: string) => text.replace(/[\d.]+ ms/g, "").replace(/[ -]+/g, " ");
+      expect(shape(run.stdout)).toBe(shape(dbTest.stdout));
+    }
+    for (const run of [await alwrity(["--init-databases"]), await runScript(START, ["--init-databases"], deploymentEnv(), undefined, 60_000)]) {
+      expect(run).toMatchObject({ code: 0 });
+      expect(run.stdout).toBe(names.map((n) => `${n}: provisioned where needed and migrated\n`).join(""));
+    }
+    expect(await alwrity(["--init-databases", "db", "test"])).toEqual({ code: 1, stdout: "", stderr: "error: --init-databases stands for alwrity db init and takes nothing else, got db\n" });
+    expect(await runScript(START, ["--frobnicate"], {})).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "error: npm start takes no argument, or one of the start-up flags --test-databases, --init-databases, or --dev; got --frobnicate (see alwrity --help)\n",
+    });
+  }, 300_000);
 
   test("an unknown command is one clear line and exit 1", async () => {
     expect(await alwrity(["db", "frobnicate"])).toEqual({ code: 1, stdout: "", stderr: 'error: unknown command "db frobnicate"; see alwrity db --help\n' });
@@ -102,8 +137,8 @@ describe("alwrity", () => {
     expect(run.stdout).toContain(`${names[1]}: 5 per-user tables, all with forced row-level security`);
   });
 
-  test("dev starts the platform, prints its summary, and stops cleanly on Ctrl-C", async () => {
-    const run = await alwrity(["dev"], deploymentEnv(), { line: /ready; press Ctrl-C to stop/, then: "SIGINT" });
+  test.each([[["dev"]], [["--dev"]]])("%j starts the platform, prints its summary, and stops cleanly on Ctrl-C", async (args) => {
+    const run = await alwrity(args, deploymentEnv(), { line: /ready; press Ctrl-C to stop/, then: "SIGINT" });
     expect(run.code).toBe(0);
     for (const name of names) expect(run.stdout).toContain(`${name}: postgresql://`);
     expect(run.stdout).not.toContain(new URL(deployment.databases.platform.apiUrl).password);

@@ -17,7 +17,8 @@ select r.plan as "plan!", r.tokens_used as "tokens_used!", r.cost_usd as "cost_u
   from platform_analytics.usage_by_plan(:from!, :to!) as r;
 
 /* @name planConversions */
-select r.from_plan as "from_plan!", r.to_plan as "to_plan!", r.direction as "direction!", r.changes as "changes!", r.users as "users!"
+select r.from_plan as "from_plan!", r.to_plan as "to_plan!", r.direction as "direction!", r.changes as "changes!", r.users as "users!",
+       r.users_on_from_plan as "users_on_from_plan!", r.conversion_rate
   from platform_analytics.plan_conversions(:from!, :to!) as r;
 
 /* @name featureAdoption */

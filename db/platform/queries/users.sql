@@ -12,3 +12,6 @@ select u.id as "id!", u.clerk_id as "clerk_id!", u.email, u.display_name,
 /* @name renameFromClerk */
 select u.id as "id!", u.display_name
   from platform_backend.rename_from_clerk(:clerkId!, :displayName!) as u;
+
+/* @name userIdOf */
+select u.id as "id!" from platform.users u where u.id::text = :who! or u.clerk_id = :who!;
