@@ -4,8 +4,12 @@
  * are covered), this drops it inside a transaction, runs that database's pgTAP
  * files in the same transaction, and expects at least one assertion to fail.
  * Everything is rolled back afterwards.
+ *
+ * A mutation is proven caught at its first failing file, so the files that
+ * name the mutated table run first and the rest only when those stay green:
+ * every mutation still runs files until one fails, or all of them.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -23,6 +27,8 @@ interface Mutation {
   key: DatabaseKey;
   label: string;
   sql: string;
+  /** The mutated table: files that name it are the likeliest to notice. */
+  table: string;
 }
 
 async function mutationsOf(key: DatabaseKey): Promise<Mutation[]> {
@@ -30,14 +36,14 @@ async function mutationsOf(key: DatabaseKey): Promise<Mutation[]> {
   await client.connect();
   try {
     const { schema } = schemas[key];
-    const { rows } = await client.query<{ label: string; sql: string }>(
+    const { rows } = await client.query<{ label: string; sql: string; table: string }>(
       `select format('drop policy %s on %s', p.polname, c.relname) as label,
-              format('drop policy %I on %I.%I', p.polname, n.nspname, c.relname) as sql
+              format('drop policy %I on %I.%I', p.polname, n.nspname, c.relname) as sql, c.relname as table
          from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = $1
        union all
        select format('no force row level security on %s', c.relname),
-              format('alter table %I.%I no force row level security', n.nspname, c.relname)
+              format('alter table %I.%I no force row level security', n.nspname, c.relname), c.relname
          from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = $1 and c.relforcerowsecurity
        order by 1`,
@@ -56,14 +62,28 @@ test("there are policies and forced tables to remove in both databases", () => {
   expect(mutations.filter((m) => m.key === "userData").length).toBeGreaterThan(3);
 });
 
-/** Runs a database's pgTAP files after `prelude`; returns every failure they report. */
-async function failuresAfter(key: DatabaseKey, prelude: string): Promise<string[]> {
-  const folder = path.join(here, schemas[key].folder);
+const files = Object.fromEntries(
+  (["platform", "userData"] as const).map((key) => {
+    const folder = path.join(here, schemas[key].folder);
+    const sql = readdirSync(folder).filter((f) => f.endsWith(".sql")).sort();
+    return [key, sql.map((name) => ({ name, path: path.join(folder, name), text: readFileSync(path.join(folder, name), "utf8") }))];
+  }),
+) as Record<DatabaseKey, Array<{ name: string; path: string; text: string }>>;
+
+/**
+ * Runs a database's pgTAP files after `prelude`, those that name `table` first
+ * (in name order within each group); with `firstOnly`, stops after the first
+ * file that reports a failure. Returns the failures reported.
+ */
+async function failuresAfter(key: DatabaseKey, prelude: string, options: { table?: string; firstOnly?: boolean } = {}): Promise<string[]> {
+  const names = (f: { text: string }) => (options.table && new RegExp(`\\b${options.table}\\b`).test(f.text) ? 0 : 1);
+  const ordered = [...files[key]].sort((a, b) => names(a) - names(b) || a.name.localeCompare(b.name));
   const caught: string[] = [];
-  for (const file of readdirSync(folder).filter((f) => f.endsWith(".sql")).sort()) {
-    const report = await runPgtapFile(deployment.adminUrlFor(key), path.join(folder, file), placeholders, prelude);
-    if (report.error) caught.push(`${file}: ${report.error}`);
-    for (const a of report.assertions) if (!a.ok && a.directive !== "TODO") caught.push(`${file}: ${a.description}`);
+  for (const file of ordered) {
+    const report = await runPgtapFile(deployment.adminUrlFor(key), file.path, placeholders, prelude);
+    if (report.error) caught.push(`${file.name}: ${report.error}`);
+    for (const a of report.assertions) if (!a.ok && a.directive !== "TODO") caught.push(`${file.name}: ${a.description}`);
+    if (options.firstOnly && caught.length > 0) break;
   }
   return caught;
 }
@@ -73,5 +93,6 @@ test.each(["platform", "userData"] as const)("control: a harmless prelude leaves
 });
 
 test.each(mutations.map((m) => [`${m.key}: ${m.label}`, m] as const))("%s makes the pgTAP suite fail", async (_, mutation) => {
-  expect(await failuresAfter(mutation.key, mutation.sql), "no assertion noticed the change").not.toEqual([]);
+  const caught = await failuresAfter(mutation.key, mutation.sql, { table: mutation.table, firstOnly: true });
+  expect(caught, "no assertion noticed the change").not.toEqual([]);
 });
