@@ -27,8 +27,9 @@ comment on schema platform_partitions is 'Monthly partitions of platform.platfor
 create schema platform_private;
 comment on schema platform_private is 'Trigger functions and helpers; never exposed, never granted.';
 
--- tables
+-- tables, each with its indexes (besides those of constraints), triggers and policies
 
+-- platform.plan_changes
 create table platform.plan_changes (
   id uuid not null default gen_random_uuid(),
   user_id uuid not null,
@@ -63,7 +64,33 @@ grant select on table platform.plan_changes to :DATABASE_PLATFORM_ADMIN;
 grant select on table platform.plan_changes to :DATABASE_AUTHENTICATED;
 grant insert (user_id, from_plan_id, to_plan_id, kind, source, state, effective_at, settled_at, subscription_id) on table platform.plan_changes to :DATABASE_PLATFORM_ADMIN;
 grant update (state, settled_at, subscription_id) on table platform.plan_changes to :DATABASE_PLATFORM_ADMIN;
+-- platform.plan_changes: indexes (besides those of constraints)
+CREATE INDEX plan_changes_from_plan_idx ON platform.plan_changes USING btree (from_plan_id);
+CREATE UNIQUE INDEX plan_changes_one_scheduled_per_user ON platform.plan_changes USING btree (user_id) WHERE (state = 'scheduled'::text);
+CREATE INDEX plan_changes_subscription_idx ON platform.plan_changes USING btree (subscription_id);
+CREATE INDEX plan_changes_to_plan_idx ON platform.plan_changes USING btree (to_plan_id);
+CREATE INDEX plan_changes_user_requested_idx ON platform.plan_changes USING btree (user_id, requested_at DESC);
+-- platform.plan_changes: triggers
+CREATE TRIGGER _100_transitions BEFORE UPDATE ON platform.plan_changes FOR EACH ROW EXECUTE FUNCTION platform_private.tg_plan_changes__transitions();
+-- platform.plan_changes: policies
+create policy admin_insert on platform.plan_changes as permissive for insert to :DATABASE_PLATFORM_ADMIN
+  with check (true);
+comment on policy admin_insert on platform.plan_changes is 'The billing service records plan changes.';
+create policy admin_select on platform.plan_changes as permissive for select to :DATABASE_PLATFORM_ADMIN
+  using (true);
+comment on policy admin_select on platform.plan_changes is 'Platform admins see every plan change.';
+create policy admin_update on platform.plan_changes as permissive for update to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_update on platform.plan_changes is 'The billing service settles scheduled changes (the trigger allows nothing else).';
+create policy no_delete on platform.plan_changes as permissive for delete to :DATABASE_PLATFORM_ADMIN
+  using (false);
+comment on policy no_delete on platform.plan_changes is 'Plan changes are history: nobody deletes them (only an account''s own removal cascades).';
+create policy select_own on platform.plan_changes as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy select_own on platform.plan_changes is 'A signed-in user sees their own plan changes, past and scheduled.';
 
+-- platform.platform_usage_logs
 create table platform.platform_usage_logs (
   id bigint not null default nextval('platform.platform_usage_log_ids'::regclass),
   user_id uuid not null,
@@ -86,7 +113,23 @@ comment on column platform.platform_usage_logs.feature is 'What was used, e.g. b
 comment on column platform.platform_usage_logs.cost_usd is 'What the operation cost the platform, in US dollars (exact).';
 grant delete, insert, select, update on table platform.platform_usage_logs to :DATABASE_PLATFORM_ADMIN;
 grant select on table platform.platform_usage_logs to :DATABASE_AUTHENTICATED;
+-- platform.platform_usage_logs: indexes (besides those of constraints)
+CREATE INDEX platform_usage_logs_user_id_id_idx ON ONLY platform.platform_usage_logs USING btree (user_id, id);
+-- platform.platform_usage_logs: triggers
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.platform_usage_logs FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
+CREATE TRIGGER _800_totals_delete AFTER DELETE ON platform.platform_usage_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
+CREATE TRIGGER _800_totals_insert AFTER INSERT ON platform.platform_usage_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
+CREATE TRIGGER _800_totals_update AFTER UPDATE ON platform.platform_usage_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
+-- platform.platform_usage_logs: policies
+create policy admin_all on platform.platform_usage_logs as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform.platform_usage_logs is 'Services record usage and the admin analyses it across users.';
+create policy select_own on platform.platform_usage_logs as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy select_own on platform.platform_usage_logs is 'A signed-in user sees their own usage.';
 
+-- platform.subscription_plans
 create table platform.subscription_plans (
   id uuid not null default gen_random_uuid(),
   name text not null,
@@ -112,7 +155,23 @@ comment on column platform.subscription_plans.features is 'Limits and flags: mon
 grant insert, select, update on table platform.subscription_plans to :DATABASE_PLATFORM_ADMIN;
 grant select on table platform.subscription_plans to :DATABASE_ANONYMOUS;
 grant select on table platform.subscription_plans to :DATABASE_AUTHENTICATED;
+-- platform.subscription_plans: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.subscription_plans FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
+-- platform.subscription_plans: policies
+create policy admin_all on platform.subscription_plans as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform.subscription_plans is 'The platform admin manages every plan.';
+create policy select_public on platform.subscription_plans as permissive for select to :DATABASE_ANONYMOUS
+  using (is_public);
+comment on policy select_public on platform.subscription_plans is 'Anonymous callers see only the plans on offer.';
+create policy select_public_or_own on platform.subscription_plans as permissive for select to :DATABASE_AUTHENTICATED
+  using ((is_public OR (id IN ( SELECT s.plan_id
+   FROM platform.user_subscriptions s
+  WHERE (s.user_id = ( SELECT platform.current_user_id() AS current_user_id))))));
+comment on policy select_public_or_own on platform.subscription_plans is 'A signed-in user sees the plans on offer and the plan they subscribe to.';
 
+-- platform.usage_monthly_totals
 create table platform.usage_monthly_totals (
   user_id uuid not null,
   month date not null,
@@ -129,7 +188,25 @@ comment on table platform.usage_monthly_totals is 'Each user''s usage per calend
 comment on column platform.usage_monthly_totals.month is 'The first day of the month (UTC).';
 grant select on table platform.usage_monthly_totals to :DATABASE_PLATFORM_ADMIN;
 grant select on table platform.usage_monthly_totals to :DATABASE_AUTHENTICATED;
+-- platform.usage_monthly_totals: policies
+create policy delete_none on platform.usage_monthly_totals as permissive for delete to :DATABASE_PLATFORM_ADMIN
+  using (false);
+comment on policy delete_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals; rows go with their user.';
+create policy insert_none on platform.usage_monthly_totals as permissive for insert to :DATABASE_PLATFORM_ADMIN
+  with check (false);
+comment on policy insert_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
+create policy select_all on platform.usage_monthly_totals as permissive for select to :DATABASE_PLATFORM_ADMIN
+  using (true);
+comment on policy select_all on platform.usage_monthly_totals is 'Services check quotas and admins analyse usage across users.';
+create policy select_own on platform.usage_monthly_totals as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy select_own on platform.usage_monthly_totals is 'A signed-in user sees their own totals.';
+create policy update_none on platform.usage_monthly_totals as permissive for update to :DATABASE_PLATFORM_ADMIN
+  using (false)
+  with check (false);
+comment on policy update_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
 
+-- platform.user_subscriptions
 create table platform.user_subscriptions (
   id uuid not null default gen_random_uuid(),
   user_id uuid not null,
@@ -152,7 +229,27 @@ alter table platform.user_subscriptions force row level security;
 comment on table platform.user_subscriptions is 'Which plan a user is on, and was on: at most one live (trialing, active or past_due) subscription per user.';
 grant insert, select, update on table platform.user_subscriptions to :DATABASE_PLATFORM_ADMIN;
 grant select on table platform.user_subscriptions to :DATABASE_AUTHENTICATED;
+-- platform.user_subscriptions: indexes (besides those of constraints)
+CREATE UNIQUE INDEX user_subscriptions_one_live_per_user ON platform.user_subscriptions USING btree (user_id) WHERE (status = ANY (ARRAY['trialing'::text, 'active'::text, 'past_due'::text]));
+CREATE INDEX user_subscriptions_plan_id_idx ON platform.user_subscriptions USING btree (plan_id);
+CREATE INDEX user_subscriptions_user_id_idx ON platform.user_subscriptions USING btree (user_id, created_at DESC);
+-- platform.user_subscriptions: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
+CREATE TRIGGER _150_history_kept BEFORE UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__history_kept();
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
+CREATE TRIGGER _500_sync_user_status AFTER INSERT OR DELETE OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__sync_user_status();
+CREATE TRIGGER _600_sync_entitlements AFTER INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__sync_entitlements();
+CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__audit();
+-- platform.user_subscriptions: policies
+create policy admin_all on platform.user_subscriptions as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform.user_subscriptions is 'The billing service (platform admin) changes subscriptions.';
+create policy select_own on platform.user_subscriptions as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy select_own on platform.user_subscriptions is 'A signed-in user sees their own subscriptions; plan changes go through the billing service.';
 
+-- platform.users
 create table platform.users (
   id uuid not null default gen_random_uuid(),
   clerk_id text not null,
@@ -177,7 +274,24 @@ comment on column platform.users.subscription_status is 'Status of the user''s l
 grant delete, insert, select, update on table platform.users to :DATABASE_PLATFORM_ADMIN;
 grant select on table platform.users to :DATABASE_AUTHENTICATED;
 grant update (display_name) on table platform.users to :DATABASE_AUTHENTICATED;
+-- platform.users: indexes (besides those of constraints)
+CREATE UNIQUE INDEX users_email_lower_key ON platform.users USING btree (lower(email));
+-- platform.users: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.users FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
+-- platform.users: policies
+create policy admin_all on platform.users as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform.users is 'The platform admin registers, maintains and removes accounts.';
+create policy select_own on platform.users as permissive for select to :DATABASE_AUTHENTICATED
+  using ((id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy select_own on platform.users is 'A signed-in user sees their own account.';
+create policy update_own on platform.users as permissive for update to :DATABASE_AUTHENTICATED
+  using ((id = ( SELECT platform.current_user_id() AS current_user_id)))
+  with check ((id = ( SELECT platform.current_user_id() AS current_user_id)));
+comment on policy update_own on platform.users is 'A signed-in user may edit their own account (only the columns granted).';
 
+-- platform_audit.events
 create table platform_audit.events (
   id bigint not null generated always as identity,
   occurred_at timestamp with time zone not null default clock_timestamp(),
@@ -195,7 +309,18 @@ alter table platform_audit.events force row level security;
 comment on table platform_audit.events is 'Security-relevant events, append-only, one row each, written in the same transaction as the event.';
 comment on column platform_audit.events.kind is 'What happened, as <subject>.<event>, e.g. subscription.started, user.deletion_requested, webhook.applied.';
 grant select on table platform_audit.events to :DATABASE_PLATFORM_ADMIN;
+-- platform_audit.events: indexes (besides those of constraints)
+CREATE INDEX events_kind_occurred_at_idx ON platform_audit.events USING btree (kind, occurred_at);
+CREATE INDEX events_user_id_occurred_at_idx ON platform_audit.events USING btree (user_id, occurred_at);
+-- platform_audit.events: triggers
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON platform_audit.events FOR EACH ROW EXECUTE FUNCTION platform_private.tg__append_only();
+CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON platform_audit.events FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg__append_only();
+-- platform_audit.events: policies
+create policy select_for_platform_admins on platform_audit.events as permissive for select to :DATABASE_PLATFORM_ADMIN
+  using (true);
+comment on policy select_for_platform_admins on platform_audit.events is 'Platform admins read every event; nobody else reads any.';
 
+-- platform_backend.account_deletions
 create table platform_backend.account_deletions (
   user_id uuid not null,
   state text not null default 'requested'::text,
@@ -217,7 +342,15 @@ comment on table platform_backend.account_deletions is 'Erasure of an account, f
 comment on column platform_backend.account_deletions.rows_erased is 'Rows removed from the user-data database so far (batches commit one by one).';
 grant select on table platform_backend.account_deletions to :DATABASE_PLATFORM_ADMIN;
 grant update (state, started_at, completed_at, rows_erased) on table platform_backend.account_deletions to :DATABASE_PLATFORM_ADMIN;
+-- platform_backend.account_deletions: triggers
+CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform_backend.account_deletions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_account_deletions__audit();
+-- platform_backend.account_deletions: policies
+create policy admin_all on platform_backend.account_deletions as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform_backend.account_deletions is 'Platform admins see every erasure and the erasure job moves it along.';
 
+-- platform_backend.billing_accounts
 create table platform_backend.billing_accounts (
   user_id uuid not null,
   stripe_customer_id text not null,
@@ -236,7 +369,17 @@ alter table platform_backend.billing_accounts enable row level security;
 alter table platform_backend.billing_accounts force row level security;
 comment on table platform_backend.billing_accounts is 'A user''s Stripe customer and subscription, and the creation time of the newest subscription event applied (older ones, arriving late, are ignored). Platform admins only.';
 grant select on table platform_backend.billing_accounts to :DATABASE_PLATFORM_ADMIN;
+-- platform_backend.billing_accounts: indexes (besides those of constraints)
+CREATE INDEX billing_accounts_subscription_idx ON platform_backend.billing_accounts USING btree (stripe_subscription_id);
+-- platform_backend.billing_accounts: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform_backend.billing_accounts FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
+-- platform_backend.billing_accounts: policies
+create policy admin_all on platform_backend.billing_accounts as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform_backend.billing_accounts is 'The billing service links customers and applies their events.';
 
+-- platform_backend.entitlement_syncs
 create table platform_backend.entitlement_syncs (
   user_id uuid not null,
   plan_name text not null,
@@ -256,7 +399,15 @@ alter table platform_backend.entitlement_syncs enable row level security;
 alter table platform_backend.entitlement_syncs force row level security;
 comment on table platform_backend.entitlement_syncs is 'The last entitlements each user''s data received, and what that data held then: over_limit when a downgrade left more projects or personas than the plan allows (nothing is deleted; creating more is refused). Platform admins only.';
 grant select on table platform_backend.entitlement_syncs to :DATABASE_PLATFORM_ADMIN;
+-- platform_backend.entitlement_syncs: indexes (besides those of constraints)
+CREATE INDEX entitlement_syncs_over_limit_idx ON platform_backend.entitlement_syncs USING btree (user_id) WHERE over_limit;
+-- platform_backend.entitlement_syncs: policies
+create policy admin_all on platform_backend.entitlement_syncs as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform_backend.entitlement_syncs is 'The sync job records what it found; admins read the over-limit report.';
 
+-- platform_backend.entitlement_versions
 create table platform_backend.entitlement_versions (
   user_id uuid not null,
   version bigint not null,
@@ -268,7 +419,12 @@ alter table platform_backend.entitlement_versions enable row level security;
 alter table platform_backend.entitlement_versions force row level security;
 comment on table platform_backend.entitlement_versions is 'Counts each user''s subscription changes. The row lock orders concurrent changes, so versions grow in commit order: the user-data database keeps the entitlements of the highest version it was given, whatever order the jobs run in.';
 grant select on table platform_backend.entitlement_versions to :DATABASE_PLATFORM_ADMIN;
+-- platform_backend.entitlement_versions: policies
+create policy admin_select on platform_backend.entitlement_versions as permissive for select to :DATABASE_PLATFORM_ADMIN
+  using (true);
+comment on policy admin_select on platform_backend.entitlement_versions is 'Platform admins and the sync job read versions; only the trigger writes them.';
 
+-- platform_backend.webhook_deliveries
 create table platform_backend.webhook_deliveries (
   delivery_id text not null,
   event_type text not null,
@@ -285,39 +441,17 @@ comment on table platform_backend.webhook_deliveries is 'Webhook deliveries alre
 comment on column platform_backend.webhook_deliveries.source is 'Who sent the delivery: clerk (svix-id) or stripe (the event id).';
 grant select on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
 grant insert (delivery_id, event_type, source) on table platform_backend.webhook_deliveries to :DATABASE_PLATFORM_ADMIN;
+-- platform_backend.webhook_deliveries: triggers
+CREATE TRIGGER _900_audit AFTER INSERT ON platform_backend.webhook_deliveries FOR EACH ROW EXECUTE FUNCTION platform_private.tg_webhook_deliveries__audit();
+-- platform_backend.webhook_deliveries: policies
+create policy admin_all on platform_backend.webhook_deliveries as permissive for all to :DATABASE_PLATFORM_ADMIN
+  using (true)
+  with check (true);
+comment on policy admin_all on platform_backend.webhook_deliveries is 'The webhook endpoint (platform admin) records what it applied.';
 
--- indexes (besides those of constraints)
+-- views, each with its triggers
 
-CREATE INDEX plan_changes_from_plan_idx ON platform.plan_changes USING btree (from_plan_id);
-
-CREATE UNIQUE INDEX plan_changes_one_scheduled_per_user ON platform.plan_changes USING btree (user_id) WHERE (state = 'scheduled'::text);
-
-CREATE INDEX plan_changes_subscription_idx ON platform.plan_changes USING btree (subscription_id);
-
-CREATE INDEX plan_changes_to_plan_idx ON platform.plan_changes USING btree (to_plan_id);
-
-CREATE INDEX plan_changes_user_requested_idx ON platform.plan_changes USING btree (user_id, requested_at DESC);
-
-CREATE INDEX platform_usage_logs_user_id_id_idx ON ONLY platform.platform_usage_logs USING btree (user_id, id);
-
-CREATE UNIQUE INDEX user_subscriptions_one_live_per_user ON platform.user_subscriptions USING btree (user_id) WHERE (status = ANY (ARRAY['trialing'::text, 'active'::text, 'past_due'::text]));
-
-CREATE INDEX user_subscriptions_plan_id_idx ON platform.user_subscriptions USING btree (plan_id);
-
-CREATE INDEX user_subscriptions_user_id_idx ON platform.user_subscriptions USING btree (user_id, created_at DESC);
-
-CREATE UNIQUE INDEX users_email_lower_key ON platform.users USING btree (lower(email));
-
-CREATE INDEX events_kind_occurred_at_idx ON platform_audit.events USING btree (kind, occurred_at);
-
-CREATE INDEX events_user_id_occurred_at_idx ON platform_audit.events USING btree (user_id, occurred_at);
-
-CREATE INDEX billing_accounts_subscription_idx ON platform_backend.billing_accounts USING btree (stripe_subscription_id);
-
-CREATE INDEX entitlement_syncs_over_limit_idx ON platform_backend.entitlement_syncs USING btree (user_id) WHERE over_limit;
-
--- views
-
+-- platform_backend.over_limit_report
 create view platform_backend.over_limit_report as
  SELECT s.user_id,
     u.email,
@@ -1378,160 +1512,3 @@ begin
 end;
 $function$;
 comment on function platform_private.tg_webhook_deliveries__audit() is 'Writes a webhook.applied audit event for each delivery applied.';
-
--- triggers
-
-CREATE TRIGGER _100_transitions BEFORE UPDATE ON platform.plan_changes FOR EACH ROW EXECUTE FUNCTION platform_private.tg_plan_changes__transitions();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.platform_usage_logs FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
-
-CREATE TRIGGER _800_totals_delete AFTER DELETE ON platform.platform_usage_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
-
-CREATE TRIGGER _800_totals_insert AFTER INSERT ON platform.platform_usage_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
-
-CREATE TRIGGER _800_totals_update AFTER UPDATE ON platform.platform_usage_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg_platform_usage_logs__totals();
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.subscription_plans FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
-
-CREATE TRIGGER _150_history_kept BEFORE UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__history_kept();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg__user_id_immutable();
-
-CREATE TRIGGER _500_sync_user_status AFTER INSERT OR DELETE OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__sync_user_status();
-
-CREATE TRIGGER _600_sync_entitlements AFTER INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__sync_entitlements();
-
-CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform.user_subscriptions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_user_subscriptions__audit();
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform.users FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
-
-CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON platform_audit.events FOR EACH ROW EXECUTE FUNCTION platform_private.tg__append_only();
-
-CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON platform_audit.events FOR EACH STATEMENT EXECUTE FUNCTION platform_private.tg__append_only();
-
-CREATE TRIGGER _900_audit AFTER INSERT OR UPDATE ON platform_backend.account_deletions FOR EACH ROW EXECUTE FUNCTION platform_private.tg_account_deletions__audit();
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON platform_backend.billing_accounts FOR EACH ROW EXECUTE FUNCTION platform_private.tg__timestamps();
-
-CREATE TRIGGER _900_audit AFTER INSERT ON platform_backend.webhook_deliveries FOR EACH ROW EXECUTE FUNCTION platform_private.tg_webhook_deliveries__audit();
-
--- policies
-
-create policy admin_insert on platform.plan_changes as permissive for insert to :DATABASE_PLATFORM_ADMIN
-  with check (true);
-comment on policy admin_insert on platform.plan_changes is 'The billing service records plan changes.';
-
-create policy admin_select on platform.plan_changes as permissive for select to :DATABASE_PLATFORM_ADMIN
-  using (true);
-comment on policy admin_select on platform.plan_changes is 'Platform admins see every plan change.';
-
-create policy admin_update on platform.plan_changes as permissive for update to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_update on platform.plan_changes is 'The billing service settles scheduled changes (the trigger allows nothing else).';
-
-create policy no_delete on platform.plan_changes as permissive for delete to :DATABASE_PLATFORM_ADMIN
-  using (false);
-comment on policy no_delete on platform.plan_changes is 'Plan changes are history: nobody deletes them (only an account''s own removal cascades).';
-
-create policy select_own on platform.plan_changes as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
-comment on policy select_own on platform.plan_changes is 'A signed-in user sees their own plan changes, past and scheduled.';
-
-create policy admin_all on platform.platform_usage_logs as permissive for all to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_all on platform.platform_usage_logs is 'Services record usage and the admin analyses it across users.';
-
-create policy select_own on platform.platform_usage_logs as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
-comment on policy select_own on platform.platform_usage_logs is 'A signed-in user sees their own usage.';
-
-create policy admin_all on platform.subscription_plans as permissive for all to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_all on platform.subscription_plans is 'The platform admin manages every plan.';
-
-create policy select_public on platform.subscription_plans as permissive for select to :DATABASE_ANONYMOUS
-  using (is_public);
-comment on policy select_public on platform.subscription_plans is 'Anonymous callers see only the plans on offer.';
-
-create policy select_public_or_own on platform.subscription_plans as permissive for select to :DATABASE_AUTHENTICATED
-  using ((is_public OR (id IN ( SELECT s.plan_id
-   FROM platform.user_subscriptions s
-  WHERE (s.user_id = ( SELECT platform.current_user_id() AS current_user_id))))));
-comment on policy select_public_or_own on platform.subscription_plans is 'A signed-in user sees the plans on offer and the plan they subscribe to.';
-
-create policy delete_none on platform.usage_monthly_totals as permissive for delete to :DATABASE_PLATFORM_ADMIN
-  using (false);
-comment on policy delete_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals; rows go with their user.';
-
-create policy insert_none on platform.usage_monthly_totals as permissive for insert to :DATABASE_PLATFORM_ADMIN
-  with check (false);
-comment on policy insert_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
-
-create policy select_all on platform.usage_monthly_totals as permissive for select to :DATABASE_PLATFORM_ADMIN
-  using (true);
-comment on policy select_all on platform.usage_monthly_totals is 'Services check quotas and admins analyse usage across users.';
-
-create policy select_own on platform.usage_monthly_totals as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
-comment on policy select_own on platform.usage_monthly_totals is 'A signed-in user sees their own totals.';
-
-create policy update_none on platform.usage_monthly_totals as permissive for update to :DATABASE_PLATFORM_ADMIN
-  using (false)
-  with check (false);
-comment on policy update_none on platform.usage_monthly_totals is 'Only the usage-log triggers (definer rights) write totals.';
-
-create policy admin_all on platform.user_subscriptions as permissive for all to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_all on platform.user_subscriptions is 'The billing service (platform admin) changes subscriptions.';
-
-create policy select_own on platform.user_subscriptions as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT platform.current_user_id() AS current_user_id)));
-comment on policy select_own on platform.user_subscriptions is 'A signed-in user sees their own subscriptions; plan changes go through the billing service.';
-
-create policy admin_all on platform.users as permissive for all to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_all on platform.users is 'The platform admin registers, maintains and removes accounts.';
-
-create policy select_own on platform.users as permissive for select to :DATABASE_AUTHENTICATED
-  using ((id = ( SELECT platform.current_user_id() AS current_user_id)));
-comment on policy select_own on platform.users is 'A signed-in user sees their own account.';
-
-create policy update_own on platform.users as permissive for update to :DATABASE_AUTHENTICATED
-  using ((id = ( SELECT platform.current_user_id() AS current_user_id)))
-  with check ((id = ( SELECT platform.current_user_id() AS current_user_id)));
-comment on policy update_own on platform.users is 'A signed-in user may edit their own account (only the columns granted).';
-
-create policy select_for_platform_admins on platform_audit.events as permissive for select to :DATABASE_PLATFORM_ADMIN
-  using (true);
-comment on policy select_for_platform_admins on platform_audit.events is 'Platform admins read every event; nobody else reads any.';
-
-create policy admin_all on platform_backend.account_deletions as permissive for all to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_all on platform_backend.account_deletions is 'Platform admins see every erasure and the erasure job moves it along.';
-
-create policy admin_all on platform_backend.billing_accounts as permissive for all to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_all on platform_backend.billing_accounts is 'The billing service links customers and applies their events.';
-
-create policy admin_all on platform_backend.entitlement_syncs as permissive for all to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_all on platform_backend.entitlement_syncs is 'The sync job records what it found; admins read the over-limit report.';
-
-create policy admin_select on platform_backend.entitlement_versions as permissive for select to :DATABASE_PLATFORM_ADMIN
-  using (true);
-comment on policy admin_select on platform_backend.entitlement_versions is 'Platform admins and the sync job read versions; only the trigger writes them.';
-
-create policy admin_all on platform_backend.webhook_deliveries as permissive for all to :DATABASE_PLATFORM_ADMIN
-  using (true)
-  with check (true);
-comment on policy admin_all on platform_backend.webhook_deliveries is 'The webhook endpoint (platform admin) records what it applied.';

@@ -22,8 +22,9 @@ comment on type user_data.asset_type is 'The kinds of content an asset can be.';
 create type user_data.project_type as enum ('blog', 'podcast', 'video', 'research', 'social', 'newsletter', 'ebook', 'other');
 comment on type user_data.project_type is 'The kinds of work a project holds.';
 
--- tables
+-- tables, each with its indexes (besides those of constraints), triggers and policies
 
+-- user_data.user_content_assets
 create table user_data.user_content_assets (
   id uuid not null default gen_random_uuid(),
   user_id uuid not null default user_data.current_user_id(),
@@ -51,7 +52,32 @@ comment on column user_data.user_content_assets.seo_data is 'Keywords, meta desc
 grant delete, select on table user_data.user_content_assets to :DATABASE_AUTHENTICATED;
 grant insert (id, user_id, project_id, persona_id, asset_type, title, content, seo_data) on table user_data.user_content_assets to :DATABASE_AUTHENTICATED;
 grant update (project_id, persona_id, asset_type, title, content, seo_data) on table user_data.user_content_assets to :DATABASE_AUTHENTICATED;
+-- user_data.user_content_assets: indexes (besides those of constraints)
+CREATE INDEX user_content_assets_persona_idx ON user_data.user_content_assets USING btree (user_id, persona_id) WHERE (persona_id IS NOT NULL);
+CREATE INDEX user_content_assets_project_recent_idx ON user_data.user_content_assets USING btree (user_id, project_id, created_at DESC);
+CREATE INDEX user_content_assets_user_recent_idx ON user_data.user_content_assets USING btree (user_id, created_at DESC);
+CREATE INDEX user_content_assets_user_title_idx ON user_data.user_content_assets USING btree (user_id, title);
+CREATE INDEX user_content_assets_user_type_idx ON user_data.user_content_assets USING btree (user_id, asset_type, created_at DESC);
+CREATE INDEX user_content_assets_user_updated_idx ON user_data.user_content_assets USING btree (user_id, updated_at DESC);
+-- user_data.user_content_assets: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+-- user_data.user_content_assets: policies
+create policy delete_own on user_data.user_content_assets as permissive for delete to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy delete_own on user_data.user_content_assets is NULL;
+create policy insert_own on user_data.user_content_assets as permissive for insert to :DATABASE_AUTHENTICATED
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy insert_own on user_data.user_content_assets is 'New assets belong to the signed-in user; the composite foreign key keeps them in that user''s projects.';
+create policy select_own on user_data.user_content_assets as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy select_own on user_data.user_content_assets is 'A signed-in user reads only their own assets.';
+create policy update_own on user_data.user_content_assets as permissive for update to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy update_own on user_data.user_content_assets is NULL;
 
+-- user_data.user_entitlements
 create table user_data.user_entitlements (
   user_id uuid not null default user_data.current_user_id(),
   plan_name text not null,
@@ -73,7 +99,25 @@ alter table user_data.user_entitlements force row level security;
 comment on table user_data.user_entitlements is 'The limits of each user''s plan, as the platform last sent them (null = unlimited). A user without a row is held to the Free plan''s limits. Written only by the job worker, through user_data_backend.apply_entitlements.';
 comment on column user_data.user_entitlements.version is 'The platform''s count of the user''s subscription changes: a sync carrying a lower one is stale and ignored.';
 grant select on table user_data.user_entitlements to :DATABASE_AUTHENTICATED;
+-- user_data.user_entitlements: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_entitlements FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_entitlements FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+-- user_data.user_entitlements: policies
+create policy delete_by_worker on user_data.user_entitlements as permissive for delete to :DATABASE_WORKER
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy delete_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
+create policy insert_by_worker on user_data.user_entitlements as permissive for insert to :DATABASE_WORKER
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy insert_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
+create policy select_own on user_data.user_entitlements as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy select_own on user_data.user_entitlements is 'A signed-in user reads their own limits, never changes them.';
+create policy update_by_worker on user_data.user_entitlements as permissive for update to :DATABASE_WORKER
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy update_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
 
+-- user_data.user_personas
 create table user_data.user_personas (
   id uuid not null default gen_random_uuid(),
   user_id uuid not null default user_data.current_user_id(),
@@ -96,7 +140,29 @@ comment on column user_data.user_personas.characteristics is 'Tone, style, vocab
 grant delete, select on table user_data.user_personas to :DATABASE_AUTHENTICATED;
 grant insert (id, user_id, persona_name, description, characteristics) on table user_data.user_personas to :DATABASE_AUTHENTICATED;
 grant update (persona_name, description, characteristics) on table user_data.user_personas to :DATABASE_AUTHENTICATED;
+-- user_data.user_personas: indexes (besides those of constraints)
+CREATE INDEX user_personas_user_created_idx ON user_data.user_personas USING btree (user_id, created_at DESC);
+CREATE INDEX user_personas_user_updated_idx ON user_data.user_personas USING btree (user_id, updated_at DESC);
+-- user_data.user_personas: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+CREATE TRIGGER _300_within_plan BEFORE INSERT ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__within_plan();
+-- user_data.user_personas: policies
+create policy delete_own on user_data.user_personas as permissive for delete to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy delete_own on user_data.user_personas is NULL;
+create policy insert_own on user_data.user_personas as permissive for insert to :DATABASE_AUTHENTICATED
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy insert_own on user_data.user_personas is NULL;
+create policy select_own on user_data.user_personas as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy select_own on user_data.user_personas is NULL;
+create policy update_own on user_data.user_personas as permissive for update to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy update_own on user_data.user_personas is NULL;
 
+-- user_data.user_profiles
 create table user_data.user_profiles (
   user_id uuid not null default user_data.current_user_id(),
   business_name text,
@@ -122,7 +188,25 @@ comment on column user_data.user_profiles.preferences is 'UI and generation pref
 grant delete, select on table user_data.user_profiles to :DATABASE_AUTHENTICATED;
 grant insert (user_id, business_name, industry, website_url, content_goals, preferences) on table user_data.user_profiles to :DATABASE_AUTHENTICATED;
 grant update (business_name, industry, website_url, content_goals, preferences) on table user_data.user_profiles to :DATABASE_AUTHENTICATED;
+-- user_data.user_profiles: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_profiles FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_profiles FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+-- user_data.user_profiles: policies
+create policy delete_own on user_data.user_profiles as permissive for delete to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy delete_own on user_data.user_profiles is NULL;
+create policy insert_own on user_data.user_profiles as permissive for insert to :DATABASE_AUTHENTICATED
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy insert_own on user_data.user_profiles is NULL;
+create policy select_own on user_data.user_profiles as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy select_own on user_data.user_profiles is NULL;
+create policy update_own on user_data.user_profiles as permissive for update to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy update_own on user_data.user_profiles is NULL;
 
+-- user_data.user_projects
 create table user_data.user_projects (
   id uuid not null default gen_random_uuid(),
   user_id uuid not null default user_data.current_user_id(),
@@ -146,34 +230,30 @@ comment on column user_data.user_projects.project_metadata is 'Free-form setting
 grant delete, select on table user_data.user_projects to :DATABASE_AUTHENTICATED;
 grant insert (id, user_id, project_name, project_type, description, project_metadata, is_archived) on table user_data.user_projects to :DATABASE_AUTHENTICATED;
 grant update (project_name, project_type, description, project_metadata, is_archived) on table user_data.user_projects to :DATABASE_AUTHENTICATED;
-
--- indexes (besides those of constraints)
-
-CREATE INDEX user_content_assets_persona_idx ON user_data.user_content_assets USING btree (user_id, persona_id) WHERE (persona_id IS NOT NULL);
-
-CREATE INDEX user_content_assets_project_recent_idx ON user_data.user_content_assets USING btree (user_id, project_id, created_at DESC);
-
-CREATE INDEX user_content_assets_user_recent_idx ON user_data.user_content_assets USING btree (user_id, created_at DESC);
-
-CREATE INDEX user_content_assets_user_title_idx ON user_data.user_content_assets USING btree (user_id, title);
-
-CREATE INDEX user_content_assets_user_type_idx ON user_data.user_content_assets USING btree (user_id, asset_type, created_at DESC);
-
-CREATE INDEX user_content_assets_user_updated_idx ON user_data.user_content_assets USING btree (user_id, updated_at DESC);
-
-CREATE INDEX user_personas_user_created_idx ON user_data.user_personas USING btree (user_id, created_at DESC);
-
-CREATE INDEX user_personas_user_updated_idx ON user_data.user_personas USING btree (user_id, updated_at DESC);
-
+-- user_data.user_projects: indexes (besides those of constraints)
 CREATE INDEX user_projects_user_archived_idx ON user_data.user_projects USING btree (user_id, is_archived, created_at DESC);
-
 CREATE INDEX user_projects_user_name_idx ON user_data.user_projects USING btree (user_id, project_name);
-
 CREATE INDEX user_projects_user_recent_idx ON user_data.user_projects USING btree (user_id, created_at DESC);
-
 CREATE INDEX user_projects_user_type_idx ON user_data.user_projects USING btree (user_id, project_type, created_at DESC);
-
 CREATE INDEX user_projects_user_updated_idx ON user_data.user_projects USING btree (user_id, updated_at DESC);
+-- user_data.user_projects: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+CREATE TRIGGER _300_within_plan BEFORE INSERT ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__within_plan();
+-- user_data.user_projects: policies
+create policy delete_own on user_data.user_projects as permissive for delete to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy delete_own on user_data.user_projects is NULL;
+create policy insert_own on user_data.user_projects as permissive for insert to :DATABASE_AUTHENTICATED
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy insert_own on user_data.user_projects is NULL;
+create policy select_own on user_data.user_projects as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy select_own on user_data.user_projects is NULL;
+create policy update_own on user_data.user_projects as permissive for update to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy update_own on user_data.user_projects is NULL;
 
 -- functions
 
@@ -353,116 +433,3 @@ begin
 end;
 $function$;
 comment on function user_data_private.tg__within_plan() is 'Refuses (SQLSTATE 53400, naming the limit, its value and the plan) a project or persona the signed-in user would create beyond their max_projects / max_personas. Definer rights: it reads the entitlements through a private helper.';
-
--- triggers
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_entitlements FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_entitlements FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
-
-CREATE TRIGGER _300_within_plan BEFORE INSERT ON user_data.user_personas FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__within_plan();
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_profiles FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_profiles FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
-
-CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
-
-CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
-
-CREATE TRIGGER _300_within_plan BEFORE INSERT ON user_data.user_projects FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__within_plan();
-
--- policies
-
-create policy delete_own on user_data.user_content_assets as permissive for delete to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy delete_own on user_data.user_content_assets is NULL;
-
-create policy insert_own on user_data.user_content_assets as permissive for insert to :DATABASE_AUTHENTICATED
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy insert_own on user_data.user_content_assets is 'New assets belong to the signed-in user; the composite foreign key keeps them in that user''s projects.';
-
-create policy select_own on user_data.user_content_assets as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy select_own on user_data.user_content_assets is 'A signed-in user reads only their own assets.';
-
-create policy update_own on user_data.user_content_assets as permissive for update to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy update_own on user_data.user_content_assets is NULL;
-
-create policy delete_by_worker on user_data.user_entitlements as permissive for delete to :DATABASE_WORKER
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy delete_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
-
-create policy insert_by_worker on user_data.user_entitlements as permissive for insert to :DATABASE_WORKER
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy insert_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
-
-create policy select_own on user_data.user_entitlements as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy select_own on user_data.user_entitlements is 'A signed-in user reads their own limits, never changes them.';
-
-create policy update_by_worker on user_data.user_entitlements as permissive for update to :DATABASE_WORKER
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy update_by_worker on user_data.user_entitlements is 'Only the job worker writes entitlements (through apply_entitlements).';
-
-create policy delete_own on user_data.user_personas as permissive for delete to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy delete_own on user_data.user_personas is NULL;
-
-create policy insert_own on user_data.user_personas as permissive for insert to :DATABASE_AUTHENTICATED
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy insert_own on user_data.user_personas is NULL;
-
-create policy select_own on user_data.user_personas as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy select_own on user_data.user_personas is NULL;
-
-create policy update_own on user_data.user_personas as permissive for update to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy update_own on user_data.user_personas is NULL;
-
-create policy delete_own on user_data.user_profiles as permissive for delete to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy delete_own on user_data.user_profiles is NULL;
-
-create policy insert_own on user_data.user_profiles as permissive for insert to :DATABASE_AUTHENTICATED
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy insert_own on user_data.user_profiles is NULL;
-
-create policy select_own on user_data.user_profiles as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy select_own on user_data.user_profiles is NULL;
-
-create policy update_own on user_data.user_profiles as permissive for update to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy update_own on user_data.user_profiles is NULL;
-
-create policy delete_own on user_data.user_projects as permissive for delete to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy delete_own on user_data.user_projects is NULL;
-
-create policy insert_own on user_data.user_projects as permissive for insert to :DATABASE_AUTHENTICATED
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy insert_own on user_data.user_projects is NULL;
-
-create policy select_own on user_data.user_projects as permissive for select to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy select_own on user_data.user_projects is NULL;
-
-create policy update_own on user_data.user_projects as permissive for update to :DATABASE_AUTHENTICATED
-  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
-  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
-comment on policy update_own on user_data.user_projects is NULL;

@@ -6,21 +6,17 @@
  * Everything is rolled back afterwards.
  *
  * A mutation is proven caught at its first failing file, so the files that
- * name the mutated table run first and the rest only when those stay green:
- * every mutation still runs files until one fails, or all of them.
+ * name the mutated table most run first and the rest only while those stay
+ * green: every mutation still runs files until one fails, or all of them.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { expect, test } from "vitest";
 import { databaseSpec, type DatabaseKey } from "../../src/topology.ts";
-import { runPgtapFile } from "../support/pgtap-runner.ts";
+import { pgtapFiles, runPgtapFile, type PgtapFile } from "../support/pgtap-runner.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const deployment = testDeployment();
-const placeholders = deployment.topology.placeholders();
 const schemas = { platform: databaseSpec("platform"), userData: databaseSpec("userData") } satisfies Record<DatabaseKey, { schema: string; folder: string }>;
 
 interface Mutation {
@@ -63,26 +59,28 @@ test("there are policies and forced tables to remove in both databases", () => {
 });
 
 const files = Object.fromEntries(
-  (["platform", "userData"] as const).map((key) => {
-    const folder = path.join(here, schemas[key].folder);
-    const sql = readdirSync(folder).filter((f) => f.endsWith(".sql")).sort();
-    return [key, sql.map((name) => ({ name, path: path.join(folder, name), text: readFileSync(path.join(folder, name), "utf8") }))];
-  }),
-) as Record<DatabaseKey, Array<{ name: string; path: string; text: string }>>;
+  (["platform", "userData"] as const).map((key) => [
+    key,
+    pgtapFiles(deployment.topology)
+      .filter((f) => f.key === key)
+      .map((f) => ({ ...f, text: readFileSync(f.path, "utf8") })),
+  ]),
+) as Record<DatabaseKey, Array<PgtapFile & { text: string }>>;
 
 /**
- * Runs a database's pgTAP files after `prelude`, those that name `table` first
- * (in name order within each group); with `firstOnly`, stops after the first
- * file that reports a failure. Returns the failures reported.
+ * Runs a database's pgTAP files after `prelude`, those that name `table` most
+ * often first (a catalog file names every table once; the file exercising the
+ * table names it throughout); with `firstOnly`, stops after the first file
+ * that reports a failure. Returns the failures reported.
  */
 async function failuresAfter(key: DatabaseKey, prelude: string, options: { table?: string; firstOnly?: boolean } = {}): Promise<string[]> {
-  const names = (f: { text: string }) => (options.table && new RegExp(`\\b${options.table}\\b`).test(f.text) ? 0 : 1);
-  const ordered = [...files[key]].sort((a, b) => names(a) - names(b) || a.name.localeCompare(b.name));
+  const mentions = (f: { text: string }) => (options.table ? (f.text.match(new RegExp(`\\b${options.table}\\b`, "g")) ?? []).length : 0);
+  const ordered = [...files[key]].sort((a, b) => mentions(b) - mentions(a) || a.label.localeCompare(b.label));
   const caught: string[] = [];
   for (const file of ordered) {
-    const report = await runPgtapFile(deployment.adminUrlFor(key), file.path, placeholders, prelude);
-    if (report.error) caught.push(`${file.name}: ${report.error}`);
-    for (const a of report.assertions) if (!a.ok && a.directive !== "TODO") caught.push(`${file.name}: ${a.description}`);
+    const report = await runPgtapFile(deployment.adminUrlFor(key), file.path, file.placeholders, prelude);
+    if (report.error) caught.push(`${file.label}: ${report.error}`);
+    for (const a of report.assertions) if (!a.ok && a.directive !== "TODO") caught.push(`${file.label}: ${a.description}`);
     if (options.firstOnly && caught.length > 0) break;
   }
   return caught;
