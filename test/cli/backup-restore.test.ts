@@ -24,6 +24,7 @@ import { gql, startApiProcess } from "../support/api-process.ts";
 import { pg15AdminUrl } from "../support/pg15.ts";
 import { runScript } from "../support/run-script.ts";
 import { testDeployment } from "../support/test-deployment.ts";
+import { connect } from "../support/connect.ts";
 
 const CLI = path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts");
 const run = randomBytes(4).toString("hex");
@@ -38,14 +39,8 @@ function cli(args: string[], prefix: string, timeoutMs = 120_000) {
   return runScript(CLI, args, { ENVIRONMENT: "test", HOME: process.env.HOME ?? "", DATABASE_ADMIN_URL: adminUrl, DATABASE_ENV_PREFIX: prefix }, undefined, timeoutMs);
 }
 
-async function onDb<T>(topology: Topology, key: "platform" | "userData", fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: onDatabase(adminUrl, topology.database(key).name) });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+function onDb<T>(topology: Topology, key: "platform" | "userData", fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return connect(onDatabase(adminUrl, topology.database(key).name), fn);
 }
 
 beforeAll(async () => {

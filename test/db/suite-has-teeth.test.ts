@@ -10,9 +10,9 @@
  * green: every mutation still runs files until one fails, or all of them.
  */
 import { readFileSync } from "node:fs";
-import pg from "pg";
 import { expect, test } from "vitest";
 import { databaseSpec, type DatabaseKey } from "../../src/topology.ts";
+import { connect } from "../support/connect.ts";
 import { pgtapFiles, runPgtapFile, type PgtapFile } from "../support/pgtap-runner.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
@@ -28,9 +28,7 @@ interface Mutation {
 }
 
 async function mutationsOf(key: DatabaseKey): Promise<Mutation[]> {
-  const client = new pg.Client({ connectionString: deployment.adminUrlFor(key) });
-  await client.connect();
-  try {
+  return connect(deployment.adminUrlFor(key), async (client) => {
     const { schema } = schemas[key];
     const { rows } = await client.query<{ label: string; sql: string; table: string }>(
       `select format('drop policy %s on %s', p.polname, c.relname) as label,
@@ -46,9 +44,7 @@ async function mutationsOf(key: DatabaseKey): Promise<Mutation[]> {
       [schema],
     );
     return rows.map((r) => ({ key, ...r }));
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 const mutations = [...(await mutationsOf("platform")), ...(await mutationsOf("userData"))];
