@@ -1,8 +1,10 @@
 /**
  * The schema of a database as it stands after all migrations, as one SQL
  * text a reviewer can read (generated/<folder>/schema.sql): schemas, types,
- * tables with their columns, constraints, row-level security, indexes,
- * functions, triggers, policies, views, comments and grants.
+ * then each table with everything that guards or serves it together (its
+ * columns, constraints, row-level security, comments, grants, then its
+ * indexes, triggers and policies), so a review of a table's row-level
+ * security is one read; then views (likewise) and functions.
  *
  * Written from the catalog here rather than by pg_dump: the embedded server
  * (PostgreSQL 18) ships no pg_dump, and Debian's pg_dump 15 refuses to dump a
@@ -36,7 +38,55 @@ const GRANTS = (acl: string, object: string, owner: string) => `
    where a.grantee <> ${owner}
    group by a.grantee`;
 
-const SECTIONS: Array<{ title: string; sql: string }> = [
+/**
+ * Sections print their rows (k: the sort key, text) in order of k. A section
+ * with `parts` is one of relations: after each relation come the rows of its
+ * parts whose `t` names it (format('%I.%I', schema, name), as its k).
+ */
+interface Section {
+  title: string;
+  sql: string;
+  parts?: Part[];
+}
+
+interface Part {
+  title: string;
+  /** Rows of (t, k, text): t the relation it belongs to. */
+  sql: string;
+}
+
+/** What belongs to a table or view, printed right after it. */
+const PARTS: Part[] = [
+  {
+    title: "indexes (besides those of constraints)",
+    sql: `
+      select format('%I.%I', tn.nspname, t.relname) as t, format('%I.%I', n.nspname, i.relname) as k, pg_get_indexdef(i.oid) || ';'
+        from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace
+        join pg_class t on t.oid = x.indrelid join pg_namespace tn on tn.oid = t.relnamespace
+       where ${OWN("n")} and not exists (select 1 from pg_constraint k where k.conindid = i.oid and k.contype in ('p', 'u', 'x'))
+         and not t.relispartition`,
+  },
+  {
+    title: "triggers",
+    sql: `
+      select format('%I.%I', n.nspname, c.relname) as t, format('%s %s', t.tgrelid::regclass, t.tgname) as k, pg_get_triggerdef(t.oid) || ';'
+        from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+       where not t.tgisinternal and not c.relispartition and ${OWN("n")}`,
+  },
+  {
+    title: "policies",
+    sql: `
+      select format('%I.%I', p.schemaname, p.tablename) as t, format('%I.%I %I', p.schemaname, p.tablename, p.policyname) as k,
+             format('create policy %I on %I.%I as %s for %s to %s', p.policyname, p.schemaname, p.tablename, lower(p.permissive), lower(p.cmd),
+                    (select string_agg(r, ', ' order by r) from unnest(p.roles) as r))
+             || coalesce(E'\\n  using (' || p.qual || ')', '') || coalesce(E'\\n  with check (' || p.with_check || ')', '') || ';'
+             || coalesce(E'\\n' || format('comment on policy %I on %I.%I is %L;', p.policyname, p.schemaname, p.tablename,
+                  (select obj_description(y.oid, 'pg_policy') from pg_policy y where y.polname = p.policyname and y.polrelid = format('%I.%I', p.schemaname, p.tablename)::regclass)), '')
+        from pg_policies p join pg_namespace n on n.nspname = p.schemaname where ${OWN("n")}`,
+  },
+];
+
+const SECTIONS: Section[] = [
   {
     title: "schemas",
     sql: `
@@ -56,7 +106,7 @@ const SECTIONS: Array<{ title: string; sql: string }> = [
        where t.typtype = 'e' and ${OWN("n")}`,
   },
   {
-    title: "tables",
+    title: "tables, each with its indexes (besides those of constraints), triggers and policies",
     sql: `
       select format('%I.%I', n.nspname, c.relname) as k,
              format(E'create table %I.%I (\\n%s\\n)%s;', n.nspname, c.relname, concat_ws(E',\\n',
@@ -86,22 +136,16 @@ const SECTIONS: Array<{ title: string; sql: string }> = [
                    group by p.grantee, p.privilege_type) as x (g)), '')
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where c.relkind in ('r', 'p') and not c.relispartition and ${OWN("n")}`,
+    parts: PARTS,
   },
   {
-    title: "indexes (besides those of constraints)",
-    sql: `
-      select format('%I.%I', n.nspname, i.relname) as k, pg_get_indexdef(i.oid) || ';'
-        from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace
-       where ${OWN("n")} and not exists (select 1 from pg_constraint k where k.conindid = i.oid and k.contype in ('p', 'u', 'x'))
-         and not (select t.relispartition from pg_class t where t.oid = x.indrelid)`,
-  },
-  {
-    title: "views",
+    title: "views, each with its triggers",
     sql: `
       select format('%I.%I', n.nspname, c.relname) as k, format(E'create view %I.%I as\\n%s', n.nspname, c.relname, pg_get_viewdef(c.oid))
              || coalesce((select E'\\n' || string_agg(g, E'\\n' order by g) from (${GRANTS("c.relacl", "format('table %I.%I', n.nspname, c.relname)", "c.relowner")}) as x (g)), '')
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where c.relkind in ('v', 'm') and ${OWN("n")}`,
+    parts: PARTS,
   },
   {
     title: "functions",
@@ -112,35 +156,37 @@ const SECTIONS: Array<{ title: string; sql: string }> = [
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
        where ${OWN("n")} and p.prokind in ('f', 'p')`,
   },
-  {
-    title: "triggers",
-    sql: `
-      select format('%s %s', t.tgrelid::regclass, t.tgname) as k, pg_get_triggerdef(t.oid) || ';'
-        from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
-       where not t.tgisinternal and not c.relispartition and ${OWN("n")}`,
-  },
-  {
-    title: "policies",
-    sql: `
-      select format('%I.%I %I', p.schemaname, p.tablename, p.policyname) as k,
-             format('create policy %I on %I.%I as %s for %s to %s', p.policyname, p.schemaname, p.tablename, lower(p.permissive), lower(p.cmd),
-                    (select string_agg(r, ', ' order by r) from unnest(p.roles) as r))
-             || coalesce(E'\\n  using (' || p.qual || ')', '') || coalesce(E'\\n  with check (' || p.with_check || ')', '') || ';'
-             || coalesce(E'\\n' || format('comment on policy %I on %I.%I is %L;', p.policyname, p.schemaname, p.tablename,
-                  (select obj_description(y.oid, 'pg_policy') from pg_policy y where y.polname = p.policyname and y.polrelid = format('%I.%I', p.schemaname, p.tablename)::regclass)), '')
-        from pg_policies p join pg_namespace n on n.nspname = p.schemaname where ${OWN("n")}`,
-  },
 ];
 
 /** Reads the schema through `client` (a login that may read the catalog) and prints it. */
 export async function dumpSchema(client: Pick<pg.Client, "query">, topology: Topology): Promise<string> {
-  const parts: string[] = [DUMP_HEADER];
+  const rowsOf = async <R extends { k: string; text: string }>(sql: string, columns = "k, text") =>
+    (await client.query<R>(`select ${columns} from (${sql}) as s (${columns}) order by k collate "C"`)).rows;
+  const parts: Array<{ part: Part; rows: Array<{ t: string; k: string; text: string }> }> = [];
+  for (const part of PARTS) parts.push({ part, rows: await rowsOf<{ t: string; k: string; text: string }>(part.sql, "t, k, text") });
+  const printed = new Set<string>();
+  const out: string[] = [DUMP_HEADER];
   for (const section of SECTIONS) {
-    const { rows } = await client.query<{ k: string; text: string }>(`select k, text from (${section.sql}) as s (k, text) order by k collate "C"`);
+    const rows = await rowsOf(section.sql);
     if (rows.length === 0) continue;
-    parts.push(`\n-- ${section.title}\n`, ...rows.map((r) => `\n${r.text}\n`));
+    out.push(`\n-- ${section.title}\n`);
+    for (const row of rows) {
+      if (!section.parts) {
+        out.push(`\n${row.text}\n`);
+        continue;
+      }
+      out.push(`\n-- ${row.k}\n${row.text}\n`);
+      for (const { part, rows: partRows } of parts) {
+        const own = partRows.filter((r) => r.t === row.k);
+        if (own.length > 0) out.push(`-- ${row.k}: ${part.title}\n`, ...own.map((r) => `${r.text}\n`));
+        for (const r of own) printed.add(`${part.title} ${r.k}`);
+      }
+    }
   }
-  return placeholdersForRoles(parts.join(""), topology);
+  // Everything belongs to a table or view; a part that does not would otherwise vanish from the review.
+  const stray = parts.flatMap(({ part, rows }) => rows.filter((r) => !printed.has(`${part.title} ${r.k}`)).map((r) => `${part.title}: ${r.k} (on ${r.t})`));
+  if (stray.length > 0) throw new Error(`schema dump: these belong to no table or view it prints: ${stray.join("; ")}`);
+  return placeholdersForRoles(out.join(""), topology);
 }
 
 /** Role names become the placeholders migrations use, so the text does not depend on the environment prefix. */

@@ -13,6 +13,7 @@ import { gql, startApiProcess, type ApiProcess } from "../support/api-process.ts
 import { startMixedLoad, type MixedLoad, type Outcome } from "../support/mixed-load.ts";
 import { giveUnlimitedPlan } from "../support/unlimited-plan.ts";
 import { startOwnServer, type OwnServer } from "../support/own-server.ts";
+import { connect } from "../support/connect.ts";
 
 let server: OwnServer;
 let api: ApiProcess;
@@ -34,14 +35,8 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function ownerQuery<T extends pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
+function ownerQuery<T extends pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
+  return connect(url, async (client) => (await client.query<T>(sql, values)).rows);
 }
 
 /** Runs the load, does `disruption` after a second of it, keeps loading until 2 s of successes after recovery. */

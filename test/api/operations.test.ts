@@ -17,6 +17,7 @@ import { checkMetrics } from "../support/promtool.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 import { makeClerkKeys } from "./api-harness.ts";
 import type { ReadinessCheck } from "../../src/api/http/operations.ts";
+import { connect } from "../support/connect.ts";
 
 interface Running {
   api: ApiServer;
@@ -230,16 +231,10 @@ describe("metrics access", () => {
 describe("not ready", () => {
   const own = ownDeployment();
 
-  const asAdmin = async <T>(database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> => {
+  const asAdmin = <T>(database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> => {
     const url = new URL(testDeployment().adminUrl);
     url.pathname = `/${database}`;
-    const admin = new pg.Client({ connectionString: url.toString() });
-    await admin.connect();
-    try {
-      return await fn(admin);
-    } finally {
-      await admin.end();
-    }
+    return connect(url.toString(), fn);
   };
 
   test("a database that cannot be reached makes /ready 503, while /health stays 200", async () => {

@@ -25,6 +25,7 @@ import { resolveTopology, type Topology } from "../../src/topology.ts";
 import { gql, startApiProcess } from "../support/api-process.ts";
 import { runScript } from "../support/run-script.ts";
 import { testDeployment } from "../support/test-deployment.ts";
+import { connect } from "../support/connect.ts";
 
 const CLI = path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts");
 const run = randomBytes(4).toString("hex");
@@ -43,14 +44,8 @@ function manifestOf(dir: string) {
   return JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8"));
 }
 
-async function onDb<T>(topology: Topology, key: "platform" | "userData", fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: onDatabase(adminUrl, topology.database(key).name) });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+function onDb<T>(topology: Topology, key: "platform" | "userData", fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return connect(onDatabase(adminUrl, topology.database(key).name), fn);
 }
 
 beforeAll(async () => {

@@ -14,6 +14,7 @@ import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import { endpointsEnv, ownDeployment } from "../support/databases.ts";
 import { runScript } from "../support/run-script.ts";
 import { testDeployment } from "../support/test-deployment.ts";
+import { connect } from "../support/connect.ts";
 
 const endpoints = ownDeployment();
 const adminUrl = testDeployment().adminUrl;
@@ -31,14 +32,8 @@ afterAll(async () => {
   await databases?.close();
 });
 
-async function asAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+function asAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return connect(adminUrl, fn);
 }
 
 /** The login roles' password hashes, as the server stores them. */

@@ -7,14 +7,14 @@
  * sequential scan and no ordering needs a sort. A column that only some index
  * mentions, but none can serve, fails here.
  */
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { DATABASE_SPECS, type DatabaseKey } from "../../src/topology.ts";
+import { connect } from "../support/connect.ts";
 import { testDeployment } from "../support/test-deployment.ts";
+import { withUserDb } from "../support/with-user-db.ts";
 
 const deployment = testDeployment();
 const SOME_USER = "3c9a7b1e-5d2f-4e8a-9b0c-1d2e3f4a5b6c";
-const clients = {} as Record<DatabaseKey, pg.Client>;
 
 interface Listable {
   table: string;
@@ -47,31 +47,21 @@ const LISTABLE = `
      and exists (select 1 from pg_attribute u where u.attrelid = c.oid and u.attname = 'user_id')
    order by 1, 2`;
 
-beforeAll(async () => {
-  for (const spec of DATABASE_SPECS) {
-    clients[spec.key] = new pg.Client({ connectionString: deployment.adminUrlFor(spec.key) });
-    await clients[spec.key].connect();
-  }
-});
-afterAll(() => Promise.all(Object.values(clients).map((c) => c.end())));
-
-/** The plan of `sql` as a signed-in user, with sequential scans and sorts priced out. */
-async function planOf(key: DatabaseKey, sql: string): Promise<string> {
-  const client = clients[key];
-  await client.query("begin");
-  try {
-    await client.query("set local enable_seqscan = off; set local enable_sort = off");
-    await client.query("select set_config('role', $1, true), set_config('app.current_user_id', $2, true)", [deployment.topology.role("authenticated").name, SOME_USER]);
-    const { rows } = await client.query(`explain (costs off) ${sql}`);
-    return rows.map((r) => r["QUERY PLAN"]).join("\n");
-  } finally {
-    await client.query("rollback");
-  }
+/** The plans of `sqls` as a signed-in user, with sequential scans and sorts priced out (one transaction for all). */
+function plansOf(key: DatabaseKey, sqls: string[]): Promise<string[]> {
+  const asking = { kind: "user", userId: SOME_USER } as const;
+  return withUserDb(deployment.adminUrlFor(key), deployment.topology, asking, async (client) => {
+    const plans: string[] = [];
+    for (const sql of sqls) plans.push((await client.query(`explain (costs off) ${sql}`)).rows.map((r) => r["QUERY PLAN"]).join("\n"));
+    return plans;
+  }, { settings: { enable_seqscan: "off", enable_sort: "off" } });
 }
 
 const listables: Record<string, Listable[]> = {};
 beforeAll(async () => {
-  for (const spec of DATABASE_SPECS) listables[spec.key] = (await clients[spec.key].query<Listable>(LISTABLE, [spec.schema])).rows;
+  for (const spec of DATABASE_SPECS) {
+    listables[spec.key] = await connect(deployment.adminUrlFor(spec.key), async (c) => (await c.query<Listable>(LISTABLE, [spec.schema])).rows);
+  }
 });
 
 describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key) => {
@@ -96,23 +86,19 @@ describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key) => {
   });
 
   test("a filter on each such column never plans a sequential scan", async () => {
-    const problems: string[] = [];
-    for (const { table, column, literal } of listables[key]!) {
-      const plan = await planOf(key, `select * from ${table} where ${column} = ${literal}`);
-      if (/Seq Scan/.test(plan)) problems.push(`${table}.${column}:\n${plan}`);
-    }
+    const listed = listables[key]!;
+    const plans = await plansOf(key, listed.map(({ table, column, literal }) => `select * from ${table} where ${column} = ${literal}`));
+    const problems = listed.flatMap(({ table, column }, i) => (/Seq Scan/.test(plans[i]!) ? [`${table}.${column}:\n${plans[i]}`] : []));
     expect(problems).toEqual([]);
   });
 
   test("ordering by each such column needs no sort and no sequential scan", async () => {
-    const problems: string[] = [];
-    for (const { table, column } of listables[key]!) {
-      for (const direction of ["asc", "desc"]) {
-        const plan = await planOf(key, `select * from ${table} order by ${column} ${direction} limit 20`);
-        // A Merge Append of partitions' index scans names a "Sort Key" but sorts nothing.
-        if (/Seq Scan|Sort/.test(plan.replace(/Sort Key:.*$/gm, ""))) problems.push(`${table}.${column} ${direction}:\n${plan}`);
-      }
-    }
+    const orderings = listables[key]!.flatMap(({ table, column }) => ["asc", "desc"].map((direction) => ({ table, column, direction })));
+    const plans = await plansOf(key, orderings.map(({ table, column, direction }) => `select * from ${table} order by ${column} ${direction} limit 20`));
+    // A Merge Append of partitions' index scans names a "Sort Key" but sorts nothing.
+    const problems = orderings.flatMap(({ table, column, direction }, i) =>
+      /Seq Scan|Sort/.test(plans[i]!.replace(/Sort Key:.*$/gm, "")) ? [`${table}.${column} ${direction}:\n${plans[i]}`] : [],
+    );
     expect(problems).toEqual([]);
   });
 });

@@ -1,28 +1,18 @@
 /**
  * Runs every pgTAP file under test/db/<database>/ against that database of the
- * deployment under test; each pgTAP assertion is one vitest test.
+ * deployment under test, and those under test/db/both/ against each; each
+ * pgTAP assertion is one vitest test.
  */
-import { readdirSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { DATABASE_KEYS, DATABASE_SPECS } from "../../src/topology.ts";
-import { runPgtapFile } from "../support/pgtap-runner.ts";
+import { DATABASE_KEYS } from "../../src/topology.ts";
+import { pgtapFiles, runPgtapFile } from "../support/pgtap-runner.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const deployment = testDeployment();
-const placeholders = deployment.topology.placeholders();
-
-const files = DATABASE_SPECS.flatMap(({ folder, key }) =>
-  readdirSync(path.join(here, folder))
-    .filter((f) => f.endsWith(".sql"))
-    .sort()
-    .map((f) => ({ key, file: path.join(here, folder, f), label: `${folder}/${f}` })),
-);
+const files = pgtapFiles(deployment.topology);
 
 const reports = await Promise.all(
-  files.map(async (f) => ({ ...f, report: await runPgtapFile(deployment.adminUrlFor(f.key), f.file, placeholders) })),
+  files.map(async (f) => ({ ...f, report: await runPgtapFile(deployment.adminUrlFor(f.key), f.path, f.placeholders) })),
 );
 
 test("there are pgTAP files for both databases", () => {

@@ -8,7 +8,6 @@
  * GraphQL request that leaves a session-level user id behind gets its
  * connection closed, as a service's does (test/db/user-context.test.ts).
  */
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startApiServer, type ApiServer } from "../../src/api/http/server.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -16,6 +15,7 @@ import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import type { Session } from "../../src/db/session.ts";
 import { endpointsEnv, ownDeployment } from "../support/databases.ts";
 import { testDeployment } from "../support/test-deployment.ts";
+import { connect } from "../support/connect.ts";
 
 const SESSION_USER_ID = "0d6c1f4e-2b3a-4c5d-8e9f-a0b1c2d3e4f5";
 const LEAKED_USER_ID = "5e4d3c2b-1a09-4f8e-b7d6-c5b4a3f2e1d0";
@@ -27,13 +27,9 @@ let api: ApiServer;
 async function asAdmin(database: string, statements: string[]): Promise<void> {
   const url = new URL(testDeployment().adminUrl);
   url.pathname = `/${database}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
+  await connect(url.toString(), async (client) => {
     for (const statement of statements) await client.query(statement);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 beforeAll(async () => {
@@ -63,10 +59,7 @@ const seen = async (session: Session) =>
   (await session.query<{ v: string | null }>("select current_setting('app.current_user_id', true) as v")).rows[0]!.v;
 
 test("the API's login really starts its sessions with a user id (so the checks below are not vacuous)", async () => {
-  const client = new pg.Client({ connectionString: endpoints().platform.apiUrl });
-  await client.connect();
-  const { rows } = await client.query("select current_setting('app.current_user_id', true) as v");
-  await client.end();
+  const { rows } = await connect(endpoints().platform.apiUrl, (client) => client.query("select current_setting('app.current_user_id', true) as v"));
   expect(rows[0].v).toBe(SESSION_USER_ID);
 });
 

@@ -28,7 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     await migrateAll(deployment);
     const adminUrl = deployment.adminUrl!;
-    for (const db of deployment.topology.databases) await installPgtap(withLogin(adminUrl, ...adminLogin(adminUrl), db.name), pgtapScript);
+    for (const db of deployment.topology.databases) await installPgtap(withLogin(adminUrl, ...adminLogin(adminUrl), db.name), pgtapScript, deployment.topology);
   } catch (error) {
     await teardown();
     throw error;

@@ -12,6 +12,7 @@ import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { freePort } from "../../src/bootstrap/embedded-server.ts";
+import { connect } from "./connect.ts";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 
@@ -94,14 +95,8 @@ export async function createPg15Cluster(): Promise<Pg15Cluster> {
       run("pg_ctl", ["-D", dataDir, "-m", mode, "-w", "stop"]);
       running = false;
     },
-    async query<T extends pg.QueryResultRow>(sql: string, values: unknown[] = []) {
-      const client = new pg.Client({ connectionString: cluster.url });
-      await client.connect();
-      try {
-        return (await client.query<T>(sql, values)).rows;
-      } finally {
-        await client.end();
-      }
+    query<T extends pg.QueryResultRow>(sql: string, values: unknown[] = []) {
+      return connect(cluster.url, async (client) => (await client.query<T>(sql, values)).rows);
     },
     destroy() {
       if (running) {

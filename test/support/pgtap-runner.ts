@@ -2,10 +2,39 @@
  * A thin pgTAP runner: sends one SQL test file to PostgreSQL, collects the TAP
  * lines its assertions return, and parses them so each assertion can become a
  * vitest test. Role names reach test files through the same placeholders as
- * migrations (:DATABASE_AUTHENTICATED, ...).
+ * migrations (:DATABASE_AUTHENTICATED, ...), and the database's schema as
+ * :DATABASE_SCHEMA. The files are test/db/<folder>/*.sql for each database,
+ * and test/db/both/*.sql for every database.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { DATABASE_SPECS, type DatabaseKey, type Topology } from "../../src/topology.ts";
+
+const DB_TESTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "db");
+const BOTH = "both";
+
+export interface PgtapFile {
+  key: DatabaseKey;
+  /** The file's name, e.g. 02_isolation.sql. */
+  name: string;
+  /** folder/name, e.g. user_data/03_isolation.sql or both/05_current_user_id.sql. */
+  label: string;
+  path: string;
+  placeholders: Record<string, string>;
+}
+
+/** Every pgTAP file to run, per database, in name order (each database's own and the shared ones mixed). */
+export function pgtapFiles(topology: Topology): PgtapFile[] {
+  const sqlIn = (folder: string) => readdirSync(path.join(DB_TESTS, folder)).filter((f) => f.endsWith(".sql"));
+  return DATABASE_SPECS.flatMap(({ key, folder, schema }) => {
+    const placeholders = { ...topology.placeholders(), ":DATABASE_SCHEMA": schema };
+    return [...sqlIn(folder).map((name) => ({ folder, name })), ...sqlIn(BOTH).map((name) => ({ folder: BOTH, name }))]
+      .sort((a, b) => a.name.localeCompare(b.name) || a.folder.localeCompare(b.folder))
+      .map(({ folder: f, name }) => ({ key, name, label: `${f === BOTH ? `${BOTH} (${folder})` : f}/${name}`, path: path.join(DB_TESTS, f, name), placeholders }));
+  });
+}
 
 export interface TapAssertion {
   number: number;

@@ -6,11 +6,17 @@
  * (pgtap.sql, the non-extension form) is run into schema `tap` directly: the
  * server needs no extension files, which works alike for the embedded server,
  * the machine's PostgreSQL 15 and a managed server.
+ *
+ * Next to it, schema `tests` holds the test-only helpers pgTAP files use to
+ * act as someone (test-helpers.ts): installed here, never by a migration,
+ * since production has no use for them.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { newestDebianPackage, unpackedDebianPackage } from "../../src/host/debian-package.ts";
+import type { Topology } from "../../src/topology.ts";
+import { testHelpersSql } from "./test-helpers.ts";
 
 const PURPOSE = "the pgTAP test suites";
 
@@ -34,14 +40,16 @@ export function pgtapScriptPath(): string {
   return fetched;
 }
 
-/** Creates pgTAP's functions in schema `tap` of the database at `adminDbUrl` (a superuser login). */
-export async function installPgtap(adminDbUrl: string, script: string): Promise<void> {
+/** Creates pgTAP's functions in schema `tap`, and the helpers in schema `tests`, in the database at `adminDbUrl` (a superuser login). */
+export async function installPgtap(adminDbUrl: string, script: string, topology: Topology): Promise<void> {
   const client = new pg.Client({ connectionString: adminDbUrl });
   await client.connect();
   try {
     await client.query("begin; create schema tap; set local search_path = tap");
     await client.query(readFileSync(script, "utf8"));
-    await client.query("grant usage on schema tap to public; grant execute on all functions in schema tap to public; commit");
+    await client.query("grant usage on schema tap to public; grant execute on all functions in schema tap to public");
+    await client.query(testHelpersSql(topology));
+    await client.query("commit");
   } finally {
     await client.end();
   }

@@ -47,8 +47,7 @@ select throws_ok($$ insert into platform.user_subscriptions (user_id, plan_id) s
   '23505', null, 'a second active subscription for one user is refused');
 reset role;
 
-set local role :DATABASE_AUTHENTICATED;
-select set_config('app.current_user_id', '11111111-1111-4111-8111-11111111111a', true);
+select tests.become('11111111-1111-4111-8111-11111111111a');
 select results_eq('select clerk_id from platform.users', $$ values ('user_tap_platform_a'::text) $$, 'A sees only their own account');
 select results_eq('select user_id from platform.user_subscriptions', $$ values ('11111111-1111-4111-8111-11111111111a'::uuid) $$, 'A sees only their own subscription');
 select results_eq('select feature from platform.platform_usage_logs', $$ values ('blog_writer'::text) $$, 'A sees only their own usage');
@@ -62,27 +61,27 @@ select throws_ok($$ insert into platform.platform_usage_logs (user_id, feature, 
 select throws_ok($$ update platform.user_subscriptions set plan_id = plan_id $$, '42501', null, 'A cannot change subscriptions directly');
 select throws_ok($$ select platform_backend.change_subscription('11111111-1111-4111-8111-11111111111a', 'Enterprise') $$, '42501', null,
   'A cannot call the billing service''s plan change');
-select set_config('app.current_user_id', '', true);
+select tests.act_as('anyUser');
 select is_empty('select 1 from platform.users union all select 1 from platform.user_subscriptions union all select 1 from platform.platform_usage_logs',
   'a session without a user sees no account, subscription or usage');
 reset role;
 
 insert into platform.subscription_plans (name, price_cents, is_public) values ('Hidden', 100, false);
-set local role :DATABASE_ANONYMOUS;
+select tests.act_as('anonymous');
 select is((select count(*)::int from platform.subscription_plans), 3, 'the anonymous role reads the public plans');
 select is_empty($$ select 1 from platform.subscription_plans where not is_public $$, 'the anonymous role does not see a hidden plan');
 reset role;
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select is((select count(*)::int from platform.subscription_plans where name = 'Hidden'), 1, 'the platform admin sees hidden plans');
 reset role;
 delete from platform.subscription_plans where name = 'Hidden';
-set local role :DATABASE_ANONYMOUS;
+select tests.act_as('anonymous');
 select throws_ok('select 1 from platform.users', '42501', null, 'the anonymous role cannot read accounts');
 select throws_ok('select 1 from platform.platform_usage_logs', '42501', null, 'the anonymous role cannot read usage');
 reset role;
 
 -- The billing service upgrades and downgrades atomically.
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select is((select p.name from platform_backend.change_subscription('11111111-1111-4111-8111-11111111111a', 'Pro') s join platform.subscription_plans p on p.id = s.plan_id),
   'Pro', 'the platform admin upgrades A to Pro');
 select results_eq($$ select p.name, s.status from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id

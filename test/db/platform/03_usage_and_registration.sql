@@ -2,7 +2,7 @@
 begin;
 select plan(20);
 
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select is((select subscription_status from platform_backend.register_user('user_tap_usage_c', 'c@usage.test')), 'active',
   'a newly registered user starts with an active subscription');
 select is((select p.name from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id
@@ -25,7 +25,7 @@ select is((select display_name from platform_backend.register_user('user_tap_usa
 reset role;
 create temp table tap_register_before on commit drop as select ctid::text as row_version from platform.users where clerk_id = 'user_tap_usage_e';
 grant select on tap_register_before to :DATABASE_PLATFORM_ADMIN;
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select is((select display_name from platform_backend.register_user('user_tap_usage_e', null, 'Eve')), 'Eve',
   'registering again with the same claims answers the account');
 select is((select ctid::text from platform.users where clerk_id = 'user_tap_usage_e'), (select row_version from tap_register_before),
@@ -50,14 +50,13 @@ select platform_backend.record_usage((select id from platform.users where clerk_
 reset role;
 
 -- Look the id up before becoming the user: RLS hides accounts from a session without one.
-select set_config('app.current_user_id', (select id::text from platform.users where clerk_id = 'user_tap_usage_c'), true);
-set local role :DATABASE_AUTHENTICATED;
+select tests.become((select id from platform.users where clerk_id = 'user_tap_usage_c'));
 select results_eq('select feature, tokens_used, cost_usd, events from platform.usage_summary()',
   $$ values ('blog_writer'::text, 30000::bigint, 0.3::numeric, 1::bigint), ('podcast', 900000, 9, 1) $$,
   'a user''s usage summary shows their own usage by feature');
 select throws_ok($$ select platform_backend.record_usage(platform.current_user_id(), 'free_lunch', 0, 0) $$, '42501', null,
   'a signed-in user cannot record usage');
-select set_config('app.current_user_id', '', true);
+select tests.act_as('anyUser');
 select is_empty('select * from platform.usage_summary()', 'without a user the usage summary is empty');
 reset role;
 

@@ -3,7 +3,7 @@
 begin;
 select plan(19);
 
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select platform_backend.register_user('user_tap_audit_a', 'a@audit.test');
 select platform_backend.register_user('user_tap_audit_b', 'b@audit.test');
 select set_config('tap.a', (select id::text from platform.users where clerk_id = 'user_tap_audit_a'), true);
@@ -59,15 +59,14 @@ reset role;
 select throws_ok($$ delete from platform_audit.events where user_id = current_setting('tap.a')::uuid $$,
   '42501', null, 'even a superuser cannot delete audit events without disabling the trigger');
 
-set local role :DATABASE_AUTHENTICATED;
-select set_config('app.current_user_id', current_setting('tap.a'), true);
+select tests.become(current_setting('tap.a')::uuid);
 select throws_ok($$ select count(*) from platform_audit.events $$, '42501', null, 'a signed-in user cannot read the audit log, not even about themselves');
 select throws_ok($$ update platform_audit.events set details = '{}' $$, '42501', null, 'a signed-in user cannot update it');
 select throws_ok($$ delete from platform_audit.events $$, '42501', null, 'a signed-in user cannot delete from it');
 select throws_ok($$ select platform_backend.record_audit_event('forged.event', null) $$, '42501', null, 'a signed-in user cannot write events');
 reset role;
 
-set local role :DATABASE_ANONYMOUS;
+select tests.act_as('anonymous');
 select throws_ok($$ select count(*) from platform_audit.events $$, '42501', null, 'anonymous callers cannot read the audit log');
 select throws_ok($$ delete from platform_audit.events $$, '42501', null, 'anonymous callers cannot delete from it');
 reset role;

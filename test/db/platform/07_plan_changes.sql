@@ -5,7 +5,7 @@
 begin;
 select plan(45);
 
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select platform_backend.register_user('user_tap_plans_a', 'a@plans.test');
 select platform_backend.register_user('user_tap_plans_b', 'b@plans.test');
 reset role;
@@ -18,7 +18,7 @@ create temp view live_plan as
    where s.status in ('trialing', 'active', 'past_due');
 grant select on live_plan to public;
 
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select is((select name from live_plan where user_id = (select a from ids)), 'Free', 'a new user starts on Free');
 
 -- Upgrade: at once.
@@ -39,7 +39,7 @@ reset role;
 select is((select j.run_at from graphile_worker.jobs j where j.key = 'apply_plan_change:' || (select a from ids)),
   (select c.effective_at from platform.plan_changes c where c.user_id = (select a from ids) and c.state = 'scheduled'),
   'the apply_plan_change job is due exactly when the period ends');
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 
 -- A newer request supersedes the one waiting.
 select is((select row(kind, state)::text from platform_backend.change_plan((select a from ids), 'Enterprise')), '(upgrade,applied)',
@@ -94,21 +94,20 @@ select is((select count(*)::int from graphile_worker.jobs j where j.key = 'sync_
 select ok((select v.version from platform_backend.entitlement_versions v where v.user_id = (select a from ids))
           > (select v.version from platform_backend.entitlement_versions v where v.user_id = (select b from ids)),
   'each change raises the user''s entitlements version');
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select is((select row(plan_name, max_projects, max_personas)::text from platform_backend.entitlements_of((select a from ids))), '(Pro,50,10)',
   'entitlements_of gives the current plan''s limits');
 
 -- What a user sees: their own changes, nobody else's.
-select set_config('app.current_user_id', (select a::text from ids), true);
-set local role :DATABASE_AUTHENTICATED;
+select tests.become((select a from ids));
 select is((select count(*)::int from platform.my_plan_changes()), 5, 'a user sees their plan changes');
 select is((select count(*)::int from platform.plan_changes where user_id = (select b from ids)), 0, 'and not another user''s');
 select throws_ok($$ select platform_backend.change_plan(platform.current_user_id(), 'Enterprise') $$, '42501', null, 'a user cannot change their own plan directly');
-select set_config('app.current_user_id', '', true);
+select tests.act_as('anyUser');
 reset role;
 
 -- Stripe: events applied in order; older ones, arriving late, ignored.
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select platform_backend.link_stripe_customer((select b from ids), 'cus_tapplansb');
 select is(platform_backend.apply_stripe_subscription('cus_tapplansb', 'sub_tapb', 'active', 'Pro', false, now() + interval '1 month', now() - interval '1 minute'),
   'applied', 'an active subscription to Pro upgrades the customer''s user');

@@ -27,7 +27,7 @@ select ok(not exists (select 1 from pg_partitioned_table p join pg_inherits i on
                       where p.partrelid = 'platform.platform_usage_logs'::regclass and pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'),
   'there is no default partition: a month without one fails loudly instead of blocking later partitions');
 
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select platform_backend.register_user('user_tap_meter_a', 'a@meter.test');
 select platform_backend.register_user('user_tap_meter_b', 'b@meter.test');
 -- The ids as transaction-local settings: the admin may not create temporary tables.
@@ -76,15 +76,14 @@ select ok((select count(*) from platform_analytics.usage_by_feature(now() - inte
 reset role;
 
 -- The signed-in user: their allowance, and no analytics.
-select set_config('app.current_user_id', current_setting('tap.meter_a'), true);
-set local role :DATABASE_AUTHENTICATED;
+select tests.become(current_setting('tap.meter_a')::uuid);
 select results_eq($$ select tokens_used, token_limit, tokens_remaining, resets_at = (date_trunc('month', now() at time zone 'UTC') + interval '1 month') at time zone 'UTC'
                        from platform.monthly_allowance() $$,
   $$ values (50000::bigint, 50000::bigint, 0::bigint, true) $$, 'a user''s allowance: used, limit, none remaining, reset at the start of next month (UTC)');
 select is((select count(*)::int from platform.usage_monthly_totals), 1, 'a user sees only their own totals');
 select throws_ok($$ select * from platform_analytics.usage_by_feature(now() - interval '1 day', now()) $$, '42501', null,
   'a signed-in user cannot use the analytics');
-select set_config('app.current_user_id', '', true);
+select tests.act_as('anyUser');
 select is((select tokens_used from platform.monthly_allowance()), null, 'without a user there is no allowance');
 reset role;
 

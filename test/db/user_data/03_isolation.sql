@@ -28,8 +28,7 @@ select is((select count(*)::int from user_data.user_content_assets where user_id
 reset role;
 
 -- Act as user A through the API's role.
-set local role :DATABASE_AUTHENTICATED;
-select set_config('app.current_user_id', '11111111-1111-4111-8111-111111111111', true);
+select tests.become('11111111-1111-4111-8111-111111111111');
 select is((select rolsuper or rolbypassrls from pg_roles where rolname = current_user), false,
   'the assertions below run as a role subject to row-level security');
 
@@ -84,7 +83,7 @@ select isnt_empty($$ delete from user_data.user_personas where persona_name = 'A
 select isnt_empty($$ delete from user_data.user_projects where id = 'a0000000-0000-4000-8000-000000000009' returning 1 $$, 'A can delete their project');
 
 -- Without a user, or with a malformed one, nothing is visible and nothing can be written.
-select set_config('app.current_user_id', '', true);
+select tests.act_as('anyUser');
 select is_empty('select 1 from user_data.user_projects union all select 1 from user_data.user_content_assets union all select 1 from user_data.user_personas union all select 1 from user_data.user_profiles',
   'a session without a user sees nothing');
 select throws_ok($$ insert into user_data.user_personas (persona_name) values ('nobody''s') $$, '42501', null, 'a session without a user cannot insert');
@@ -92,7 +91,7 @@ select set_config('app.current_user_id', 'not-a-uuid'' or true', true);
 select is_empty('select 1 from user_data.user_projects union all select 1 from user_data.user_profiles', 'a malformed user id sees nothing (and raises nothing)');
 reset role;
 
-set local role :DATABASE_ANONYMOUS;
+select tests.act_as('anonymous');
 select throws_ok('select 1 from user_data.user_projects', '42501', null, 'the anonymous role cannot read projects');
 select throws_ok('select 1 from user_data.user_content_assets', '42501', null, 'the anonymous role cannot read assets');
 reset role;

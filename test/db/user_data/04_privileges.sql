@@ -3,7 +3,7 @@
 begin;
 select plan(12);
 
-set local role :DATABASE_AUTHENTICATED;
+select tests.act_as('anyUser');
 select throws_ok('create table user_data.sneaky (id int)', '42501', null, 'authenticated users cannot create tables in user_data');
 select throws_ok('create table public.sneaky (id int)', '42501', null, 'authenticated users cannot create tables in public');
 select throws_ok('create schema sneaky', '42501', null, 'authenticated users cannot create schemas');

@@ -11,7 +11,7 @@ insert into ids values ('a6000000-0000-4000-8000-00000000000a', 'b6000000-0000-4
 grant select on ids to public;
 
 -- The worker writes entitlements, through the function only.
-set local role :DATABASE_WORKER;
+select tests.act_as('worker');
 select is((select applied from user_data_backend.apply_entitlements((select a from ids), 'Free', 3, 1, 50000, 5)), true, 'the worker stores a user''s entitlements');
 select is((select applied from user_data_backend.apply_entitlements((select a from ids), 'Pro', 50, 10, 1000000, 4)), false, 'an older version is ignored');
 select is((select applied from user_data_backend.apply_entitlements((select a from ids), 'Free', 3, 1, 50000, 5)), true, 'the same version again is applied (a resync)');
@@ -24,8 +24,7 @@ select throws_ok('select * from user_data.user_projects', '42501', null, 'nor an
 reset role;
 
 -- User A, on Free: 3 projects and 1 persona.
-select set_config('app.current_user_id', (select a::text from ids), true);
-set local role :DATABASE_AUTHENTICATED;
+select tests.become((select a from ids));
 select is((select plan_name from user_data.user_entitlements), 'Free', 'a user reads their entitlements');
 select is((select count(*)::int from user_data.user_entitlements), 1, 'and nobody else''s');
 select throws_ok($$ update user_data.user_entitlements set max_projects = 1000 $$, '42501', null, 'a user cannot raise their own limits');
@@ -47,21 +46,19 @@ select is((select row(plan_name, max_projects, projects, max_personas, personas,
 reset role;
 
 -- An upgrade reaches the database: more is allowed.
-set local role :DATABASE_WORKER;
+select tests.act_as('worker');
 select user_data_backend.apply_entitlements((select a from ids), 'Pro', 50, 10, 1000000, 6);
-reset role;
-set local role :DATABASE_AUTHENTICATED;
+select tests.become((select a from ids));
 select lives_ok($$ insert into user_data.user_projects (project_name, project_type) values ('A project 4', 'blog'), ('A project 5', 'podcast') $$,
   'on Pro the fourth and fifth projects are accepted');
 select lives_ok($$ insert into user_data.user_personas (persona_name) values ('A second voice') $$, 'and a second persona');
 reset role;
 
 -- A downgrade the data exceeds: accepted, reported, nothing deleted, nothing more created.
-set local role :DATABASE_WORKER;
+select tests.act_as('worker');
 select is((select row(applied, projects, personas)::text from user_data_backend.apply_entitlements((select a from ids), 'Free', 3, 1, 50000, 7)), '(t,5,2)',
   'a downgrade is applied, and the worker learns the user now holds 5 projects and 2 personas');
-reset role;
-set local role :DATABASE_AUTHENTICATED;
+select tests.become((select a from ids));
 select is((select row(plan_name, projects, over_limit)::text from user_data.current_entitlements()), '(Free,5,t)', 'the user sees they are over a limit');
 select is((select count(*)::int from user_data.user_projects), 5, 'and keeps every project');
 select throws_ok($$ insert into user_data.user_projects (project_name, project_type) values ('A project 6', 'blog') $$,
@@ -73,20 +70,18 @@ select throws_ok($$ insert into user_data.user_projects (user_id, project_name, 
 reset role;
 
 -- No entitlements yet: the Free plan's limits.
-select set_config('app.current_user_id', (select c::text from ids), true);
-set local role :DATABASE_AUTHENTICATED;
+select tests.become((select c from ids));
 select is((select row(plan_name, max_projects, max_personas)::text from user_data.current_entitlements()), '(Free,3,1)', 'without entitlements a user is held to Free');
 select throws_ok($$ insert into user_data.user_projects (project_name, project_type) select 'C ' || g, 'blog' from generate_series(1, 4) g $$,
   '53400', 'project limit reached: the Free plan allows 3 projects (max_projects = 3), and 3 exist', 'even in one statement, the fourth is refused');
 reset role;
 
 -- Unlimited plans (null limits).
-set local role :DATABASE_WORKER;
+select tests.act_as('worker');
 select user_data_backend.apply_entitlements((select c from ids), 'Enterprise', null, null, null, 1);
-reset role;
-set local role :DATABASE_AUTHENTICATED;
+select tests.become((select c from ids));
 select lives_ok($$ insert into user_data.user_projects (project_name, project_type) select 'C ' || g, 'blog' from generate_series(1, 60) g $$, 'Enterprise has no project limit');
-select set_config('app.current_user_id', '', true);
+select tests.act_as('anyUser');
 select is((select count(*)::int from user_data.current_entitlements() where plan_name is not null), 0, 'without a signed-in user there are no entitlements to show');
 reset role;
 
