@@ -63,7 +63,8 @@ export interface HaCluster extends HaClusterState {
 const STATE_FILE = "cluster.json";
 const START_TIMEOUT_MS = 120_000;
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -233,7 +234,7 @@ function clusterOf(state: HaClusterState): HaCluster {
       const file = path.join(member.dataDir, "postmaster.pid");
       if (!existsSync(file)) return undefined;
       const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
-      return pid > 0 && alive(pid) ? pid : undefined;
+      return pid > 0 && processRunning(pid) ? pid : undefined;
     },
     stop: () => stopHaCluster(state.dir),
   };
@@ -248,6 +249,9 @@ function clusterOf(state: HaClusterState): HaCluster {
 export async function startHaCluster(dir: string): Promise<HaCluster> {
   if (existsSync(path.join(dir, STATE_FILE))) {
     throw new Error(`${dir} already holds a high-availability cluster: stop it first (npm run ha:down)`);
+  }
+  if (!existsSync(path.join(PG15_BIN, "postgres"))) {
+    throw new Error(`the high-availability cluster runs Debian's PostgreSQL 15 from ${PG15_BIN}, which is missing: install Debian's postgresql-15 package (apt-get install postgresql-15)`);
   }
   const programs = haPrograms();
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -308,7 +312,7 @@ export function openHaCluster(dir: string): HaCluster {
 
 async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+  while (pids.some(processRunning) && Date.now() < deadline) await sleep(100);
 }
 
 function signal(pids: readonly number[], sig: NodeJS.Signals): void {
