@@ -51,7 +51,8 @@ function modeAllowsEntry(dir: string, user: { uid: number; gid: number }): boole
   return (mode & 0o001) !== 0;
 }
 
-function osUserIds(): { uid: number; gid: number } {
+/** The postgres OS user's uid and gid (for processes spawned as that user, and the folders they own). */
+export function osUserIds(): { uid: number; gid: number } {
   const id = (flag: string) => Number(spawnSync("id", [flag, POSTGRES_OS_USER], { encoding: "utf8" }).stdout.trim());
   return { uid: id("-u"), gid: id("-g") };
 }
