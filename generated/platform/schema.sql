@@ -269,6 +269,18 @@ alter table platform_backend.entitlement_versions force row level security;
 comment on table platform_backend.entitlement_versions is 'Counts each user''s subscription changes. The row lock orders concurrent changes, so versions grow in commit order: the user-data database keeps the entitlements of the highest version it was given, whatever order the jobs run in.';
 grant select on table platform_backend.entitlement_versions to :DATABASE_PLATFORM_ADMIN;
 
+create table platform_backend.rate_limits (
+  key character varying(255) not null,
+  points integer not null default 0,
+  expire bigint,
+  constraint rate_limits_pkey PRIMARY KEY (key)
+);
+comment on table platform_backend.rate_limits is 'Requests counted per rate limit and client (address or user id) across API processes; rows whose window ended are deleted by the API every few minutes.';
+comment on column platform_backend.rate_limits.key is 'The limit''s prefix and the client it counts, such as user:<uuid> or address:<ip>.';
+comment on column platform_backend.rate_limits.points is 'Requests counted in the current window.';
+comment on column platform_backend.rate_limits.expire is 'When the current window ends, in milliseconds since the epoch.';
+grant delete, insert, select, update on table platform_backend.rate_limits to :DATABASE_PLATFORM_ADMIN;
+
 create table platform_backend.webhook_deliveries (
   delivery_id text not null,
   event_type text not null,
@@ -315,6 +327,8 @@ CREATE INDEX events_user_id_occurred_at_idx ON platform_audit.events USING btree
 CREATE INDEX billing_accounts_subscription_idx ON platform_backend.billing_accounts USING btree (stripe_subscription_id);
 
 CREATE INDEX entitlement_syncs_over_limit_idx ON platform_backend.entitlement_syncs USING btree (user_id) WHERE over_limit;
+
+CREATE INDEX rate_limits_expire_idx ON platform_backend.rate_limits USING btree (expire);
 
 -- views
 
