@@ -73,15 +73,25 @@ async function deletionReachesTheOther(first: ApiProcess, second: ApiProcess, la
   }
 }
 
-/** The revocation listeners connected to the platform database directly, by the server's own count (application_name is visible to any role). */
-async function listeners(): Promise<number> {
-  const client = new pg.Client(testDeployment().databases.platform.migrationUrl);
+/**
+ * The revocation listeners that connected to the platform database directly since `since` (the
+ * server's clock), by the server's own count, read as the API's login (whose sessions the listeners
+ * are: another role would see no backend_start). Counted by start time, not before and after, so
+ * processes of other test files stopping meanwhile do not count.
+ */
+async function listenersSince(since: string): Promise<number> {
+  const rows = await asLogin<{ n: number }>(
+    "select count(*)::int as n from pg_stat_activity where application_name = 'alwrity-listener' and datname = current_database() and backend_start >= $1",
+    [since],
+  );
+  return rows[0]!.n;
+}
+
+async function asLogin<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client(testDeployment().databases.platform.apiUrl);
   await client.connect();
   try {
-    const { rows } = await client.query<{ n: number }>(
-      "select count(*)::int as n from pg_stat_activity where application_name = 'alwrity-listener' and datname = current_database()",
-    );
-    return rows[0]!.n;
+    return (await client.query<R>(text, values)).rows;
   } finally {
     await client.end();
   }
@@ -104,7 +114,7 @@ describe("two API processes through PgBouncer in transaction mode, listening on 
   beforeAll(async () => {
     const d = testDeployment();
     bouncer = await startPgbouncer([d.databases.platform.apiUrl, d.databases.userData.apiUrl], 4);
-    const before = await listeners();
+    const [{ now }] = (await asLogin<{ now: string }>("select now()::text as now")) as [{ now: string }];
     [first, second] = await pair({
       PLATFORM_DATABASE_URL: bouncer.through(d.databases.platform.apiUrl),
       USER_DATA_DATABASE_URL: bouncer.through(d.databases.userData.apiUrl),
@@ -115,8 +125,8 @@ describe("two API processes through PgBouncer in transaction mode, listening on 
     });
     // Both listen directly (so both cache accounts): what DATABASE_LISTEN_URL is for.
     const by = Date.now() + 10_000;
-    while ((await listeners()) < before + 2 && Date.now() < by) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(await listeners(), "each pooled process's revocation listener, connected directly").toBeGreaterThanOrEqual(before + 2);
+    while ((await listenersSince(now)) < 2 && Date.now() < by) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await listenersSince(now), "each pooled process's revocation listener, connected directly").toBeGreaterThanOrEqual(2);
   }, 120_000);
 
   test("the per-user limit counts the requests of both", () => limitIsShared(first, second, "pooled"), 120_000);
