@@ -95,7 +95,7 @@ export async function startHandWrittenServer(config: Config, deployment: Deploym
   // No registration limit: the ceiling measures the work a request does, not the API's guards.
   const resolveAccount = createAccountResolver(databases, undefined);
   // Cached account ids, as the API has them: without the listener every request would register again.
-  const revocations = listenForRevocations(databases, config.poolerMode, resolveAccount);
+  const revocations = listenForRevocations(databases, config, resolveAccount);
   const role = deployment.topology.role("authenticated").name;
 
   async function run(op: Operation, userId: string, values: unknown[]): Promise<Row[]> {
@@ -136,7 +136,7 @@ export async function startHandWrittenServer(config: Config, deployment: Deploym
   });
   // A ceiling that registered the account on every request would flatter the API (it did once): wait for the cache.
   const listeningBy = Date.now() + 10_000;
-  while (config.poolerMode === "session" && !resolveAccount.caching()) {
+  while ((config.poolerMode === "session" || config.listenUrl) && !resolveAccount.caching()) {
     if (Date.now() > listeningBy) throw new Error("the hand-written ceiling's account cache did not start (its revocation listener never connected)");
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

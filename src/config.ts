@@ -6,10 +6,13 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import proxyAddr from "proxy-addr";
 
 export type Environment = "development" | "test" | "production";
 export type PoolerMode = "session" | "transaction";
 export const POOLER_MODES: readonly PoolerMode[] = ["session", "transaction"];
+export type RateLimitStore = "memory" | "postgres";
+export const RATE_LIMIT_STORES: readonly RateLimitStore[] = ["memory", "postgres"];
 
 /** Where the two databases come from. */
 export type DatabaseSource =
@@ -90,8 +93,14 @@ export interface OperationLimits {
   maxOffset: number;
 }
 
-/** Requests per client, answered with 429 and Retry-After when exceeded (per API process). */
+/** Requests per client, answered with 429 and Retry-After when exceeded. */
 export interface RateLimitSettings {
+  /**
+   * RATE_LIMIT_STORE: where the counts live: `memory` (the default: each process its own, so N processes
+   * allow N times each limit; nothing to reach per request) or `postgres` (a table in the platform
+   * database shared by every API process, one more transaction per count): set it when running several.
+   */
+  store: RateLimitStore;
   /** RATE_LIMIT_WINDOW, in seconds: the window the counts below are per. */
   windowSeconds: number;
   /** RATE_LIMIT_PER_USER: requests per window from one signed-in user. */
@@ -136,6 +145,12 @@ export interface ApiSettings {
   idempotencyKeyTtlSeconds: number;
   limits: OperationLimits;
   rateLimits: RateLimitSettings;
+  /**
+   * TRUSTED_PROXIES: addresses or CIDRs (comma-separated; also loopback, linklocal, uniquelocal) of the
+   * load balancers in front: X-Forwarded-For is read from the right, skipping these, to find the client
+   * address the per-address limits count. Empty (the default): the TCP peer is the client, the header ignored.
+   */
+  trustedProxies: string[];
 }
 
 /** What a Clerk webhook signing secret looks like; the Pulumi program checks its stack setting against the same. */
@@ -244,6 +259,12 @@ export interface Config {
    * mode (PgBouncer): no named prepared statements and no session-level settings.
    */
   poolerMode: PoolerMode;
+  /**
+   * DATABASE_LISTEN_URL: a direct connection (no pooler in transaction mode) to the platform database
+   * as the API's login, for LISTEN (account revocations): behind such a pooler LISTEN hears nothing,
+   * so without it no account is cached. Unset: the platform URL, unless DATABASE_POOLER_MODE=transaction.
+   */
+  listenUrl: string | undefined;
   api: ApiSettings;
   clerk: ClerkSettings;
   billing: BillingSettings;
@@ -313,6 +334,7 @@ export function loadConfig(env: Env = process.env, record?: (setting: SettingRea
   };
   const echo = read.boolean("DATABASE_ECHO", false);
   const poolerMode = read.oneOf("DATABASE_POOLER_MODE", POOLER_MODES, "session");
+  const listenUrl = read.postgresUrl("DATABASE_LISTEN_URL");
   const dataDirRaw = read.raw("EMBEDDED_PG_DATA_DIR", "a folder, relative to the checkout or absolute", ".data/postgres (development); a throw-away folder (test)");
   const port = read.integer("EMBEDDED_PG_PORT", environment === "test" ? 0 : 54329, 0, 65535);
 
@@ -339,12 +361,14 @@ export function loadConfig(env: Env = process.env, record?: (setting: SettingRea
       maxOffset: read.integer("API_MAX_OFFSET", 1000, 0),
     },
     rateLimits: {
+      store: read.oneOf("RATE_LIMIT_STORE", RATE_LIMIT_STORES, "memory"),
       windowSeconds: read.integer("RATE_LIMIT_WINDOW", 60, 1),
       perUser: read.integer("RATE_LIMIT_PER_USER", 600, 1),
       perAddress: read.integer("RATE_LIMIT_PER_ADDRESS", 1200, 1),
       registrationsPerAddress: read.integer("RATE_LIMIT_REGISTRATIONS_PER_ADDRESS", 30, 1),
       exportsPerUser: read.integer("RATE_LIMIT_EXPORTS_PER_USER", 10, 1),
     },
+    trustedProxies: read.proxies("TRUSTED_PROXIES"),
   };
   if (api.limits.defaultPageSize > api.limits.maxPageSize) problems.push("API_DEFAULT_PAGE_SIZE must not exceed API_MAX_PAGE_SIZE");
   if (api.trustedDocumentsDir) {
@@ -405,7 +429,7 @@ export function loadConfig(env: Env = process.env, record?: (setting: SettingRea
   }
 
   if (problems.length > 0 || !source) throw new ConfigError(problems);
-  return { environment, source, envPrefix, pool, fairUse, echo, poolerMode, api, clerk, billing, observability, worker };
+  return { environment, source, envPrefix, pool, fairUse, echo, poolerMode, listenUrl, api, clerk, billing, observability, worker };
 }
 
 function readBilling(read: Reader, problems: string[]): BillingSettings {
@@ -560,6 +584,23 @@ class Reader {
     if (value === undefined) return [];
     const items = value.split(",").map((v) => v.trim()).filter(Boolean);
     return items.every((v) => item.test(v)) ? items : this.fail(name, expected, []);
+  }
+
+  /** Addresses and CIDRs as proxy-addr (Express's `trust proxy`) takes them; each checked by compiling it. */
+  proxies(name: string): string[] {
+    const expected = "a comma-separated list of IP addresses or CIDRs (such as 10.0.0.0/8, ::1), or loopback, linklocal, uniquelocal";
+    const value = this.read(name, undefined, expected);
+    if (value === undefined) return [];
+    const items = value.split(",").map((v) => v.trim()).filter(Boolean);
+    const bad = items.filter((item) => {
+      try {
+        proxyAddr.compile(item);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    return bad.length === 0 ? items : this.fail(name, `${expected} (not ${bad.map((b) => JSON.stringify(b.slice(0, 60))).join(", ")})`, []);
   }
 
   postgresUrl(name: string): string | undefined {

@@ -37,6 +37,8 @@ export interface Metrics {
   readonly authFailures: client.Counter<"reason">;
   /** Statements cancelled by statement_timeout (SQLSTATE 57014), per database. */
   readonly statementTimeouts: client.Counter<"database">;
+  /** Rate-limit counts the shared store (RATE_LIMIT_STORE=postgres) could not take, counted by the process alone instead. */
+  readonly rateLimitStoreFailures: client.Counter;
   /** Hook: requests refused by a limit (body size, depth, cost, rate), by limit. */
   readonly limitsHit: client.Counter<"limit">;
   /** Hook: failed background job attempts, by task. */
@@ -108,6 +110,11 @@ export function createMetrics(): Metrics {
     databaseErrors: new client.Counter({ name: "alwrity_database_errors_total", help: "Database errors returned to clients, by SQLSTATE class.", labelNames: ["sqlstate_class"], registers }),
     authFailures: new client.Counter({ name: "alwrity_auth_failures_total", help: "Requests refused for their credentials (HTTP 401), by reason.", labelNames: ["reason"], registers }),
     statementTimeouts: new client.Counter({ name: "alwrity_statement_timeouts_total", help: "Statements cancelled by statement_timeout, per database.", labelNames: ["database"], registers }),
+    rateLimitStoreFailures: new client.Counter({
+      name: "alwrity_rate_limit_store_failures_total",
+      help: "Rate-limit counts the shared store could not take; each was counted by this process alone.",
+      registers,
+    }),
     limitsHit: new client.Counter({ name: "alwrity_limits_hit_total", help: "Requests refused by a request or rate limit, by limit.", labelNames: ["limit"], registers }),
     jobFailures: new client.Counter({ name: "alwrity_job_failures_total", help: "Failed background job attempts, by task.", labelNames: ["task"], registers }),
     setJobQueueReader: (read) => void (readJobQueue = read),

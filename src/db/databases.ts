@@ -45,8 +45,11 @@ export interface Databases {
   appliedMigrations(): Promise<Record<DatabaseKey, string[]>>;
   /** The database of a key (the API serves both; each of its services names one). */
   database(key: DatabaseKey): UserScopedDatabase;
-  /** LISTENs on a channel of a database through a connection of its own (closed with the rest). */
-  listen(key: DatabaseKey, channel: string, handlers: ListenHandlers): Listener;
+  /**
+   * LISTENs on a channel of a database through a connection of its own (closed with the rest),
+   * to `url` when given (DATABASE_LISTEN_URL: past a pooler that cannot LISTEN), else the API's URL.
+   */
+  listen(key: DatabaseKey, channel: string, handlers: ListenHandlers, url?: string): Listener;
   /** Drains and closes both pools (and whatever else this object opened). Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -129,8 +132,8 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       if (problems.length > 0) throw new RowLevelSecurityError(problems);
       return findings;
     },
-    listen(key, channel, handlers) {
-      const listener = listen(deployment[key].apiUrl, channel, handlers, log);
+    listen(key, channel, handlers, url) {
+      const listener = listen(url ?? deployment[key].apiUrl, channel, handlers, log);
       listeners.add(listener);
       return listener;
     },

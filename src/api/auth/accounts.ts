@@ -99,10 +99,17 @@ export function createAccountResolver(
  * Connects a resolver to the revocation channel: a revoked account leaves its
  * cache when the erasure request commits, wherever it was made, and the cache
  * is used only while the listener is connected. Through a pooler in
- * transaction mode LISTEN hears nothing, so there is no listener and accounts
- * are never cached (every request resolves its account in the database).
+ * transaction mode LISTEN hears nothing, so the listener takes a direct
+ * connection of its own (DATABASE_LISTEN_URL); without one there is no
+ * listener and accounts are never cached (every request resolves its account
+ * in the database).
  */
-export function listenForRevocations(databases: Pick<Databases, "listen">, poolerMode: PoolerMode, resolver: AccountResolver): Listener {
-  if (poolerMode !== "session") return { close: async () => undefined };
-  return databases.listen("platform", REVOCATION_CHANNEL, { onNotify: (userId) => resolver.revoke(userId), onListening: (on) => resolver.setListening(on) });
+export function listenForRevocations(
+  databases: Pick<Databases, "listen">,
+  settings: { poolerMode: PoolerMode; listenUrl: string | undefined },
+  resolver: AccountResolver,
+): Listener {
+  if (settings.poolerMode !== "session" && !settings.listenUrl) return { close: async () => undefined };
+  const handlers = { onNotify: (userId: string) => resolver.revoke(userId), onListening: (on: boolean) => resolver.setListening(on) };
+  return databases.listen("platform", REVOCATION_CHANNEL, handlers, settings.listenUrl);
 }

@@ -15,6 +15,7 @@ import { AuthError, type TokenVerifier } from "./tokens.ts";
 import { requestBudget, type RequestBudget } from "../../db/fair-use.ts";
 import type { Logger } from "../../log.ts";
 import { unavailability } from "../http/database-unavailable.ts";
+import type { AddressOf } from "../http/client-address.ts";
 import { RateLimitedError, type RateLimits } from "../http/rate-limits.ts";
 import { currentRequest, type RequestState, type Viewer } from "../request-context.ts";
 
@@ -23,6 +24,8 @@ export interface SignInParts {
   verify: TokenVerifier;
   resolveAccount: AccountResolver;
   rateLimits: RateLimits;
+  /** The client's address (client-address.ts: TRUSTED_PROXIES). */
+  addressOf: AddressOf;
 }
 
 export interface AuthGateOptions {
@@ -35,7 +38,7 @@ export interface AuthGateOptions {
 }
 
 /** Who is asking, from the Authorization header: anonymous, a signed-in user, or an error to refuse with (see refusalFor). */
-export type SignIn = (authorization: string | undefined, address: string) => Promise<Viewer>;
+export type SignIn = (req: IncomingMessage) => Promise<Viewer>;
 
 /**
  * The one sign-in of every HTTP route (GraphQL, export, billing, admin
@@ -44,8 +47,10 @@ export type SignIn = (authorization: string | undefined, address: string) => Pro
  * refused once its erasure was requested), then the user's rate limit.
  */
 export function createSignIn(options: SignInParts): SignIn {
-  const { verify, resolveAccount, rateLimits } = options;
-  return async (authorization, address) => {
+  const { verify, resolveAccount, rateLimits, addressOf } = options;
+  return async (req) => {
+    const authorization = req.headers.authorization;
+    const address = addressOf(req);
     await rateLimits.address(address);
     if (!authorization) return { kind: "anonymous" };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -67,7 +72,7 @@ export async function signedInUser(
   answer: { requestId: string; retryAfterSeconds: number; log: Logger; route: string },
 ): Promise<{ user: Extract<Viewer, { kind: "user" }> } | { refusal: Refusal }> {
   try {
-    const viewer = await signIn(req.headers.authorization, req.socket.remoteAddress ?? "unknown");
+    const viewer = await signIn(req);
     if (viewer.kind === "user") return { user: viewer };
     throw new AuthError("authorization-missing", `${answer.route} needs a signed-in user (Authorization: Bearer <token>)`);
   } catch (error) {
@@ -126,7 +131,7 @@ export function authGatePlugin(options: AuthGateOptions): GraphileConfig.Plugin 
           const requestId = randomUUID();
           let state: RequestState;
           try {
-            state = { requestId, viewer: await viewerFor(req.headers.authorization, req.socket.remoteAddress ?? "unknown") };
+            state = { requestId, viewer: await viewerFor(req) };
           } catch (error) {
             const { statusCode, headers, json } = refusalFor(error, requestId, retryAfterSeconds, log);
             return { type: "json" as const, statusCode, headers, json: json as never };

@@ -26,6 +26,7 @@ import { idempotencyPlugin } from "../idempotency/plugin.ts";
 import { createDrain } from "./drain.ts";
 import { operationsPlugin, type ReadinessCheck } from "./operations.ts";
 import { operationLimitsPlugin } from "../graphql/operation-limits.ts";
+import { clientAddressOf } from "./client-address.ts";
 import { createRateLimits } from "./rate-limits.ts";
 import { revokeOnDeletionPlugin } from "../graphql/revoke-on-deletion.ts";
 import { jobQueueDepth } from "../../services/job-queue.ts";
@@ -76,11 +77,15 @@ export async function startApiServer(config: Config, databases: Databases, topol
   const verify = createTokenVerifier(config.clerk, development ? loadOrCreateDevKeys().publicKey : undefined);
   // The queue's depth from any API process, wherever the worker runs (read at every scrape).
   metrics.setJobQueueReader(() => databases.platform.withQueue(jobQueueDepth));
-  const rateLimits = createRateLimits(config.api.rateLimits, (setting) => metrics.limitsHit.inc({ limit: setting }));
+  const rateLimits = createRateLimits(config.api.rateLimits, (setting) => metrics.limitsHit.inc({ limit: setting }), {
+    databases,
+    log,
+    onStoreFailure: () => metrics.rateLimitStoreFailures.inc(),
+  });
   const resolveAccount = createAccountResolver(databases, rateLimits);
-  const revocations = listenForRevocations(databases, config.poolerMode, resolveAccount);
+  const revocations = listenForRevocations(databases, config, resolveAccount);
   // The one sign-in of every route: the GraphQL gate's and the plain routes'.
-  const signIn = createSignIn({ verify, resolveAccount, rateLimits });
+  const signIn = createSignIn({ verify, resolveAccount, rateLimits, addressOf: clientAddressOf(config.api.trustedProxies) });
   const drain = createDrain(config.api.retryAfterSeconds);
   const trusted = config.api.trustedDocumentsDir;
 
