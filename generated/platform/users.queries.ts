@@ -41,6 +41,36 @@ const findOrCreateUserIR: any = {"usedParamSet":{"clerkId":true,"email":true,"di
 export const findOrCreateUser = new PreparedQuery<IFindOrCreateUserParams,IFindOrCreateUserResult>(findOrCreateUserIR);
 
 
+/** 'RenameFromClerk' parameters type */
+export interface IRenameFromClerkParams {
+  clerkId: string;
+  displayName: string;
+}
+
+/** 'RenameFromClerk' return type */
+export interface IRenameFromClerkResult {
+  display_name: string | null;
+  id: string;
+}
+
+/** 'RenameFromClerk' query type */
+export interface IRenameFromClerkQuery {
+  params: IRenameFromClerkParams;
+  result: IRenameFromClerkResult;
+}
+
+const renameFromClerkIR: any = {"usedParamSet":{"clerkId":true,"displayName":true},"params":[{"name":"clerkId","required":true,"transform":{"type":"scalar"},"locs":[{"a":79,"b":87}]},{"name":"displayName","required":true,"transform":{"type":"scalar"},"locs":[{"a":90,"b":102}]}],"statement":"select u.id as \"id!\", u.display_name\n  from platform_backend.rename_from_clerk(:clerkId!, :displayName!) as u"};
+
+/**
+ * Query generated from SQL:
+ * ```
+ * select u.id as "id!", u.display_name
+ *   from platform_backend.rename_from_clerk(:clerkId!, :displayName!) as u
+ * ```
+ */
+export const renameFromClerk = new PreparedQuery<IRenameFromClerkParams,IRenameFromClerkResult>(renameFromClerkIR);
+
+
 /** 'UserIdOf' parameters type */
 export interface IUserIdOfParams {
   who: string;
