@@ -46,6 +46,13 @@ export function withLogin(serverUrl: string, user: string, password: string, dat
   return url.toString();
 }
 
+/** The same server and login, another database. */
+export function onDatabase(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
 export function databaseOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
 }

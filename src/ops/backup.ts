@@ -42,8 +42,7 @@ import {
   type DatabaseBackup,
   type TableBackup,
 } from "./backup-manifest.ts";
-import type { Deployment } from "../bootstrap/deployment.ts";
-import { majorOf, onDatabase } from "../host/postgres-tools.ts";
+import { onDatabase, type Deployment } from "../bootstrap/deployment.ts";
 
 const PURPOSE = "alwrity db backup";
 
@@ -78,7 +77,7 @@ async function serverVersion(adminUrl: string, database: string): Promise<Backup
   await client.connect();
   try {
     const { rows } = await client.query<{ version: string; num: string }>("select current_setting('server_version') as version, current_setting('server_version_num') as num");
-    return { version: rows[0]!.version, major: majorOf(Number(rows[0]!.num)) };
+    return { version: rows[0]!.version, major: Math.floor(Number(rows[0]!.num) / 10_000) /* server_version_num 150020 → 15 */ };
   } finally {
     await client.end();
   }

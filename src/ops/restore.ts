@@ -44,9 +44,8 @@ import {
   type BackupManifest,
 } from "./backup-manifest.ts";
 import { sha256Of } from "./backup.ts";
-import type { Deployment } from "../bootstrap/deployment.ts";
 import { openMigratedDeployment } from "../bootstrap/migrations.ts";
-import { onDatabase } from "../host/postgres-tools.ts";
+import { onDatabase, type Deployment } from "../bootstrap/deployment.ts";
 import { deprovision } from "../bootstrap/provision.ts";
 
 const PURPOSE = "alwrity db restore";

@@ -16,7 +16,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { loadConfig, PROJECT_ROOT } from "../../src/config.ts";
-import { onDatabase } from "../../src/host/postgres-tools.ts";
+import { onDatabase } from "../../src/bootstrap/deployment.ts";
 import { openMigratedDeployment } from "../../src/bootstrap/migrations.ts";
 import { deprovision } from "../../src/bootstrap/provision.ts";
 import { createDatabases } from "../../src/db/databases.ts";

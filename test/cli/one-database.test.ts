@@ -16,7 +16,7 @@ import { PROJECT_ROOT } from "../../src/config.ts";
 import { generateCredentials } from "../../src/bootstrap/credentials.ts";
 import { withLogin } from "../../src/bootstrap/deployment.ts";
 import { deprovision, provision } from "../../src/bootstrap/provision.ts";
-import { onDatabase } from "../../src/host/postgres-tools.ts";
+import { onDatabase } from "../../src/bootstrap/deployment.ts";
 import { resolveTopology, type Topology } from "../../src/topology.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openDeployment } from "../../src/bootstrap/deployment.ts";
