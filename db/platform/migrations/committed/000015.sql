@@ -1,8 +1,12 @@
 --! Previous: sha1:54a21e3286b1bbbd0f77c720eb8605a1820ae9ff
---! Hash: sha1:8fa3835323a60cfc130085dee14d57470bdba158
+--! Hash: sha1:6c10e6e771041e6a437fa87d8a178236bbe81c37
 
 -- Plans are listed in their sort_order: an index lets the API order by it (SORT_ORDER_ASC).
+-- reason: subscription_plans holds the handful of plans; the index is built in milliseconds
+-- squawk-ignore require-concurrent-index-deletion
 drop index if exists platform.subscription_plans_sort_order_idx;
+-- reason: subscription_plans holds the handful of plans; the index is built in milliseconds
+-- squawk-ignore require-concurrent-index-creation
 create index subscription_plans_sort_order_idx on platform.subscription_plans (sort_order, name);
 
 -- Plan conversions as rates as well as counts: each change's users over the users who
