@@ -64,7 +64,13 @@ export function startMixedLoad(api: Pick<ApiProcess, "url" | "token">, users: nu
   const prepared = Promise.all(
     Array.from({ length: users }, async (_, u) => {
       if (!options.prepareUser) return;
-      await gql(api.url, LIST, api.token(`user_load_${run}_${u}`)); // signs the user in
+      // Signs the user in; on a busy machine the first try may honestly answer 503 or 429, so it is retried (bounded).
+      for (let attempt = 1; ; attempt++) {
+        const signIn = await gql(api.url, LIST, api.token(`user_load_${run}_${u}`));
+        if (signIn.status === 200 && !signIn.body?.errors) break;
+        if (attempt === 20) throw new Error(`user_load_${run}_${u} could not sign in: HTTP ${signIn.status} ${JSON.stringify(signIn.body?.errors ?? null)}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       await options.prepareUser(`user_load_${run}_${u}`);
     }),
   );
