@@ -22,7 +22,7 @@ import type { WithPgClient } from "postgraphile/@dataplan/pg";
 import { makeWithPgClientViaPgClientAlreadyInTransaction, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import type { TransactionSettings } from "../../db/asking.ts";
 import type { UserScopedDatabase } from "../../db/database.ts";
-import { IdempotencyError, keyInUse, keyReused } from "./key.ts";
+import { IdempotencyError } from "./key.ts";
 import { claimKey, type StoredAnswer } from "./store.ts";
 
 /** One database's transaction, held open until the request ends it. */
@@ -111,9 +111,9 @@ export class IdempotentRequest {
       let finish!: (last: ((client: pg.PoolClient) => Promise<void>) | undefined) => void;
       const finished = new Promise<((client: pg.PoolClient) => Promise<void>) | undefined>((resolve) => (finish = resolve));
       const transaction = database.withSettingsClient(settings, async (client) => {
-        const claim = await claimKey(client, this.userId, this.key);
-        if (claim.kind === "busy") throw this.stop(keyInUse());
-        if (claim.kind === "stored") throw this.stop(claim.answer.requestHash === this.requestHash ? new ReplayInstead(claim.answer) : keyReused());
+        const claim = await claimKey(client, this.userId, this.key, this.requestHash);
+        if (claim.kind === "refuse") throw this.stop(claim.error);
+        if (claim.kind === "replay") throw this.stop(new ReplayInstead(claim.answer));
         resolveHeld({
           database: database.name,
           withPgClient: makeWithPgClientViaPgClientAlreadyInTransaction(client, true),

@@ -9,6 +9,7 @@
  * user session, on either database: the same text serves both.
  */
 import type { Session } from "../../db/session.ts";
+import { keyInUse, keyReused, type IdempotencyError } from "./key.ts";
 
 export interface StoredAnswer {
   readonly requestHash: string;
@@ -17,8 +18,13 @@ export interface StoredAnswer {
   readonly body: string;
 }
 
-/** What a key is, when a request claims it: free to use, stored already, or in use by a request still running. */
-export type Claim = { kind: "free" } | { kind: "stored"; answer: StoredAnswer } | { kind: "busy" };
+/**
+ * What a request does with its key: run (the key is free), send the stored
+ * answer again (the same request was answered before), or be refused: 409
+ * while a request with the key still runs, 422 when the key was used for
+ * another request. The one place this rule lives, for GraphQL and plain routes.
+ */
+export type Claim = { kind: "run" } | { kind: "replay"; answer: StoredAnswer } | { kind: "refuse"; error: IdempotencyError };
 
 /**
  * Claims `key` for this transaction. The transaction-level advisory lock makes
@@ -28,7 +34,7 @@ export type Claim = { kind: "free" } | { kind: "stored"; answer: StoredAnswer } 
  * is a 64-bit hash of user and key; two different keys that collide only make
  * one of them wait for a retry.
  */
-export async function claimKey(client: Session, userId: string, key: string): Promise<Claim> {
+export async function claimKey(client: Session, userId: string, key: string, requestHash: string): Promise<Claim> {
   const { rows } = await client.query<{ locked: boolean; request_hash: string | null; status_code: number | null; response_body: string | null }>(
     `with lock as (select pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended($1::text || ' ' || $2::text, 20)) as locked)
      select lock.locked, k.request_hash, k.status_code, k.response_body
@@ -37,9 +43,10 @@ export async function claimKey(client: Session, userId: string, key: string): Pr
     [userId, key],
   );
   const row = rows[0]!;
-  if (!row.locked) return { kind: "busy" };
-  if (row.request_hash === null) return { kind: "free" };
-  return { kind: "stored", answer: { requestHash: row.request_hash, statusCode: row.status_code!, body: row.response_body! } };
+  if (!row.locked) return { kind: "refuse", error: keyInUse() };
+  if (row.request_hash === null) return { kind: "run" };
+  if (row.request_hash !== requestHash) return { kind: "refuse", error: keyReused() };
+  return { kind: "replay", answer: { requestHash: row.request_hash, statusCode: row.status_code!, body: row.response_body! } };
 }
 
 /**

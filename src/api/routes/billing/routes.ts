@@ -17,7 +17,7 @@ import { linkCustomer, priceOfPlan, stripeCustomer } from "../../../services/bil
 import { randomUUID } from "node:crypto";
 import { signedInUser, type SignIn } from "../../auth/gate.ts";
 import { unavailability } from "../../http/database-unavailable.ts";
-import { IDEMPOTENCY_KEY_HEADER, IdempotencyError, REPLAYED_HEADER, idempotencyKeyOf, keyInUse, keyReused, requestHash } from "../../idempotency/key.ts";
+import { IDEMPOTENCY_KEY_HEADER, IdempotencyError, REPLAYED_HEADER, idempotencyKeyOf, requestHash } from "../../idempotency/key.ts";
 import { claimKey, rememberAnswer } from "../../idempotency/store.ts";
 import { readBody, reply } from "../../http/plain-http.ts";
 
@@ -91,13 +91,9 @@ export function billingRoutes(options: BillingRouteOptions) {
    */
   const keyed = (userId: string, key: string, hash: string, work: () => Promise<Answer>) =>
     databases.platform.withUserContext(userId, async (session): Promise<Answer> => {
-      const claim = await claimKey(session, userId, key);
-      const refuse = (error: IdempotencyError): Answer => ({ status: error.statusCode, body: { error: error.message, code: error.code } });
-      if (claim.kind === "busy") return refuse(keyInUse());
-      if (claim.kind === "stored") {
-        if (claim.answer.requestHash !== hash) return refuse(keyReused());
-        return { status: claim.answer.statusCode, body: JSON.parse(claim.answer.body) as object, headers: { [REPLAYED_HEADER]: "true" } };
-      }
+      const claim = await claimKey(session, userId, key, hash);
+      if (claim.kind === "refuse") return { status: claim.error.statusCode, body: { error: claim.error.message, code: claim.error.code } };
+      if (claim.kind === "replay") return { status: claim.answer.statusCode, body: JSON.parse(claim.answer.body) as object, headers: { [REPLAYED_HEADER]: "true" } };
       const answer = await work();
       await rememberAnswer(session, userId, key, { requestHash: hash, statusCode: answer.status, body: JSON.stringify(answer.body) }, options.idempotencyKeyTtlSeconds);
       return answer;
