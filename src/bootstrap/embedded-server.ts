@@ -58,7 +58,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 sends nothing; EPERM means it exists but is another user's). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -13,7 +13,7 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rm
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { freePort } from "../bootstrap/embedded-server.ts";
+import { freePort, pidAlive } from "../bootstrap/embedded-server.ts";
 import { haPrograms, type HaProgram } from "../host/ha-programs.ts";
 import { ensurePostgresUserCanReach, osUserIds, runningAsRoot } from "../host/postgres-user-access.ts";
 
@@ -62,16 +62,6 @@ export interface HaCluster extends HaClusterState {
 
 const STATE_FILE = "cluster.json";
 const START_TIMEOUT_MS = 120_000;
-
-/** Whether a process with this pid exists (signal 0 checks without sending anything). */
-export function processRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** GET on a Patroni REST endpoint: its status, or 0 when nothing answered within a second. */
 export async function patroniStatus(member: HaMember, endpoint: string): Promise<number> {
@@ -234,7 +224,7 @@ function clusterOf(state: HaClusterState): HaCluster {
       const file = path.join(member.dataDir, "postmaster.pid");
       if (!existsSync(file)) return undefined;
       const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
-      return pid > 0 && processRunning(pid) ? pid : undefined;
+      return pid > 0 && pidAlive(pid) ? pid : undefined;
     },
     stop: () => stopHaCluster(state.dir),
   };
@@ -312,7 +302,7 @@ export function openHaCluster(dir: string): HaCluster {
 
 async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (pids.some(processRunning) && Date.now() < deadline) await sleep(100);
+  while (pids.some(pidAlive) && Date.now() < deadline) await sleep(100);
 }
 
 function signal(pids: readonly number[], sig: NodeJS.Signals): void {

@@ -19,7 +19,8 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { openMigratedDeployment } from "../../src/bootstrap/migrations.ts";
-import { patroniStatus, processRunning, startHaCluster, type HaCluster, type HaMember } from "../../src/ops/ha-cluster.ts";
+import { pidAlive } from "../../src/bootstrap/embedded-server.ts";
+import { patroniStatus, startHaCluster, type HaCluster, type HaMember } from "../../src/ops/ha-cluster.ts";
 import { gql, startApiProcess, type ApiProcess } from "../support/api-process.ts";
 import { giveUnlimitedPlan } from "../support/unlimited-plan.ts";
 
@@ -68,7 +69,7 @@ afterAll(async () => {
   const started = [...Object.values(cluster.pids), ...cluster.members.map((m) => cluster.postmasterPid(m)).filter((pid) => pid !== undefined)];
   await cluster.stop();
   expect(existsSync(dir), "the cluster's folder is deleted").toBe(false);
-  expect(started.filter(processRunning), "processes the cluster started still running").toEqual([]);
+  expect(started.filter(pidAlive), "processes the cluster started still running").toEqual([]);
 }, 120_000);
 
 interface Attempt {
