@@ -5,24 +5,21 @@
  * enqueued in the same transaction.
  */
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import { fileClient } from "../support/connect.ts";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestApi, type TestApi } from "./api-harness.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
+const platformOwner = fileClient(() => testDeployment().databases.platform.migrationUrl);
+
 const run = randomUUID().slice(0, 8);
 let api: TestApi;
-let platformOwner: pg.Client;
 
 beforeAll(async () => {
   api = await startTestApi();
-  const deployment = testDeployment();
-  platformOwner = new pg.Client({ connectionString: deployment.databases.platform.migrationUrl });
-  await platformOwner.connect();
 }, 120_000);
 
 afterAll(async () => {
-  await platformOwner?.end();
   await api?.stop();
 });
 
@@ -47,7 +44,7 @@ test("after deletion is requested, a valid token of that user gets 401 on its ve
   expect((await api.gql("{ projects { totalCount } }", {}, api.token({ sub: `user_leaving_${run}` }))).status).toBe(401);
   expect((await api.gql("{ currentUser { rowId } }", {}, other)).status).toBe(200);
 
-  const { rows } = await platformOwner.query(
+  const { rows } = await platformOwner().query(
     `select d.state, d.requested_by, (select count(*)::int from graphile_worker._private_jobs j where j.key = 'erase_user:' || d.user_id) as jobs
        from platform_backend.account_deletions d where d.user_id = $1`,
     [userId],

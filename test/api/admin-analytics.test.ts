@@ -5,7 +5,7 @@
  * no rows whatever else the request says; no token, 401; a forged admin token, 401.
  */
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import { fileClient } from "../support/connect.ts";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { generateClerkKeyPair, signToken } from "../../src/api/auth/dev-keys.ts";
 import { createDatabases, type Databases } from "../../src/db/databases.ts";
@@ -14,9 +14,10 @@ import { recordUsage } from "../../src/services/usage.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 import { AUTHORIZED_PARTY, startTestApi, TEST_ISSUER, type TestApi } from "./api-harness.ts";
 
+const owner = fileClient(() => testDeployment().databases.platform.migrationUrl);
+
 let api: TestApi;
 let databases: Databases;
-let owner: pg.Client;
 const run = randomUUID().slice(0, 8);
 const feature = `feature_${run}`;
 
@@ -24,12 +25,9 @@ beforeAll(async () => {
   api = await startTestApi({ ADMIN_CLAIM: "metadata.role=admin" });
   const deployment = await openDeployment(api.config, { provision: false });
   databases = createDatabases(deployment, api.config, { onClose: () => deployment.close() });
-  owner = new pg.Client({ connectionString: testDeployment().databases.platform.migrationUrl });
-  await owner.connect();
 }, 60_000);
 
 afterAll(async () => {
-  await owner?.end();
   await databases?.close();
   await api?.stop();
 });
@@ -86,7 +84,7 @@ test("an admin (verified claim) reads the analytics; the read is audited", async
   }
   expect((await analytics("/usage-by-feature?from=yesterday", admin)).body.error).toBe('from must be a date (YYYY-MM-DD) or an ISO timestamp, got "yesterday"');
   expect((await analytics("/nope", admin)).status).toBe(404);
-  const audited = await owner.query("select details->>'report' as report from platform_audit.events where kind = 'analytics.read' and user_id = $1", [adminId]);
+  const audited = await owner().query("select details->>'report' as report from platform_audit.events where kind = 'analytics.read' and user_id = $1", [adminId]);
   expect(audited.rows.map((r) => r.report)).toContain("usage-by-feature");
 });
 

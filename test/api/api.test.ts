@@ -3,7 +3,7 @@
  * between users, anonymous access, token checks, registration, and concurrency.
  */
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import { connect } from "../support/connect.ts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEV_ISSUER } from "../../src/api/auth/dev-keys.ts";
 import { makeClerkKeys, startTestApi, type TestApi } from "./api-harness.ts";
@@ -233,14 +233,13 @@ describe("registration", () => {
     expect(ids.size).toBe(1);
     expect(results.every((r) => r.data.currentProfile.userId === [...ids][0])).toBe(true);
 
-    const admin = new pg.Client({ connectionString: testDeployment().adminUrlFor("platform") });
-    await admin.connect();
-    const { rows } = await admin.query(
-      `select (select count(*) from platform.users where clerk_id = $1)::int as users,
-              (select count(*) from platform.user_subscriptions s join platform.users u on u.id = s.user_id where u.clerk_id = $1)::int as subscriptions`,
-      [sub],
+    const { rows } = await connect(testDeployment().adminUrlFor("platform"), (admin) =>
+      admin.query(
+        `select (select count(*) from platform.users where clerk_id = $1)::int as users,
+                (select count(*) from platform.user_subscriptions s join platform.users u on u.id = s.user_id where u.clerk_id = $1)::int as subscriptions`,
+        [sub],
+      ),
     );
-    await admin.end();
     expect(rows[0]).toEqual({ users: 1, subscriptions: 1 });
   });
 

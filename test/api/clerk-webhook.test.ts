@@ -5,27 +5,25 @@
  * twice.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import pg from "pg";
+import { fileClient } from "../support/connect.ts";
 import { Webhook } from "svix";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestApi, type TestApi } from "./api-harness.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
+const platformOwner = fileClient(() => testDeployment().databases.platform.migrationUrl);
+
 const secret = `whsec_${randomBytes(24).toString("base64")}`;
 const run = randomUUID().slice(0, 8);
 let api: TestApi;
 let hookUrl: string;
-let platformOwner: pg.Client;
 
 beforeAll(async () => {
   api = await startTestApi({ CLERK_WEBHOOK_SECRET: secret });
   hookUrl = api.server.url.replace(/\/graphql$/, "/webhooks/clerk");
-  platformOwner = new pg.Client({ connectionString: testDeployment().databases.platform.migrationUrl });
-  await platformOwner.connect();
 }, 120_000);
 
 afterAll(async () => {
-  await platformOwner?.end();
   await api?.stop();
 });
 
@@ -49,7 +47,7 @@ async function deliver(payload: string, headers: Record<string, string>) {
 }
 
 async function account(clerkId: string) {
-  const { rows } = await platformOwner.query("select id, email, display_name from platform.users where clerk_id = $1", [clerkId]);
+  const { rows } = await platformOwner().query("select id, email, display_name from platform.users where clerk_id = $1", [clerkId]);
   return rows[0] as { id: string; email: string; display_name: string } | undefined;
 }
 
@@ -69,7 +67,7 @@ test("user.created and user.updated, signed by svix, create and update the accou
   const delivery = signed(stale);
   expect(await deliver(stale, delivery.headers)).toEqual({ status: 200, body: { status: "applied" } });
   expect((await account(clerkId))!.display_name).toBe("Old Lovelace");
-  await platformOwner.query("update platform.users set display_name = 'Current' where clerk_id = $1", [clerkId]);
+  await platformOwner().query("update platform.users set display_name = 'Current' where clerk_id = $1", [clerkId]);
   expect(await deliver(stale, delivery.headers)).toEqual({ status: 200, body: { status: "duplicate" } });
   expect((await account(clerkId))!.display_name).toBe("Current");
 });
@@ -86,7 +84,7 @@ test("tampered, stale, unsigned or foreign-signed deliveries get 400 and change 
   const foreign = signed(payload, new Date(), undefined, new Webhook(`whsec_${randomBytes(24).toString("base64")}`));
   expect((await deliver(payload, foreign.headers)).status).toBe(400);
   expect(await account(clerkId)).toBeUndefined();
-  const { rows } = await platformOwner.query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = any($1)", [[good.id, old.id, foreign.id]]);
+  const { rows } = await platformOwner().query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = any($1)", [[good.id, old.id, foreign.id]]);
   expect(rows[0].n).toBe(0);
 });
 
@@ -101,7 +99,7 @@ test("user.deleted starts the erasure once, however often it is delivered", asyn
   expect(await deliver(deleted, delivery.headers)).toEqual({ status: 200, body: { status: "duplicate" } });
   // Clerk may also send it again as a new delivery: acknowledged, nothing new.
   expect(await deliver(deleted, signed(deleted).headers)).toEqual({ status: 200, body: { status: "ignored" } });
-  const { rows } = await platformOwner.query("select requested_by from platform_backend.account_deletions where user_id = $1", [id]);
+  const { rows } = await platformOwner().query("select requested_by from platform_backend.account_deletions where user_id = $1", [id]);
   expect(rows).toEqual([{ requested_by: "clerk" }]);
   // Its tokens are refused from now on.
   expect((await api.gql("{ currentUser { rowId } }", {}, api.token({ sub: clerkId }))).status).toBe(401);

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import { connect } from "../support/connect.ts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { openDeployment } from "../../src/bootstrap/deployment.ts";
@@ -59,13 +60,7 @@ async function keyed(token: string | undefined, key: string, query: string, vari
 }
 
 async function ownerRows<T extends pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
+  return connect(url, async (client) => (await client.query<T>(sql, values)).rows);
 }
 
 async function signedUpUser(label: string): Promise<string> {

@@ -4,7 +4,7 @@
  * each at, just under and just over its default.
  */
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import { connect } from "../support/connect.ts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestApi, type TestApi } from "./api-harness.ts";
 import { testDeployment } from "../support/test-deployment.ts";
@@ -21,14 +21,13 @@ beforeAll(async () => {
   expect(created.errors).toBeUndefined();
   const project = created.data.createProject.project;
   projectId = project.rowId;
-  const admin = new pg.Client({ connectionString: testDeployment().adminUrlFor("userData") });
-  await admin.connect();
-  await admin.query(
-    `insert into user_data.user_content_assets (user_id, project_id, asset_type, title)
-     select $1, $2, 'blog_post', 'asset ' || n from generate_series(1, $3::int) n`,
-    [project.userId, project.rowId, ROWS],
+  await connect(testDeployment().adminUrlFor("userData"), (admin) =>
+    admin.query(
+      `insert into user_data.user_content_assets (user_id, project_id, asset_type, title)
+       select $1, $2, 'blog_post', 'asset ' || n from generate_series(1, $3::int) n`,
+      [project.userId, project.rowId, ROWS],
+    ),
   );
-  await admin.end();
 });
 afterAll(() => api?.stop());
 

@@ -4,7 +4,7 @@
  * introspection; rate limits answer 429 with Retry-After.
  */
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import { connect } from "../support/connect.ts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestApi, type TestApi } from "./api-harness.ts";
 import { testDeployment } from "../support/test-deployment.ts";
@@ -46,19 +46,18 @@ describe("sign-in", () => {
   });
 
   test("anonymous callers see only public plans", async () => {
-    const admin = new pg.Client({ connectionString: testDeployment().adminUrlFor("platform") });
-    await admin.connect();
     const name = `Hidden ${run.replace(/[^a-z]/g, "x")}`;
-    await admin.query("insert into platform.subscription_plans (name, price_cents, is_public) values ($1, 100, false)", [name]);
-    try {
-      const { data } = await api.gql("{ subscriptionPlans { nodes { name } } }");
-      const names = data.subscriptionPlans.nodes.map((p: { name: string }) => p.name);
-      expect(names).toContain("Free");
-      expect(names).not.toContain(name);
-    } finally {
-      await admin.query("delete from platform.subscription_plans where name = $1", [name]);
-      await admin.end();
-    }
+    await connect(testDeployment().adminUrlFor("platform"), async (admin) => {
+      await admin.query("insert into platform.subscription_plans (name, price_cents, is_public) values ($1, 100, false)", [name]);
+      try {
+        const { data } = await api.gql("{ subscriptionPlans { nodes { name } } }");
+        const names = data.subscriptionPlans.nodes.map((p: { name: string }) => p.name);
+        expect(names).toContain("Free");
+        expect(names).not.toContain(name);
+      } finally {
+        await admin.query("delete from platform.subscription_plans where name = $1", [name]);
+      }
+    });
   });
 });
 

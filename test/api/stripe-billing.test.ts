@@ -9,12 +9,14 @@
  * words it.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import pg from "pg";
+import { fileClient } from "../support/connect.ts";
 import Stripe from "stripe";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestApi, type TestApi } from "./api-harness.ts";
 import { startFakeStripe, type FakeStripe } from "../support/fake-stripe.ts";
 import { testDeployment } from "../support/test-deployment.ts";
+
+const platformOwner = fileClient(() => testDeployment().databases.platform.migrationUrl);
 
 const secret = `whsec_${randomBytes(24).toString("hex")}`;
 const PRICES = { Pro: "price_pro123", Enterprise: "price_ent456" };
@@ -22,7 +24,6 @@ const run = randomUUID().slice(0, 8);
 let api: TestApi;
 let fake: FakeStripe;
 let base: string;
-let platformOwner: pg.Client;
 
 beforeAll(async () => {
   fake = await startFakeStripe();
@@ -33,12 +34,9 @@ beforeAll(async () => {
     STRIPE_API_BASE: fake.url,
   });
   base = api.server.url.replace(/\/graphql$/, "");
-  platformOwner = new pg.Client({ connectionString: testDeployment().databases.platform.migrationUrl });
-  await platformOwner.connect();
 }, 120_000);
 
 afterAll(async () => {
-  await platformOwner?.end();
   await api?.stop();
   await fake?.close();
 });
@@ -47,7 +45,7 @@ afterAll(async () => {
 async function signIn(name: string) {
   const token = api.token({ sub: `user_${name}_${run}` });
   expect((await api.gql("{ currentUser { rowId } }", {}, token)).status).toBe(200);
-  const { rows } = await platformOwner.query("select id from platform.users where clerk_id = $1", [`user_${name}_${run}`]);
+  const { rows } = await platformOwner().query("select id from platform.users where clerk_id = $1", [`user_${name}_${run}`]);
   return { token, userId: rows[0].id as string };
 }
 
@@ -62,7 +60,7 @@ async function post(path: string, token: string | undefined, body: object = {}) 
 
 const livePlan = async (userId: string) =>
   (
-    await platformOwner.query(
+    await platformOwner().query(
       "select p.name from platform.user_subscriptions s join platform.subscription_plans p on p.id = s.plan_id where s.user_id = $1 and s.status <> 'canceled'",
       [userId],
     )
@@ -99,7 +97,7 @@ test("a signed-in user starts a checkout and gets the URL Stripe gives; their cu
   expect(made.map((r) => r.path)).toEqual(["/v1/customers", "/v1/checkout/sessions"]);
   expect(made[0]!.form["metadata[user_id]"]).toBe(userId);
   expect(made[1]!.form).toMatchObject({ mode: "subscription", client_reference_id: userId, "line_items[0][price]": PRICES.Pro, "metadata[plan]": "Pro" });
-  const { rows } = await platformOwner.query("select stripe_customer_id from platform_backend.billing_accounts where user_id = $1", [userId]);
+  const { rows } = await platformOwner().query("select stripe_customer_id from platform_backend.billing_accounts where user_id = $1", [userId]);
   expect(rows).toEqual([{ stripe_customer_id: made[1]!.form.customer }]);
 
   // The second time the customer is reused.
@@ -159,10 +157,10 @@ test("checkout.session.completed upgrades the user at once; the replayed event i
   expect(await livePlan(userId)).toEqual(["Pro"]);
 
   // An operator moves the user on; the replay must not undo it.
-  await platformOwner.query("select platform_backend.change_subscription($1, 'Enterprise')", [userId]);
+  await platformOwner().query("select platform_backend.change_subscription($1, 'Enterprise')", [userId]);
   expect(await deliver(completed, header)).toEqual({ status: 200, body: { status: "duplicate" } });
   expect(await livePlan(userId)).toEqual(["Enterprise"]);
-  const { rows } = await platformOwner.query("select count(*)::int as n from platform_backend.webhook_deliveries where source = 'stripe' and event_type = 'checkout.session.completed' and delivery_id = $1", [JSON.parse(completed).id]);
+  const { rows } = await platformOwner().query("select count(*)::int as n from platform_backend.webhook_deliveries where source = 'stripe' and event_type = 'checkout.session.completed' and delivery_id = $1", [JSON.parse(completed).id]);
   expect(rows[0].n).toBe(1);
 });
 
@@ -179,7 +177,7 @@ test("tampered, stale, foreign-signed or unsigned events get 400 and change noth
   expect((await deliver(completed, Stripe.webhooks.generateTestHeaderString({ payload: completed, secret: `whsec_${randomBytes(24).toString("hex")}` }))).status).toBe(400);
   expect((await deliver(completed, "")).status).toBe(400);
   expect(await livePlan(userId)).toEqual(["Free"]);
-  const { rows } = await platformOwner.query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = $1", [JSON.parse(completed).id]);
+  const { rows } = await platformOwner().query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = $1", [JSON.parse(completed).id]);
   expect(rows[0].n).toBe(0);
 });
 
@@ -285,7 +283,7 @@ test('a plan named "constructor" is no plan: checkout refuses it without calling
   expect(await deliver(completed, header)).toEqual({ status: 200, body: { status: "unknown_plan" } });
   expect(await deliver(completed, header)).toEqual({ status: 200, body: { status: "duplicate" } });
   expect(await livePlan(userId)).toEqual(["Free"]);
-  const { rows } = await platformOwner.query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = $1", [JSON.parse(completed).id]);
+  const { rows } = await platformOwner().query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = $1", [JSON.parse(completed).id]);
   expect(rows[0].n).toBe(1);
 });
 
@@ -336,7 +334,7 @@ test("invoice.payment_failed makes the subscription past_due (the user sees it, 
   expect(await deliver(failed)).toEqual({ status: 200, body: { status: "past_due" } });
   expect(await status()).toBe("past_due");
   expect(await livePlan(userId)).toEqual(["Pro"]);
-  const entitlements = await platformOwner.query("select plan_name from platform_backend.entitlements_of($1)", [userId]);
+  const entitlements = await platformOwner().query("select plan_name from platform_backend.entitlements_of($1)", [userId]);
   expect(entitlements.rows).toEqual([{ plan_name: "Pro" }]);
 
   expect(await deliver(stripeEvent("invoice.paid", invoice({ status: "paid" }), now))).toEqual({ status: 200, body: { status: "active" } });
@@ -361,6 +359,6 @@ test("events signed or created further in the future than the signature's tolera
   const createdAhead = stripeEvent("checkout.session.completed", checkoutSession(customer, userId, "Pro"), ahead);
   expect((await deliver(createdAhead)).status).toBe(400);
   expect(await livePlan(userId)).toEqual(["Free"]);
-  const { rows } = await platformOwner.query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = any($1)", [[JSON.parse(completed).id, JSON.parse(createdAhead).id]]);
+  const { rows } = await platformOwner().query("select count(*)::int as n from platform_backend.webhook_deliveries where delivery_id = any($1)", [[JSON.parse(completed).id, JSON.parse(createdAhead).id]]);
   expect(rows[0].n).toBe(0);
 });

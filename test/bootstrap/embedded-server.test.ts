@@ -6,24 +6,16 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, expect, test } from "vitest";
 import { startEmbeddedServer } from "../../src/bootstrap/embedded-server.ts";
+import { connect } from "../support/connect.ts";
 
 const parent = mkdtempSync(path.join(tmpdir(), "alwrity-embedded-"));
 chmodSync(parent, 0o755); // the embedded server's OS user must be able to enter it
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
 const options = { dataDir: path.join(parent, "data"), port: 0, superuserPassword: "test-only" };
 
-async function query(url: string, sql: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = async (url: string, sql: string) => (await connect(url, (client) => client.query(sql))).rows;
 
 test("a second server on a data directory in use is refused, and data survives a restart", async () => {
   const first = await startEmbeddedServer(options);

@@ -134,7 +134,7 @@ describe("alwrity", () => {
   test("db verify-rls passes on the test deployment", async () => {
     const run = await alwrity(["db", "verify-rls"]);
     expect(run).toMatchObject({ code: 0, stderr: "" });
-    expect(run.stdout).toContain(`${names[1]}: 6 per-user tables, all with forced row-level security`);
+    expect(run.stdout).toContain(`${names[1]}: 7 per-user tables, all with forced row-level security`);
   });
 
   test.each([[["dev"]], [["--dev"]]])("%j starts the platform, prints its summary, and stops cleanly on Ctrl-C", async (args) => {

@@ -5,11 +5,11 @@
  * and the over-limit report lists a user whose data exceeds a downgraded plan.
  */
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { PROJECT_ROOT } from "../../src/config.ts";
 import type { Databases } from "../../src/db/databases.ts";
 import { requestPlanChange } from "../../src/services/plans.ts";
+import { connect } from "../support/connect.ts";
 import { databasesFor, endpointsEnv, newUser, ownDeployment } from "../support/databases.ts";
 import { runScript } from "../support/run-script.ts";
 
@@ -29,16 +29,9 @@ test("resync carries every account's plan to the user-data database; over-limit 
   const crowded = await newUser(databases);
   await databases.platform.withPlatformAdmin((admin) => requestPlanChange(admin, pro, "Pro"));
   // Crowded made five projects on Enterprise, then was moved down to Free at once.
-  const owner = new pg.Client({ connectionString: endpoints().userData.migrationUrl });
-  await owner.connect();
-  try {
-    await owner.query(
-      "insert into user_data.user_projects (user_id, project_name, project_type) select $1, 'p' || g, 'blog' from generate_series(1, 5) g",
-      [crowded],
-    );
-  } finally {
-    await owner.end();
-  }
+  await connect({ connectionString: endpoints().userData.migrationUrl }, (owner) =>
+    owner.query("insert into user_data.user_projects (user_id, project_name, project_type) select $1, 'p' || g, 'blog' from generate_series(1, 5) g", [crowded]),
+  );
   await databases.platform.withPlatformAdmin((admin) => requestPlanChange(admin, crowded, "Free", { atPeriodEnd: false }));
 
   const resync = await alwrity(["entitlements", "resync", "--json"]);

@@ -5,26 +5,20 @@
  * introspects; every SECURITY DEFINER function pins its search_path with
  * pg_temp last.
  */
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type pg from "pg";
+import { describe, expect, test } from "vitest";
 import { DATABASE_SPECS, type DatabaseKey } from "../../src/topology.ts";
+import { fileClient } from "../support/connect.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
 const deployment = testDeployment();
-const clients = {} as Record<DatabaseKey, pg.Client>;
-beforeAll(async () => {
-  for (const spec of DATABASE_SPECS) {
-    clients[spec.key] = new pg.Client({ connectionString: deployment.adminUrlFor(spec.key) });
-    await clients[spec.key].connect();
-  }
-});
-afterAll(() => Promise.all(Object.values(clients).map((c) => c.end())));
+const admins = Object.fromEntries(DATABASE_SPECS.map((spec) => [spec.key, fileClient(() => deployment.adminUrlFor(spec.key))])) as Record<DatabaseKey, () => pg.Client>;
 
 const OWN_SCHEMAS = "n.nspname not in ('pg_catalog', 'information_schema', 'graphile_migrate', 'graphile_worker') and n.nspname !~ '^pg_'";
 
 describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key, spec) => {
   test("no comment carries a smart tag (they live in db/<database>/postgraphile.tags.json5)", async () => {
-    const { rows } = await clients[key].query(
+    const { rows } = await admins[key]().query(
       `select d.classoid::regclass::text as catalog, d.objoid, d.objsubid, d.description
          from pg_description d
         where d.description ~ '(^|\\n)@[a-zA-Z]'
@@ -34,7 +28,7 @@ describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key, spec) => {
   });
 
   test("every SECURITY DEFINER function sets search_path = pg_catalog, pg_temp", async () => {
-    const { rows } = await clients[key].query(
+    const { rows } = await admins[key]().query(
       `select p.oid::regprocedure::text as function, p.proconfig
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where p.prosecdef and ${OWN_SCHEMAS}
@@ -45,7 +39,7 @@ describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key, spec) => {
 
   test(`the API's schema (${spec.schema}) holds no function only the platform admin may run`, async () => {
     const roles = deployment.topology;
-    const { rows } = await clients[key].query(
+    const { rows } = await admins[key]().query(
       `select p.oid::regprocedure::text as function
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = $1 and p.prokind = 'f'
@@ -59,7 +53,7 @@ describe.each(DATABASE_SPECS.map((d) => [d.key, d]))("%s", (key, spec) => {
 });
 
 test("the backend functions are in platform_backend, where only the platform admin may use them", async () => {
-  const { rows } = await clients.platform.query(
+  const { rows } = await admins.platform().query(
     `select p.proname, has_schema_privilege($1, n.oid, 'usage') as admin, has_schema_privilege($2, n.oid, 'usage') as user_
        from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'platform_backend' order by 1`,
     [deployment.topology.role("platformAdmin").name, deployment.topology.role("authenticated").name],

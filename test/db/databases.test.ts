@@ -4,13 +4,13 @@
  * a policy or a FORCE goes missing), pools that run out or cannot connect,
  * statement logging, initialisation and closing.
  */
-import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { initDatabases } from "../../src/bootstrap/init-databases.ts";
 import { PoolExhaustedError } from "../../src/db/pools.ts";
 import { findRlsProblems, RowLevelSecurityError } from "../../src/db/rls-check.ts";
 import { unreachable } from "../support/closed-port.ts";
+import { connect } from "../support/connect.ts";
 import { databasesFor, deploymentEnv, sharedEndpoints } from "../support/databases.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
@@ -52,7 +52,7 @@ describe("getDatabaseInfo", () => {
       expect.arrayContaining(["platform.users", "platform.subscription_plans", "platform.user_subscriptions", "platform.platform_usage_logs"]),
     );
     expect(userData!.tables.map((t) => t.table).sort()).toEqual(
-      ["idempotency.idempotency_keys", "user_data.user_content_assets", "user_data.user_entitlements", "user_data.user_personas", "user_data.user_profiles", "user_data.user_projects"],
+      ["idempotency.idempotency_keys", "user_data.user_asset_counts", "user_data.user_content_assets", "user_data.user_entitlements", "user_data.user_personas", "user_data.user_profiles", "user_data.user_projects"],
     );
     for (const table of userData!.tables) {
       expect(table).toMatchObject({ rlsEnabled: true, rlsForced: true });
@@ -98,28 +98,27 @@ describe("verifyRowLevelSecurity", () => {
       "platform_backend.stripe_invoices",
       "platform_backend.stripe_subscriptions",
     ]);
-    expect(findings.userData.tables).toHaveLength(6);
+    expect(findings.userData.tables).toHaveLength(7);
   });
 
   test("names the table when a per-user table loses its FORCE or the policy for a command", async () => {
     // Inside a transaction of the owner, rolled back: the other test files never see the change.
-    const owner = new pg.Client({ connectionString: deployment.databases.userData.migrationUrl });
-    await owner.connect();
-    try {
+    await connect({ connectionString: deployment.databases.userData.migrationUrl }, async (owner) => {
       await owner.query("begin");
-      await owner.query("alter table user_data.user_personas no force row level security");
-      await owner.query("drop policy delete_own on user_data.user_projects");
-      const roles = (["authenticated", "anonymous", "platformAdmin"] as const).map((k) => deployment.topology.role(k).name);
-      const findings = await findRlsProblems({ query: (text, values) => owner.query(text, values as unknown[]) }, roles);
-      expect(findings.problems).toEqual([
-        "user_data.user_personas: row-level security is not forced (the table owner bypasses it)",
-        `user_data.user_projects: ${roles[0]} may delete but no policy covers delete for it`,
-      ]);
-      expect(new RowLevelSecurityError(findings.problems).message).toMatch(/^row-level security check failed: user_data\.user_personas: /);
-    } finally {
-      await owner.query("rollback");
-      await owner.end();
-    }
+      try {
+        await owner.query("alter table user_data.user_personas no force row level security");
+        await owner.query("drop policy delete_own on user_data.user_projects");
+        const roles = (["authenticated", "anonymous", "platformAdmin"] as const).map((k) => deployment.topology.role(k).name);
+        const findings = await findRlsProblems({ query: (text, values) => owner.query(text, values as unknown[]) }, roles);
+        expect(findings.problems).toEqual([
+          "user_data.user_personas: row-level security is not forced (the table owner bypasses it)",
+          `user_data.user_projects: ${roles[0]} may delete but no policy covers delete for it`,
+        ]);
+        expect(new RowLevelSecurityError(findings.problems).message).toMatch(/^row-level security check failed: user_data\.user_personas: /);
+      } finally {
+        await owner.query("rollback");
+      }
+    });
   });
 });
 

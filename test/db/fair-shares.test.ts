@@ -2,7 +2,7 @@
  * The accounting behind fair use of a pool (src/db/fair-use.ts), on its own:
  * however many of one user's statements wait for their share, a released
  * connection lets exactly one of them through. (The HTTP tests in
- * test/api/fair-use.test.ts and the benchmark's fairness case see the same
+ * test/api/fair-use.probe.ts and the benchmark's fairness case see the same
  * through the API; here the count is exact.)
  */
 import { describe, expect, test } from "vitest";

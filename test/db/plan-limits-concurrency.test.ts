@@ -1,20 +1,20 @@
 /**
  * Plan limits and plan changes under concurrency, through the real roles
- * (withUserContext, withPlatformAdmin), on a deployment of this file's own
- * (the transactions commit): two creates at the limit cannot both get in,
+ * (withUserContext, withPlatformAdmin), on the shared test deployment (the
+ * transactions commit, for users this file registers): two creates at the limit cannot both get in,
  * many at once stop exactly at the limit, and parallel plan changes leave
  * exactly one current subscription. Entitlements reach the user-data
  * database through the same sync the job runs.
  */
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Databases } from "../../src/db/databases.ts";
 import { syncEntitlements } from "../../src/services/entitlements.ts";
 import { requestAccountDeletion } from "../../src/services/erasure.ts";
 import { requestPlanChange } from "../../src/services/plans.ts";
-import { databasesFor, newUser, ownDeployment } from "../support/databases.ts";
+import { connect } from "../support/connect.ts";
+import { databasesFor, newUser, sharedEndpoints } from "../support/databases.ts";
 
-const endpoints = ownDeployment();
+const endpoints = sharedEndpoints;
 let databases: Databases;
 
 beforeAll(() => {
@@ -110,11 +110,8 @@ test("an account being erased keeps no entitlements: the sync removes them inste
   expect(await syncEntitlements(databases, userId)).toMatchObject({ erased: false, plan: "Free", applied: true });
   await databases.platform.withPlatformAdmin((admin) => requestAccountDeletion(admin, userId, "operator"));
   expect(await syncEntitlements(databases, userId)).toMatchObject({ erased: true });
-  const owner = new pg.Client({ connectionString: endpoints().userData.migrationUrl });
-  await owner.connect();
-  try {
-    expect((await owner.query("select count(*)::int as n from user_data.user_entitlements where user_id = $1", [userId])).rows[0].n).toBe(0);
-  } finally {
-    await owner.end();
-  }
+  const left = await connect({ connectionString: endpoints().userData.migrationUrl }, (owner) =>
+    owner.query<{ n: number }>("select count(*)::int as n from user_data.user_entitlements where user_id = $1", [userId]),
+  );
+  expect(left.rows[0]!.n).toBe(0);
 });

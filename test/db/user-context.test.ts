@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Databases } from "../../src/db/databases.ts";
 import type { Session } from "../../src/db/session.ts";
 import { createProject, listProjects } from "../../src/services/projects.ts";
-import { databasesFor, newUser, ownDeployment } from "../support/databases.ts";
+import { databasesFor, newUser, sharedEndpoints } from "../support/databases.ts";
 
-const endpoints = ownDeployment();
+const endpoints = sharedEndpoints;
 let databases: Databases;
 const users: string[] = [];
 const logged: { event: string; fields: Record<string, unknown> }[] = [];

@@ -4,9 +4,10 @@
  * project provisioned and migrated through HAProxy, and the API as a real
  * process connected through HAProxy. Eight users create projects; the
  * primary's postmaster gets SIGKILL mid-load. Afterwards every acknowledged
- * write is on the new primary exactly once, the API process is alive, writes
- * succeed again within 15 s of the kill, /ready is 200 again and no user sees
- * another's rows. Then the old primary rejoins as the synchronous standby
+ * write is on the new primary exactly once, the API process (with its job
+ * worker inside, the default) is alive, writes succeed again within 15 s of the
+ * kill, /ready is 200 again with the worker running and no user sees another's
+ * rows. Then the old primary rejoins as the synchronous standby
  * (pg_rewind) and a second failover, back to it, works the same way.
  *
  * Minutes, not seconds: its own vitest config (`npm run test:ha`), a step of
@@ -56,10 +57,9 @@ beforeAll(async () => {
     API_RETRY_AFTER: "1",
     // A user's whole list in one page, for the check that it holds every acknowledged write of theirs.
     API_MAX_PAGE_SIZE: "1000",
-    // The in-process worker stops for good when a failover cuts its liveness connection
-    // (src/worker/runner.ts), and /ready stays 503 until a supervisor replaces the process
-    // (docs/operations.md); here, as beside an HA database, the worker runs elsewhere.
-    WORKER_IN_PROCESS: "false",
+    // The job worker runs in the API process (the default): its liveness connection
+    // reconnects to the new primary and takes its lock back (src/worker/liveness.ts),
+    // so /ready, which includes the worker, is 200 again without a restart.
   });
 }, 300_000);
 
@@ -180,10 +180,11 @@ async function waitUntil<T>(what: string, check: () => Promise<T | undefined | f
   throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
 }
 
+/** /ready's status, and whether its worker check (the in-process job worker) is among the checks and passes. */
 const readyStatus = () =>
   fetch(new URL("/ready", api.url), { signal: AbortSignal.timeout(5_000) })
-    .then((r) => r.status)
-    .catch(() => 0);
+    .then(async (r) => ({ status: r.status, worker: ((await r.json()) as { checks?: { worker?: { ok: boolean } } }).checks?.worker?.ok === true }))
+    .catch(() => ({ status: 0, worker: false }));
 
 /** One failover under load; returns what was measured. */
 async function failoverUnderLoad(label: string) {
@@ -207,7 +208,10 @@ async function failoverUnderLoad(label: string) {
     const now = await cluster.primary();
     return now && now.name !== before.name ? now : undefined;
   }, 30_000);
-  const readyAt = await waitUntil("/ready answering 200", async () => ((await readyStatus()) === 200 ? Date.now() : undefined), 60_000).catch(async (error: Error) => {
+  const readyAt = await waitUntil("/ready answering 200 with the worker running", async () => {
+    const ready = await readyStatus();
+    return ready.status === 200 && ready.worker ? Date.now() : undefined;
+  }, 60_000).catch(async (error: Error) => {
     const body = await fetch(new URL("/ready", api.url)).then((r) => r.text()).catch((e: Error) => e.message);
     throw new Error(`${error.message}: ${body}\n${api.output().slice(-3000)}`);
   });

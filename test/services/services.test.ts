@@ -1,6 +1,6 @@
 /**
- * The services over the generated queries, on a deployment of this file's own
- * (they commit data). Each takes the caller's session: user-data services run
+ * The services over the generated queries, on the shared test deployment
+ * (they commit data, but only for users this file registers). Each takes the caller's session: user-data services run
  * as the user, so each user sees and changes only their own rows, though no
  * query names a user id; several calls can share one transaction.
  */
@@ -13,11 +13,11 @@ import { createPersona, deletePersona, listPersonas, updatePersona } from "../..
 import { getProfile, saveProfile } from "../../src/services/profile.ts";
 import { createProject, deleteProject, listProjects, updateProject } from "../../src/services/projects.ts";
 import { recordUsage, usageThisMonth, UsageLimitExceededError } from "../../src/services/usage.ts";
-import { databasesFor, newUser, ownDeployment } from "../support/databases.ts";
+import { databasesFor, newUser, sharedEndpoints } from "../support/databases.ts";
 import { syncEntitlements } from "../../src/services/entitlements.ts";
 import { requestPlanChange } from "../../src/services/plans.ts";
 
-const endpoints = ownDeployment();
+const endpoints = sharedEndpoints;
 let databases: Databases;
 let alice: string;
 let bob: string;

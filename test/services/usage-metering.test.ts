@@ -5,30 +5,27 @@
  * goes past the limit: exactly as many events succeed as fit. On a deployment
  * of its own (the data is committed).
  */
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Databases } from "../../src/db/databases.ts";
 import { monthlyAllowance, recordUsage, UsageLimitExceededError } from "../../src/services/usage.ts";
+import { fileClient } from "../support/connect.ts";
 import { databasesFor, newUser, ownDeployment } from "../support/databases.ts";
 
 const own = ownDeployment();
 let databases: Databases;
-let owner: pg.Client;
+const owner = fileClient(() => ({ connectionString: own().platform.migrationUrl }));
 const CONNECTIONS = 20;
 
 beforeAll(async () => {
   databases = databasesFor(own(), { size: CONNECTIONS, timeoutMs: 30_000 });
-  owner = new pg.Client({ connectionString: own().platform.migrationUrl });
-  await owner.connect();
 }, 60_000);
 
 afterAll(async () => {
-  await owner?.end();
   await databases?.close();
 });
 
 async function totalsAndSums(userId: string) {
-  const { rows } = await owner.query<{ tokens: string; events: string; cost: string; log_tokens: string; log_events: string; log_cost: string }>(
+  const { rows } = await owner().query<{ tokens: string; events: string; cost: string; log_tokens: string; log_events: string; log_cost: string }>(
     `select t.tokens_used as tokens, t.events, t.cost_usd as cost,
             (select sum(l.tokens_used) from platform.platform_usage_logs l where l.user_id = $1) as log_tokens,
             (select count(*) from platform.platform_usage_logs l where l.user_id = $1) as log_events,
@@ -60,7 +57,7 @@ test("concurrent events for a limited user: exactly those that fit are recorded,
 test("concurrent events for unlimited users across many connections: every one counted once", async () => {
   const users = [await newUser(databases), await newUser(databases)];
   for (const userId of users) {
-    await owner.query("select platform_backend.change_subscription($1, 'Enterprise')", [userId]);
+    await owner().query("select platform_backend.change_subscription($1, 'Enterprise')", [userId]);
   }
   await Promise.all(
     Array.from({ length: 200 }, (_, i) =>

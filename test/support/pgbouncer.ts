@@ -22,6 +22,8 @@ export interface Pgbouncer {
   readonly port: number;
   /** `url` with its host and port replaced by PgBouncer's (same database name, login and password). */
   through(url: string): string;
+  /** CPU seconds (user + system) PgBouncer's process has used so far (from /proc; benchmarks compare it with the API's). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -117,6 +119,9 @@ export async function startPgbouncer(urls: readonly string[], poolSize = 10): Pr
           u.port = String(port);
           return u.toString();
         },
+        cpuSeconds() {
+          return processCpuSeconds(Number(readFileSync(pidFile, "utf8").trim()));
+        },
         stop,
       };
     }
@@ -127,4 +132,12 @@ export async function startPgbouncer(urls: readonly string[], poolSize = 10): Pr
   const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
   await stop();
   throw new Error(`PgBouncer did not start on port ${port}:\n${output}\n${log}`);
+}
+
+/** utime + stime of a process, in seconds (fields 14 and 15 of /proc/<pid>/stat, after the command's closing parenthesis). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticksPerSecond = 100; // USER_HZ, 100 on every Linux this runs on
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }

@@ -6,23 +6,20 @@
  * alwrity_job_queue_depth. On a deployment of its own, so its queue holds
  * only this test's jobs.
  */
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startApiProcess, type ApiProcess } from "../support/api-process.ts";
+import { fileClient } from "../support/connect.ts";
 import { endpointsEnv, ownDeployment } from "../support/databases.ts";
 import { checkMetrics } from "../support/promtool.ts";
 
 const own = ownDeployment();
 let api: ApiProcess;
-let owner: pg.Client;
+const owner = fileClient(() => ({ connectionString: own().platform.migrationUrl }));
 
 beforeAll(async () => {
   api = await startApiProcess(endpointsEnv(own()));
-  owner = new pg.Client({ connectionString: own().platform.migrationUrl });
-  await owner.connect();
 }, 120_000);
 afterAll(async () => {
-  await owner?.end();
   await api?.kill();
 });
 
@@ -43,10 +40,10 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30
 
 test("failed attempts, jobs out of attempts and jobs waiting are in /metrics, by task", async () => {
   // A payload the task refuses: two attempts, both fail, then the job is out of attempts.
-  await owner.query(`select graphile_worker.add_job('sync_entitlements', '{"userId": "not-a-uuid"}'::json, max_attempts => 2, run_at => now())`);
+  await owner().query(`select graphile_worker.add_job('sync_entitlements', '{"userId": "not-a-uuid"}'::json, max_attempts => 2, run_at => now())`);
   await until("the job's first failed attempt to be counted", async () => (series(await metrics(), "alwrity_job_failures_total", "sync_entitlements") ?? 0) >= 1);
   // Its retry waits for its backoff; make it due now rather than wait.
-  await owner.query("update graphile_worker._private_jobs set run_at = now() where attempts = 1");
+  await owner().query("update graphile_worker._private_jobs set run_at = now() where attempts = 1");
   // The queue shows the failure once it is written; the worker counts it just after: wait for both.
   await until("the second attempt to fail", async () => {
     const text = await metrics();
@@ -56,7 +53,7 @@ test("failed attempts, jobs out of attempts and jobs waiting are in /metrics, by
   expect(series(text, "alwrity_job_failures_total", "sync_entitlements")).toBe(2);
 
   // Jobs due that this worker does not take: its queue depth for that task.
-  await owner.query(`select graphile_worker.add_job('report_elsewhere', '{}'::json, run_at => now() - interval '1 minute') from generate_series(1, 3)`);
+  await owner().query(`select graphile_worker.add_job('report_elsewhere', '{}'::json, run_at => now() - interval '1 minute') from generate_series(1, 3)`);
   const later = await metrics();
   expect(series(later, "alwrity_job_queue_depth", "report_elsewhere")).toBe(3);
   expect(series(later, "alwrity_job_queue_depth", "sync_entitlements")).toBe(0);

@@ -4,12 +4,12 @@
  * worker's liveness session is killed on the server (what a lost connection
  * looks like from outside) the worker says so in its log, takes its lock back
  * on a new session and /ready is 200 again. (Restarts of the whole server:
- * restart-readiness.test.ts.) On a deployment of its own, so the worker is
+ * restart-readiness.probe.ts.) On a deployment of its own, so the worker is
  * the only one there.
  */
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startApiProcess, type ApiProcess } from "../support/api-process.ts";
+import { connect } from "../support/connect.ts";
 import { endpointsEnv, ownDeployment } from "../support/databases.ts";
 import { testDeployment } from "../support/test-deployment.ts";
 
@@ -48,17 +48,10 @@ test("/ready answers 200 with the in-process worker running, and again after its
   });
   expect(live.body.checks.worker).toEqual({ ok: true });
 
-  const admin = new pg.Client({ connectionString: testDeployment().adminUrl });
-  await admin.connect();
-  try {
-    const killed = await admin.query(
-      "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'alwrity-worker-liveness'",
-      [own().platform.name],
-    );
-    expect(killed.rowCount).toBe(1);
-  } finally {
-    await admin.end();
-  }
+  const killed = await connect(testDeployment().adminUrl, (admin) =>
+    admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'alwrity-worker-liveness'", [own().platform.name]),
+  );
+  expect(killed.rowCount).toBe(1);
 
   await until("the worker to notice and take its lock back", async () => (/worker_liveness_regained/.test(api.output()) ? true : undefined));
   expect(api.output()).toContain("worker_liveness_lost");
@@ -68,16 +61,12 @@ test("/ready answers 200 with the in-process worker running, and again after its
   });
   expect(back.body.checks.worker).toEqual({ ok: true });
   // A new session holds the lock: the one killed is not the one that holds it now.
-  const admin2 = new pg.Client({ connectionString: testDeployment().adminUrl });
-  await admin2.connect();
-  try {
-    const { rows } = await admin2.query<{ n: number }>(
+  const { rows } = await connect(testDeployment().adminUrl, (admin) =>
+    admin.query<{ n: number }>(
       "select count(*)::int as n from pg_locks l join pg_stat_activity a using (pid) where l.locktype = 'advisory' and a.datname = $1 and a.application_name = 'alwrity-worker-liveness'",
       [own().platform.name],
-    );
-    expect(rows[0]!.n).toBe(1);
-  } finally {
-    await admin2.end();
-  }
+    ),
+  );
+  expect(rows[0]!.n).toBe(1);
   expect(api.alive()).toBe(true);
 });

@@ -6,21 +6,15 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import pg from "pg";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { freePort } from "../../src/bootstrap/embedded-server.ts";
 import { PROJECT_ROOT } from "../../src/config.ts";
 import { endpointsEnv, ownDeployment } from "../support/databases.ts";
+import { fileClient } from "../support/connect.ts";
 import { checkMetrics } from "../support/promtool.ts";
 
 const own = ownDeployment();
-let owner: pg.Client;
-
-beforeAll(async () => {
-  owner = new pg.Client({ connectionString: own().platform.migrationUrl });
-  await owner.connect();
-});
-afterAll(() => owner?.end());
+const owner = fileClient(() => ({ connectionString: own().platform.migrationUrl }));
 
 test("alwrity worker with METRICS=port counts a failed job by task on its own /metrics, and stops on SIGTERM", async () => {
   const port = await freePort();
@@ -41,7 +35,7 @@ test("alwrity worker with METRICS=port counts a failed job by task on its own /m
         return ""; // not listening yet
       }
     };
-    await owner.query(`select graphile_worker.add_job('apply_plan_change', '{"changeId": "nope"}'::json, max_attempts => 1)`);
+    await owner().query(`select graphile_worker.add_job('apply_plan_change', '{"changeId": "nope"}'::json, max_attempts => 1)`);
     const deadline = Date.now() + 60_000;
     let text = "";
     // The queue shows the failure once it is written; the worker counts it just after: wait for both.

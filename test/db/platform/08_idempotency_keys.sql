@@ -28,8 +28,7 @@ insert into idempotency.idempotency_keys (user_id, idempotency_key, request_hash
   ('22222222-2222-4222-8222-222222222222', 'b-only', repeat('b', 64), 200, '{"data":"B2"}', now() + interval '1 day');
 reset role;
 
-set local role :DATABASE_AUTHENTICATED;
-select set_config('app.current_user_id', '11111111-1111-4111-8111-111111111111', true);
+select tests.become('11111111-1111-4111-8111-111111111111');
 select is((select rolsuper or rolbypassrls from pg_roles where rolname = current_user), false,
   'the assertions below run as a role subject to row-level security');
 select results_eq('select response_body from idempotency.idempotency_keys', $$ values ('{"data":"A"}'::text) $$, 'A reads only their own keys');
@@ -54,7 +53,7 @@ select results_eq($$ select user_id::text, response_body from idempotency.idempo
   'owner: B''s key and answer are untouched beside A''s');
 update idempotency.idempotency_keys set created_at = now() - interval '2 days', expires_at = now() - interval '1 day' where idempotency_key = 'same-key';
 reset role;
-set local role :DATABASE_PLATFORM_ADMIN;
+select tests.act_as('platformAdmin');
 select is(platform_backend.expire_idempotency_keys(1000), 2, 'the platform admin''s expiry deletes the expired keys, and only those');
 select * from finish();
 rollback;

@@ -2,8 +2,8 @@
 begin;
 select plan(27);
 
-select tables_are('user_data', array['user_profiles', 'user_projects', 'user_content_assets', 'user_personas', 'user_entitlements'],
-  'user_data holds exactly the five user-data tables');
+select tables_are('user_data', array['user_profiles', 'user_projects', 'user_content_assets', 'user_personas', 'user_entitlements', 'user_asset_counts'],
+  'user_data holds exactly the six user-data tables');
 
 select col_type_is('user_data', 'user_profiles', 'user_id', 'uuid', 'user_profiles.user_id is a uuid');
 select col_type_is('user_data', 'user_profiles', 'business_name', 'text', 'user_profiles.business_name is text');

@@ -51,6 +51,7 @@ const SECTIONS: Record<string, { section: [string, string]; key: string }> = {
   "user_data.user_projects": { section: ["user_data", "projects"], key: "id" },
   "user_data.user_personas": { section: ["user_data", "personas"], key: "id" },
   "user_data.user_content_assets": { section: ["user_data", "assets"], key: "id" },
+  "user_data.user_asset_counts": { section: ["user_data", "asset_counts"], key: "user_id" },
 };
 
 beforeAll(async () => {

@@ -21,7 +21,7 @@ let api: ApiProcess;
 beforeAll(async () => {
   server = await startOwnServer();
   // One user may take the whole pool here: the exhausted-pool test fills it with one user's requests
-  // (a user's share has its own tests, in fair-use.test.ts).
+  // (a user's share has its own tests, in fair-use.probe.ts).
   // No worker in the process: its jobs share the API's pools, and an entitlements sync (queued by
   // the load's plan changes) that reads user_projects would hold one of the four connections the
   // exhausted-pool test counts, waiting on that test's lock.
