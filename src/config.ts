@@ -256,7 +256,8 @@ export interface Config {
   echo: boolean;
   /**
    * DATABASE_POOLER_MODE: `transaction` when the URLs point at a pooler in transaction
-   * mode (PgBouncer): no named prepared statements and no session-level settings.
+   * mode (PgBouncer): no session-level settings, and prepared statements are tracked per
+   * server connection (src/db/server-statements.ts).
    */
   poolerMode: PoolerMode;
   /**

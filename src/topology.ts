@@ -159,6 +159,13 @@ export const DATABASE_SPECS: readonly DatabaseSpec[] = [
  */
 export const JOB_QUEUE_SCHEMA = "graphile_worker";
 
+/**
+ * The channel `alwrity deploy` (src/bootstrap/deploy.ts) notifies in the platform database
+ * once a deploy's migrations have committed; every API process listens on it
+ * (src/api/graphql/schema-reload.ts) and takes up the new schema.
+ */
+export const SCHEMA_CHANNEL = "alwrity_schema_changed";
+
 /** The database keys, in the spec's order. */
 export const DATABASE_KEYS: readonly DatabaseKey[] = DATABASE_SPECS.map((d) => d.key);
 

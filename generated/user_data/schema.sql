@@ -73,6 +73,37 @@ create policy update_own on idempotency.idempotency_keys as permissive for updat
   with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
 comment on policy update_own on idempotency.idempotency_keys is 'Only the user''s own expired key is taken over by a new request.';
 
+-- user_data.user_asset_counts
+create table user_data.user_asset_counts (
+  user_id uuid not null default user_data.current_user_id(),
+  assets bigint not null,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint user_asset_counts_assets_check CHECK ((assets >= 0)),
+  constraint user_asset_counts_pkey PRIMARY KEY (user_id)
+);
+alter table user_data.user_asset_counts enable row level security;
+alter table user_data.user_asset_counts force row level security;
+comment on table user_data.user_asset_counts is 'How many content assets each user has, kept equal to their rows in user_content_assets by its triggers (definer rights) in the same transaction; a user without assets has no row.';
+grant select on table user_data.user_asset_counts to :DATABASE_AUTHENTICATED;
+-- user_data.user_asset_counts: triggers
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_asset_counts FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
+CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_asset_counts FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+-- user_data.user_asset_counts: policies
+create policy delete_by_triggers on user_data.user_asset_counts as permissive for delete to :DATABASE_OWNER
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy delete_by_triggers on user_data.user_asset_counts is 'Only the assets'' triggers (definer rights) write counts; the row goes with the user''s last asset.';
+create policy insert_by_triggers on user_data.user_asset_counts as permissive for insert to :DATABASE_OWNER
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy insert_by_triggers on user_data.user_asset_counts is 'Only the assets'' triggers (definer rights) write counts.';
+create policy select_own on user_data.user_asset_counts as permissive for select to :DATABASE_AUTHENTICATED
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy select_own on user_data.user_asset_counts is 'A signed-in user reads their own count.';
+create policy update_by_triggers on user_data.user_asset_counts as permissive for update to :DATABASE_OWNER
+  using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)))
+  with check ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
+comment on policy update_by_triggers on user_data.user_asset_counts is 'Only the assets'' triggers (definer rights) write counts.';
+
 -- user_data.user_content_assets
 create table user_data.user_content_assets (
   id uuid not null default gen_random_uuid(),
@@ -111,6 +142,9 @@ CREATE INDEX user_content_assets_user_updated_idx ON user_data.user_content_asse
 -- user_data.user_content_assets: triggers
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__timestamps();
 CREATE TRIGGER _200_user_id_immutable BEFORE UPDATE ON user_data.user_content_assets FOR EACH ROW EXECUTE FUNCTION user_data_private.tg__user_id_immutable();
+CREATE TRIGGER _900_count_assets_delete AFTER DELETE ON user_data.user_content_assets REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION user_data_private.tg__count_assets();
+CREATE TRIGGER _900_count_assets_insert AFTER INSERT ON user_data.user_content_assets REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION user_data_private.tg__count_assets();
+CREATE TRIGGER _900_count_assets_truncate AFTER TRUNCATE ON user_data.user_content_assets FOR EACH STATEMENT EXECUTE FUNCTION user_data_private.tg__count_assets();
 -- user_data.user_content_assets: policies
 create policy delete_own on user_data.user_content_assets as permissive for delete to :DATABASE_AUTHENTICATED
   using ((user_id = ( SELECT user_data.current_user_id() AS current_user_id)));
@@ -426,6 +460,33 @@ begin
 end;
 $function$;
 comment on function user_data_private.entitlements_of(uuid) is 'A user''s entitlements, or the Free plan''s when none arrived yet.';
+
+CREATE OR REPLACE FUNCTION user_data_private.tg__count_assets()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    insert into user_data.user_asset_counts as c (user_id, assets)
+      select user_id, count(*) from added group by user_id order by user_id
+      on conflict (user_id) do update set assets = c.assets + excluded.assets;
+  elsif tg_op = 'DELETE' then
+    -- Two statements: the update re-reads a count another transaction changed meanwhile, and
+    -- the delete re-checks for zero, so a concurrent insert's count is never deleted.
+    update user_data.user_asset_counts c set assets = c.assets - gone.n
+      from (select user_id, count(*) as n from removed group by user_id order by user_id) gone
+      where c.user_id = gone.user_id;
+    delete from user_data.user_asset_counts c
+      where c.assets = 0 and c.user_id in (select user_id from removed);
+  else -- TRUNCATE
+    delete from user_data.user_asset_counts;
+  end if;
+  return null;
+end
+$function$;
+comment on function user_data_private.tg__count_assets() is 'Keeps user_asset_counts equal to each user''s rows in user_content_assets: adds a statement''s inserts, subtracts its deletes (removing a count that reaches zero), empties all on TRUNCATE. Definer rights: users cannot write counts themselves.';
 
 CREATE OR REPLACE FUNCTION user_data_private.tg__timestamps()
  RETURNS trigger

@@ -30,13 +30,22 @@ export async function installJobQueue(ownerUrl: string, topology: Topology): Pro
         grant usage, select on all sequences in schema ${schema} to ${worker};
         grant execute on all functions in schema ${schema} to ${worker};`);
       // graphile-worker turns row-level security on for its tables (with no policy, so nobody but the
-      // owner sees them); the worker role gets a policy of its own on each.
-      const { rows } = await client.query<{ table: string }>(
-        "select format('%I.%I', schemaname, tablename) as table from pg_tables where schemaname = $1 and rowsecurity",
-        [JOB_QUEUE_SCHEMA],
+      // owner sees them); the worker role gets a policy of its own on each. Only where it is missing
+      // or not the one wanted: CREATE and DROP POLICY lock the table exclusively, and a start that
+      // took those locks on every table in turn deadlocked with a sign-up enqueuing its job (add_job
+      // locks the tasks table, then the jobs table), failing the user's request.
+      const { rows } = await client.query<{ table: string; present: boolean }>(
+        `select format('%I.%I', t.schemaname, t.tablename) as table, p.policyname is not null as present
+           from pg_catalog.pg_tables t
+           left join pg_catalog.pg_policies p on p.schemaname = t.schemaname and p.tablename = t.tablename and p.policyname = 'alwrity_worker_all'
+          where t.schemaname = $1 and t.rowsecurity
+            and (p.policyname is null or p.cmd <> 'ALL' or p.roles <> array[$2]::name[] or p.qual <> 'true' or p.with_check <> 'true')
+          order by 1`,
+        [JOB_QUEUE_SCHEMA, topology.role("worker").name],
       );
-      for (const { table } of rows) {
-        await client.query(`drop policy if exists alwrity_worker_all on ${table}; create policy alwrity_worker_all on ${table} for all to ${worker} using (true) with check (true)`);
+      for (const { table, present } of rows) {
+        if (present) await client.query(`drop policy alwrity_worker_all on ${table}`);
+        await client.query(`create policy alwrity_worker_all on ${table} for all to ${worker} using (true) with check (true)`);
       }
       await client.query("commit");
     } catch (error) {

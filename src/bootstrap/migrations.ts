@@ -18,8 +18,11 @@ import { installJobQueue } from "./job-queue.ts";
 import { MIGRATION_SET_SETTING } from "../db/migration-state.ts";
 import { prepareMigrationSets } from "./migration-sets.ts";
 
-/** `verbose`: graphile-migrate's progress lines too (for the db:* commands a developer watches). */
-export function migrationSettings(deployment: Deployment, key: DatabaseKey, verbose = false): gm.Settings {
+/**
+ * `verbose`: graphile-migrate's progress lines too (for the db:* commands a developer watches).
+ * `migrationsFolder`: another folder than the database's own (tests that deploy a migration of their own).
+ */
+export function migrationSettings(deployment: Deployment, key: DatabaseKey, verbose = false, migrationsFolder?: string): gm.Settings {
   const spec = deployment.topology.database(key);
   const endpoints = deployment.endpoints(key);
   const file = path.join(PROJECT_ROOT, spec.migrateConfig);
@@ -35,7 +38,7 @@ export function migrationSettings(deployment: Deployment, key: DatabaseKey, verb
   const owner = new URL(endpoints.migrationUrl);
   return {
     ...base,
-    migrationsFolder: path.resolve(PROJECT_ROOT, databaseFiles(spec).migrations),
+    migrationsFolder: migrationsFolder ?? path.resolve(PROJECT_ROOT, databaseFiles(spec).migrations),
     connectionString: endpoints.migrationUrl,
     // Only watch and commit use the shadow database (created through the root login), but graphile-migrate's
     // settings check wants one for status and uncommit too: the same server's <database>_shadow, which status
@@ -109,7 +112,7 @@ const LOCK_WAIT_MS = 120_000;
  * balancer, or a rolling deploy) would all fail but one. They wait instead; the first migrates and
  * the others then find nothing to do. Polled, since graphile-migrate only offers the try-lock.
  */
-async function migrateInTurn(settings: gm.Settings): Promise<void> {
+export async function migrateInTurn(settings: gm.Settings): Promise<void> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {

@@ -85,6 +85,13 @@ export const COMMANDS: readonly Command[] = [
     summary: "run the job worker (erasures, plan changes, entitlements) until Ctrl-C/SIGTERM, letting the running job finish",
     run: async () => (await import("./worker-process.ts")).runWorkerProcess(),
   },
+  {
+    name: "deploy",
+    summary:
+      "apply pending migrations of both databases to the running platform (lock_timeout as always), then tell every running API process to take up the new schema between requests, without a restart (exit 1 saying what to do if a migration fails; the API then keeps the schema it had)",
+    options: ["json"],
+    run: async (input) => (await import("./deploy-command.ts")).runDeployCommand({ json: input.json }),
+  },
   userCommand("delete", "erase an account: from now on it signs in nowhere; the job worker removes its data from both databases", ["json"]),
   userCommand("status", "the erasure of an account as platform admins see it", ["json"]),
   userCommand("export", "everything about the user in both databases as one JSON document, streamed to stdout or --out <file>", ["out"]),

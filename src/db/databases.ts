@@ -27,6 +27,7 @@ import { expectedSchema } from "./expected-schema.ts";
 import { createPool, endPool } from "./pools.ts";
 import { findRlsProblems, RowLevelSecurityError, type RlsFindings } from "./rls-check.ts";
 import { runInRole, type PoolContext } from "./role-transaction.ts";
+import { ServerStatements } from "./server-statements.ts";
 import type { StatementObserver } from "./statement-timing.ts";
 import { FairShares } from "./fair-use.ts";
 
@@ -68,7 +69,7 @@ export interface DatabasesOptions {
  * on first use. Made once per process and handed to whatever needs the
  * databases (the API, the schema export, the services).
  */
-export function createDatabases(deployment: Endpoints, config: Pick<Config, "pool" | "echo"> & Partial<Pick<Config, "fairUse">>, options: DatabasesOptions = {}): Databases {
+export function createDatabases(deployment: Endpoints, config: Pick<Config, "pool" | "echo"> & Partial<Pick<Config, "fairUse" | "poolerMode">>, options: DatabasesOptions = {}): Databases {
   const log = options.logger ?? jsonLinesLogger();
   const contexts = {} as Record<DatabaseKey, PoolContext>;
   for (const key of DATABASE_KEYS) {
@@ -81,8 +82,10 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       waitMs: config.pool.timeoutMs,
       poolMax,
     });
+    // Behind a transaction pooler: what this pool knows of the server connections' prepared statements.
+    const serverStatements = config.poolerMode === "transaction" ? new ServerStatements() : undefined;
     contexts[key] = {
-      pool: createPool(target, config.pool, "alwrity-api", log, options.onStatement),
+      pool: createPool(target, config.pool, "alwrity-api", log, options.onStatement, { serverStatements }),
       target,
       settings: config.pool,
       log,
@@ -90,6 +93,7 @@ export function createDatabases(deployment: Endpoints, config: Pick<Config, "poo
       shares,
       statementTimeoutMs: fairUse.statementTimeoutMs,
       parallelWorkers: fairUse.parallelWorkers,
+      serverStatements,
     };
   }
   const { topology } = deployment;

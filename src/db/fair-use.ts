@@ -54,7 +54,9 @@ export interface FairUseLimits {
 /** Per pool: who holds how many connections, and who waits. */
 export class FairShares {
   private readonly byHolder = new Map<string, number>();
-  private readonly byRequest = new WeakMap<RequestBudget, number>();
+  // A plain map, emptied as each request's last connection comes back: a WeakMap entry per request
+  // made every young-generation collection trace the ephemerons of all requests not yet collected.
+  private readonly byRequest = new Map<RequestBudget, number>();
   private waiters = new Set<() => void>();
   private readonly limits: FairUseLimits;
   private readonly name: string;
@@ -89,7 +91,9 @@ export class FairShares {
     return () => {
       if (released) return;
       released = true;
-      this.byRequest.set(budget, this.byRequest.get(budget)! - 1);
+      const ofRequest = this.byRequest.get(budget)! - 1;
+      if (ofRequest === 0) this.byRequest.delete(budget);
+      else this.byRequest.set(budget, ofRequest);
       const held = this.byHolder.get(budget.holder)! - 1;
       if (held === 0) this.byHolder.delete(budget.holder);
       else this.byHolder.set(budget.holder, held);

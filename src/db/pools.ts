@@ -6,6 +6,7 @@
 import pg from "pg";
 import type { PoolSettings } from "../config.ts";
 import type { Logger } from "../log.ts";
+import type { ServerStatements } from "./server-statements.ts";
 import { timedClientClass, type StatementObserver } from "./statement-timing.ts";
 
 /** A database as the API reaches it: its name (for messages) and its URL. */
@@ -14,9 +15,19 @@ export interface PoolTarget {
   readonly url: string;
 }
 
-export function createPool(target: PoolTarget, settings: PoolSettings, applicationName: string, log: Logger, onStatement?: StatementObserver): pg.Pool {
+export function createPool(
+  target: PoolTarget,
+  settings: PoolSettings,
+  applicationName: string,
+  log: Logger,
+  onStatement?: StatementObserver,
+  options: { serverStatements?: ServerStatements } = {},
+): pg.Pool {
+  const timed = onStatement ? timedClientClass(target.name, onStatement) : pg.Client;
+  // Behind a transaction pooler, named statements carry the pool's prefix (server-statements.ts).
+  const Client = options.serverStatements ? options.serverStatements.clientClass(timed) : timed;
   const pool = new pg.Pool({
-    ...(onStatement ? { Client: timedClientClass(target.name, onStatement) } : {}),
+    ...(Client === pg.Client ? {} : { Client }),
     connectionString: target.url,
     application_name: applicationName,
     // DB_POOL_SIZE connections are the steady state; DB_MAX_OVERFLOW more may open under load.

@@ -17,6 +17,7 @@ import type { Asking, TransactionSettings } from "./asking.ts";
 import { beginStatement } from "./begin-statement.ts";
 import { cancelOnAbort, requestBudget, type FairShares, type RequestBudget } from "./fair-use.ts";
 import { checkout, describe, type PoolTarget } from "./pools.ts";
+import { FORGET_SERVER_CONNECTION, type ServerStatements } from "./server-statements.ts";
 import { echoingRunner, openSession, type Runner, type ScopedSession } from "./session.ts";
 
 export interface PoolContext {
@@ -32,6 +33,8 @@ export interface PoolContext {
   readonly statementTimeoutMs: number;
   /** DB_MAX_PARALLEL_WORKERS: each transaction's max_parallel_workers_per_gather. */
   readonly parallelWorkers: number;
+  /** DATABASE_POOLER_MODE=transaction: each transaction may reach another server connection (server-statements.ts). */
+  readonly serverStatements?: ServerStatements;
 }
 
 
@@ -71,12 +74,20 @@ async function inTransaction<T>(ctx: PoolContext, client: pg.PoolClient, setting
   let before: string | undefined;
   let result: T;
   try {
-    const begun = (await run(beginStatement(client, settings, { statementTimeout: timeout, parallelWorkers: ctx.parallelWorkers }))) as pg.QueryResult<{ before: string }>[];
-    before = begun[1]!.rows[0]!.before;
+    const begin = beginStatement(client, settings, { statementTimeout: timeout, parallelWorkers: ctx.parallelWorkers, serverConnection: !!ctx.serverStatements });
+    type Begun = pg.QueryResult<{ before: string; server_connection?: string | null }>[];
+    let state = ((await run(begin)) as Begun)[1]!.rows[0]!;
+    // Behind a transaction pooler: the driver's named statements are this process's on the server connection reached.
+    const afresh = ctx.serverStatements?.use(client, state.server_connection ?? null);
+    if (afresh) {
+      state = ((await run(afresh + begin)) as Begun).at(-1)!.rows[0]!;
+      ctx.serverStatements!.use(client, state.server_connection ?? null);
+    }
+    before = state.before;
     result = await use(client);
     outcome = "commit";
   } finally {
-    const ended = await finish(run, outcome, before);
+    const ended = await finish(run, outcome, before, ctx.serverStatements?.memoryWasWrong(client) ? FORGET_SERVER_CONNECTION : undefined);
     if (ended.leftover) ctx.log("connection_discarded", { database: ctx.target.name, reason: ended.leftover });
     // release(error) closes the connection rather than returning it to the pool.
     client.release(ended.leftover ? new Error(ended.leftover) : undefined);
@@ -122,10 +133,10 @@ interface Ended {
  * outlives it and that the user id is back to what the session had before
  * (empty, or a role's default: a value the transaction did not put there).
  */
-async function finish(run: Runner, outcome: "commit" | "rollback", before: string | undefined): Promise<Ended> {
+async function finish(run: Runner, outcome: "commit" | "rollback", before: string | undefined, after = ""): Promise<Ended> {
   try {
     const results = (await run(
-      `${outcome}; select current_user = session_user as role_reset, coalesce(current_setting('app.current_user_id', true), '') as user_id`,
+      `${outcome}; select current_user = session_user as role_reset, coalesce(current_setting('app.current_user_id', true), '') as user_id${after && `; ${after}`}`,
     )) as pg.QueryResult[];
     const ended = results[0]!;
     const state = results[1]!.rows[0] as { role_reset: boolean; user_id: string };

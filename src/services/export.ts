@@ -33,6 +33,7 @@ const SECTIONS = {
     projects: "select to_jsonb(t)::text as j from user_data.user_projects t order by t.id",
     personas: "select to_jsonb(t)::text as j from user_data.user_personas t order by t.id",
     assets: "select to_jsonb(t)::text as j from user_data.user_content_assets t order by t.id",
+    asset_counts: "select to_jsonb(t)::text as j from user_data.user_asset_counts t",
   },
 } as const;
 

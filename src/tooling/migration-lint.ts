@@ -2,7 +2,9 @@
  * The migration lint: squawk (the squawk-cli npm package, which ships its
  * binary) reads every committed migration, and current.sql, for statements
  * that would lock or rewrite a live table: index builds without CONCURRENTLY,
- * table rewrites, risky drops. Rules off for every migration are in
+ * table rewrites, risky drops; our own checks (migration-checks.ts) add what
+ * squawk lacks (a serial column added to a table, SET NOT NULL without a
+ * validated check). Rules off for every migration are in
  * .squawk.toml with their reasons. A finding fails unless it is excused, either
  * by db/migration-lint-exceptions.json5 (migrations committed before the lint)
  * or by a `-- squawk-ignore <rule>` comment in the migration itself, which must
@@ -14,6 +16,7 @@ import path from "node:path";
 import JSON5 from "json5";
 import { PROJECT_ROOT } from "../config.ts";
 import { DATABASE_SPECS, databaseFiles } from "../topology.ts";
+import { OWN_RULES, checkMigration } from "./migration-checks.ts";
 
 // The binary package of squawk-cli for this platform, named directly: the registry these
 // machines reach lacks the other platforms' packages, so `squawk-cli` itself (which lists
@@ -66,10 +69,20 @@ function stripComments(sql: string): string {
   return sql.replace(/--.*$/gm, "");
 }
 
-/** Runs squawk on one migration's text; graphile-migrate runs it in a transaction unless it says `--! no-transaction`. */
-export function lintSql(migration: string, sql: string): Finding[] {
+/**
+ * Runs squawk and our own checks (migration-checks.ts) on one migration's text; graphile-migrate
+ * runs it in a transaction unless it says `--! no-transaction`. `earlier`: the same database's
+ * migrations before it, in order (a check constraint validated there lets a SET NOT NULL through).
+ */
+export function lintSql(migration: string, sql: string, earlier: readonly string[] = []): Finding[] {
   // squawk's parser does not know graphile-migrate's :PLACEHOLDER role names.
-  const text = sql.replace(/:DATABASE_[A-Z_]+/g, "placeholder_role");
+  // Nor our own rules' names in squawk-ignore comments (it would call them unused ignores).
+  const text = sql
+    .replace(/:DATABASE_[A-Z_]+/g, "placeholder_role")
+    .replace(/^(\s*--\s*squawk-ignore\b)(.*)$/gm, (_, head: string, rules: string) => {
+      const theirs = rules.split(/[\s,]+/).filter((r) => r && !(r in OWN_RULES));
+      return theirs.length ? `${head} ${theirs.join(", ")}` : "--";
+    });
   const inTransaction = !/^--! no-transaction\b/m.test(sql);
   const args = ["--config", path.join(PROJECT_ROOT, ".squawk.toml"), "--reporter", "json", "--stdin-filepath", migration, ...(inTransaction ? ["--assume-in-transaction"] : [])];
   const result = spawnSync(SQUAWK, args, { input: text, encoding: "utf8" });
@@ -82,7 +95,8 @@ export function lintSql(migration: string, sql: string): Finding[] {
   } catch {
     throw new Error(`squawk failed on ${migration} (exit ${result.status}): ${(result.stderr || result.stdout).split("\n").slice(0, 3).join(" ")}`);
   }
-  return parsed.map((f) => ({ migration, rule: f.rule_name, line: f.line + 1, message: f.message }));
+  const own = checkMigration(sql, earlier).map((f) => ({ migration, ...f }));
+  return [...parsed.map((f) => ({ migration, rule: f.rule_name, line: f.line + 1, message: f.message })), ...own];
 }
 
 /** Inline ignores need a reason: the line above `-- squawk-ignore …` must be `-- reason: …`. */
@@ -124,9 +138,12 @@ export function lintMigrations(): LintReport {
   const files = migrationFiles();
   const findings: Finding[] = [];
   const unreasonedIgnores: string[] = [];
+  const earlier = new Map<string, string[]>();
   for (const { migration, file } of files) {
     const sql = readFileSync(file, "utf8");
-    findings.push(...lintSql(migration, sql));
+    const chain = earlier.get(migration.split("/")[0]!) ?? [];
+    findings.push(...lintSql(migration, sql, chain));
+    earlier.set(migration.split("/")[0]!, [...chain, sql]);
     unreasonedIgnores.push(...unreasoned(migration, sql));
   }
   return { ...judge(findings, readExceptions()), unreasonedIgnores, files: files.length };

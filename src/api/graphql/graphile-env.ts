@@ -8,12 +8,12 @@ process.env.GRAPHILE_ENV ??= process.env.ENVIRONMENT === "production" ? "product
 /**
  * Behind a pooler in transaction mode (DATABASE_POOLER_MODE=transaction, validated by
  * config.ts) consecutive transactions may reach different server connections, so
- * PostGraphile's pg adaptor must not rely on session state: no named prepared
- * statements (PgBouncer before 1.21 cannot carry them: "prepared statement … does not
- * exist") and no session-level `SET jit_optimize_above_cost` on each new connection.
- * The adaptor reads both variables when first imported, hence here.
+ * PostGraphile's pg adaptor must not rely on session state: no session-level
+ * `SET jit_optimize_above_cost` on each new connection (the adaptor reads this variable
+ * when first imported, hence here). Its named prepared statements stay: each
+ * transaction tells the driver which ones the server connection it reached holds
+ * (src/db/server-statements.ts).
  */
 if (process.env.DATABASE_POOLER_MODE?.trim() === "transaction") {
-  process.env.DATAPLAN_PG_PREPARED_STATEMENT_CACHE_SIZE = "0";
   process.env.DATAPLAN_PG_DONT_DISABLE_JIT = "1";
 }

@@ -12,9 +12,10 @@ import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type {} from "postgraphile";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import type { ApiSettings, Environment } from "../../config.ts";
-import { transactionSettings, type Asking } from "../../db/asking.ts";
+import { transactionSettings } from "../../db/asking.ts";
 import type { Databases } from "../../db/databases.ts";
 import { DATABASE_KEYS, type Topology } from "../../topology.ts";
+import { AssetCountsPlugin } from "./asset-counts.ts";
 import { CurrentProfilePlugin } from "./current-profile.ts";
 import { makeErrorMask } from "./errors.ts";
 import { GraphQLOverHttpPlugin } from "./graphql-over-http.ts";
@@ -41,6 +42,8 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
   const introspectAs = transactionSettings({ kind: "anyUser" }, options.topology);
   // A request the auth gate did not see (none over HTTP) runs as nobody.
   const anonymous = transactionSettings({ kind: "anonymous" }, options.topology);
+  // Each service's context key for its settings, worked out once rather than per request.
+  const settingsKeys = DATABASE_KEYS.map((key) => serviceKeys(key).pgSettingsKey);
   // Which columns each constraint covers, from the introspection, so errors can name the field.
   const constraints: ConstraintColumns = new Map();
   return {
@@ -50,6 +53,7 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
       NoServicePrefixPlugin,
       UserScopedKeysPlugin,
       CurrentProfilePlugin,
+      AssetCountsPlugin,
       NotFoundPlugin,
       pageSizePlugin(options.api.limits),
       constraintColumnsPlugin(constraints),
@@ -79,11 +83,12 @@ export function makeSchemaPreset(options: SchemaPresetOptions): GraphileConfig.P
     grafast: {
       context() {
         // Who is asking was set by the auth gate for this request; a request it did not see (none over HTTP) runs as nobody.
-        const viewer = currentRequest.getStore()?.viewer ?? { kind: "anonymous" };
-        const asking: Asking = viewer.kind === "user" ? { kind: "user", userId: viewer.userId } : { kind: "anonymous" };
-        // Every service gets the same settings, from the one rule the services use too.
-        const settings = transactionSettings(asking, options.topology);
-        return Object.fromEntries(DATABASE_KEYS.map((key) => [serviceKeys(key).pgSettingsKey, { ...settings }]));
+        const viewer = currentRequest.getStore()?.viewer;
+        // Every service gets the same settings (its own copy), from the one rule the services use too.
+        const settings = viewer?.kind === "user" ? transactionSettings({ kind: "user", userId: viewer.userId }, options.topology) : anonymous;
+        const context: Partial<Grafast.Context> = {};
+        for (const key of settingsKeys) context[key] = { ...settings };
+        return context;
       },
     },
   };

@@ -54,15 +54,24 @@ export function noteResponseError(sqlstate: string | undefined): void {
   if (sqlstate) store.sqlstateClasses.push(sqlstate.slice(0, 2));
 }
 
+/** How a body that holds only errors begins: validation's refusals, which never pass the error mask. */
+const ERRORS_FIRST = Buffer.from('{"errors":');
+const LIMIT_CODE = Buffer.from('_LIMIT"');
+const SHARE_CODE = Buffer.from('"TOO_MANY_CONNECTIONS"');
+
 /**
  * The settings of the limits that refused (part of) a response, read from its
  * errors' extensions. The answer is already serialised, and validation's
  * refusals (cached with the document) never pass the error mask, so the body
- * is read; only when it names a limit's code, which a byte search finds cheaply.
+ * is read, but only a body that can hold an error: one whose errors the mask
+ * saw (`errored`), or one that begins with its errors, as a refusal before
+ * execution does. A successful answer is never searched; one with errors is,
+ * for a limit's code, before it is parsed.
  */
-function limitsRefusing(result: unknown): string[] {
+function limitsRefusing(result: unknown, errored: boolean): string[] {
   const body = (result as { type?: string; buffer?: Buffer } | null)?.type === "buffer" ? (result as { buffer: Buffer }).buffer : undefined;
-  if (!body || !(body.includes('_LIMIT"') || body.includes('"TOO_MANY_CONNECTIONS"'))) return [];
+  if (!body || !(errored || body.subarray(0, ERRORS_FIRST.length).equals(ERRORS_FIRST))) return [];
+  if (!(body.includes(LIMIT_CODE) || body.includes(SHARE_CODE))) return [];
   let errors: readonly { extensions?: Record<string, unknown> }[] | undefined;
   try {
     errors = (JSON.parse(body.toString("utf8")) as { errors?: typeof errors }).errors;
@@ -130,7 +139,7 @@ async function observeRequest<T extends { statusCode?: number } | null>(options:
   const status = result?.statusCode ?? 200;
   const outcome = status === 401 ? "unauthenticated" : status === 503 ? "unavailable" : status >= 400 && status < 500 ? "refused" : status >= 500 || store.errored ? "error" : "ok";
   for (const sqlstateClass of store.sqlstateClasses) options.metrics.databaseErrors.inc({ sqlstate_class: sqlstateClass });
-  for (const limit of new Set(limitsRefusing(result))) options.metrics.limitsHit.inc({ limit });
+  for (const limit of new Set(limitsRefusing(result, store.errored))) options.metrics.limitsHit.inc({ limit });
   if (status === 401) options.metrics.authFailures.inc({ reason: authReason(result) });
   const operation = options.metrics.operationLabel(store.operation);
   options.metrics.requestDuration.observe({ operation, outcome }, seconds);

@@ -53,71 +53,74 @@ export function idempotencyPlugin(options: IdempotencyOptions): GraphileConfig.P
     version: "1.0.0",
     grafserv: {
       middleware: {
-        async processRequest(next, event) {
+        processRequest(next, event) {
           const digest = event.requestDigest;
           const req = digest.requestContext.node?.req;
           const state = currentRequest.getStore();
+          // Most requests carry no key: they pass on as they came, without a promise of this plugin's around them.
           if (!req || !state || req.headers[IDEMPOTENCY_KEY_HEADER] === undefined) return next();
-          let key: string;
-          try {
-            key = idempotencyKeyOf(req.method, req.headers[IDEMPOTENCY_KEY_HEADER])!;
-            if (state.viewer.kind !== "user") throw needsSignIn();
-          } catch (error) {
-            return refusal(error as IdempotencyError, state.requestId);
-          }
-          // The body is read here for its hash, and handed to grafserv as read.
-          let body: Awaited<ReturnType<typeof digest.getBody>>;
-          try {
-            body = await digest.getBody();
-          } catch (error) {
-            digest.getBody = () => Promise.reject(error);
-            return next(); // grafserv answers a body it cannot read (413, 400)
-          }
-          digest.getBody = () => body;
-          const text = body.type === "buffer" ? body.buffer.toString("utf8") : body.type === "text" ? body.text : JSON.stringify(body.json);
-          const request = new IdempotentRequest(state.viewer.userId, key, requestHash(text, "/graphql"));
-
-          let result: Awaited<ReturnType<typeof next>>;
-          try {
-            result = await idempotentRequest.run(request, next);
-          } catch (error) {
-            await request.rollback();
-            throw error;
-          }
-          if (request.stopped) {
-            await request.rollback();
-            if (request.stopped instanceof ReplayInstead) {
-              const { statusCode, body: stored } = request.stopped.answer;
-              return jsonText(statusCode, stored, { [REPLAYED_HEADER]: "true" });
+          return (async () => {
+            let key: string;
+            try {
+              key = idempotencyKeyOf(req.method, req.headers[IDEMPOTENCY_KEY_HEADER])!;
+              if (state.viewer.kind !== "user") throw needsSignIn();
+            } catch (error) {
+              return refusal(error as IdempotencyError, state.requestId);
             }
-            return refusal(request.stopped, state.requestId);
-          }
-          if (!result || (result.type !== "buffer" && result.type !== "json")) {
-            await request.rollback();
-            if (!result) return result;
-            return refusal(new IdempotencyError("IDEMPOTENCY_KEY_INVALID", 400, "a streamed answer (@defer, @stream) cannot be stored: send the request without them"), state.requestId);
-          }
-          const answer = result.type === "buffer" ? result.buffer.toString("utf8") : JSON.stringify(result.json);
-          const errors = errorsOf(answer);
-          const transient = errors.some((e) => TRANSIENT.has(String(e.extensions?.code)));
-          if (transient || errors.some((e) => e.extensions?.errorId !== undefined)) {
-            // Undone: the answer keeps its errors and loses its data (what it reported is no longer there).
-            await request.rollback();
-            return json(transient ? 503 : 500, { errors }, transient ? { "retry-after": String(retryAfterSeconds) } : {});
-          }
-          try {
-            await request.commit((client) =>
-              rememberAnswer(client, request.userId, key, { requestHash: request.requestHash, statusCode: result.statusCode, body: answer }, ttlSeconds),
-            );
-          } catch (error) {
-            // Whether COMMIT took effect is unknown: the retry, with the same key, finds out.
-            const away = unavailability(error);
-            log("idempotent_commit_failed", { requestId: state.requestId, code: away?.code, message: (error as Error).message });
-            if (!away) return json(500, { errors: [{ message: "Internal error", extensions: { requestId: state.requestId } }] });
-            return json(503, { errors: [{ message: away.message, extensions: { code: away.code, requestId: state.requestId } }] }, { "retry-after": String(retryAfterSeconds) });
-          }
-          // What was stored is what is sent, byte for byte.
-          return { type: "buffer" as const, statusCode: result.statusCode, headers: result.headers, buffer: Buffer.from(answer) };
+            // The body is read here for its hash, and handed to grafserv as read.
+            let body: Awaited<ReturnType<typeof digest.getBody>>;
+            try {
+              body = await digest.getBody();
+            } catch (error) {
+              digest.getBody = () => Promise.reject(error);
+              return next(); // grafserv answers a body it cannot read (413, 400)
+            }
+            digest.getBody = () => body;
+            const text = body.type === "buffer" ? body.buffer.toString("utf8") : body.type === "text" ? body.text : JSON.stringify(body.json);
+            const request = new IdempotentRequest(state.viewer.userId, key, requestHash(text, "/graphql"));
+
+            let result: Awaited<ReturnType<typeof next>>;
+            try {
+              result = await idempotentRequest.run(request, next);
+            } catch (error) {
+              await request.rollback();
+              throw error;
+            }
+            if (request.stopped) {
+              await request.rollback();
+              if (request.stopped instanceof ReplayInstead) {
+                const { statusCode, body: stored } = request.stopped.answer;
+                return jsonText(statusCode, stored, { [REPLAYED_HEADER]: "true" });
+              }
+              return refusal(request.stopped, state.requestId);
+            }
+            if (!result || (result.type !== "buffer" && result.type !== "json")) {
+              await request.rollback();
+              if (!result) return result;
+              return refusal(new IdempotencyError("IDEMPOTENCY_KEY_INVALID", 400, "a streamed answer (@defer, @stream) cannot be stored: send the request without them"), state.requestId);
+            }
+            const answer = result.type === "buffer" ? result.buffer.toString("utf8") : JSON.stringify(result.json);
+            const errors = errorsOf(answer);
+            const transient = errors.some((e) => TRANSIENT.has(String(e.extensions?.code)));
+            if (transient || errors.some((e) => e.extensions?.errorId !== undefined)) {
+              // Undone: the answer keeps its errors and loses its data (what it reported is no longer there).
+              await request.rollback();
+              return json(transient ? 503 : 500, { errors }, transient ? { "retry-after": String(retryAfterSeconds) } : {});
+            }
+            try {
+              await request.commit((client) =>
+                rememberAnswer(client, request.userId, key, { requestHash: request.requestHash, statusCode: result.statusCode, body: answer }, ttlSeconds),
+              );
+            } catch (error) {
+              // Whether COMMIT took effect is unknown: the retry, with the same key, finds out.
+              const away = unavailability(error);
+              log("idempotent_commit_failed", { requestId: state.requestId, code: away?.code, message: (error as Error).message });
+              if (!away) return json(500, { errors: [{ message: "Internal error", extensions: { requestId: state.requestId } }] });
+              return json(503, { errors: [{ message: away.message, extensions: { code: away.code, requestId: state.requestId } }] }, { "retry-after": String(retryAfterSeconds) });
+            }
+            // What was stored is what is sent, byte for byte.
+            return { type: "buffer" as const, statusCode: result.statusCode, headers: result.headers, buffer: Buffer.from(answer) };
+          })();
         },
       },
     },
