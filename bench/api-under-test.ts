@@ -15,9 +15,9 @@ export interface PoolSize {
   maxOverflow: number;
 }
 
-/** Production configuration pointing at the deployment's databases; pool defaults as in production. */
-export function productionConfig(deployment: Deployment, keys: ClerkKeys, pool?: PoolSize): Config {
-  return loadConfig({
+/** Production settings (environment variables) pointing at the deployment's databases; pool defaults as in production. */
+export function productionEnv(deployment: Pick<Deployment, "platform" | "userData" | "topology">, keys: ClerkKeys, pool?: PoolSize): Record<string, string> {
+  return {
     ENVIRONMENT: "production",
     PLATFORM_DATABASE_URL: deployment.platform.apiUrl,
     USER_DATA_DATABASE_URL: deployment.userData.apiUrl,
@@ -27,7 +27,12 @@ export function productionConfig(deployment: Deployment, keys: ClerkKeys, pool?:
     API_HOST: "127.0.0.1",
     PORT: "0",
     ...(pool ? { DB_POOL_SIZE: String(pool.size), DB_MAX_OVERFLOW: String(pool.maxOverflow) } : {}),
-  });
+  };
+}
+
+/** The same as a loaded configuration. */
+export function productionConfig(deployment: Deployment, keys: ClerkKeys, pool?: PoolSize): Config {
+  return loadConfig(productionEnv(deployment, keys, pool));
 }
 
 export interface RunningServer {

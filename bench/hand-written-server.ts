@@ -9,7 +9,7 @@
  * rows and the same JSON shape as the GraphQL answer. What it skips is what
  * GraphQL adds: parsing, validation, planning and the generic SQL.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type pg from "pg";
 import { createAccountResolver, listenForRevocations } from "../src/api/auth/accounts.ts";
@@ -26,7 +26,8 @@ const beginAs = (client: pg.PoolClient, role: string, userId: string) =>
   `begin; select set_config('role', ${client.escapeLiteral(role)}, true), set_config('app.current_user_id', ${client.escapeLiteral(userId)}, true)`;
 
 const SQL: Record<Operation, string> = {
-  projects: "select id, project_name, project_type, created_at from user_data.user_projects order by created_at desc",
+  // A page as the API answers it (API_DEFAULT_PAGE_SIZE), so both send the same rows.
+  projects: "select id, project_name, project_type, created_at from user_data.user_projects order by created_at desc limit 20",
   projectAssets: `select p.id, p.project_name, a.id as asset_id, a.title, a.asset_type, a.created_at
     from user_data.user_projects p
     left join lateral (
@@ -80,6 +81,23 @@ function send(res: ServerResponse, status: number, json: unknown): void {
   res.end(body);
 }
 
+/** Listens on a free port of the loopback address. */
+export async function listenLocally(server: Server): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+}
+
+/** Waits (10 s at most) for an account resolver's cache, which its revocation listener turns on. */
+export async function accountCacheOn(config: Config, resolveAccount: { caching(): boolean }, who: string): Promise<void> {
+  const listeningBy = Date.now() + 10_000;
+  while ((config.poolerMode === "session" || config.listenUrl) && !resolveAccount.caching()) {
+    if (Date.now() > listeningBy) throw new Error(`${who}'s account cache did not start (its revocation listener never connected)`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export interface HandWrittenServer {
   /** Origin, e.g. http://127.0.0.1:40123. */
   url: string;
@@ -130,16 +148,9 @@ export async function startHandWrittenServer(config: Config, deployment: Deploym
       else send(res, 500, { errors: [{ message: error instanceof Error ? error.message : String(error) }] });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
+  await listenLocally(server);
   // A ceiling that registered the account on every request would flatter the API (it did once): wait for the cache.
-  const listeningBy = Date.now() + 10_000;
-  while ((config.poolerMode === "session" || config.listenUrl) && !resolveAccount.caching()) {
-    if (Date.now() > listeningBy) throw new Error("the hand-written ceiling's account cache did not start (its revocation listener never connected)");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await accountCacheOn(config, resolveAccount, "the hand-written ceiling");
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

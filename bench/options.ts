@@ -36,8 +36,12 @@ export interface BenchOptions {
   usageEvents: [number, number];
   /** Usage case: timed quota checks per measurement. */
   usageIterations: number;
+  /** --cases 2,6: only these cases (1–8); a partial run writes its results to a temporary folder unless --out is given. */
+  cases: ReadonlySet<number>;
   outDir: string;
 }
+
+export const ALL_CASES = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 
 const FULL = {
   users: 10_000,
@@ -74,7 +78,7 @@ const SMOKE: typeof FULL = {
 
 const USAGE = `usage: npm run bench -- [--smoke] [--strict] [--users N] [--assets N] [--seconds N]
        [--concurrency 1,8,32] [--pool-sizes 5,10,20,40] [--rls-iterations N]
-       [--usage-events N] [--usage-iterations N] [--out DIR]`;
+       [--usage-events N] [--usage-iterations N] [--cases 2,6] [--out DIR]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const flags = new Map<string, string | true>();
@@ -120,6 +124,10 @@ export function parseOptions(argv: string[]): BenchOptions {
   };
   flags.delete("smoke");
   const strict = flags.delete("strict");
+  const cases = new Set(list("cases", [...ALL_CASES]));
+  const unknownCase = [...cases].find((n) => !(ALL_CASES as readonly number[]).includes(n));
+  if (unknownCase !== undefined) throw new Error(`--cases: there is no case ${unknownCase} (cases are ${ALL_CASES.join(", ")})`);
+  const partial = cases.size < ALL_CASES.length;
   const options: BenchOptions = {
     smoke,
     strict,
@@ -138,8 +146,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     coldStarts: int("cold-starts", base.coldStarts, 1),
     usageEvents: [base.usageEvents[0], int("usage-events", base.usageEvents[1], base.usageEvents[0])],
     usageIterations: int("usage-iterations", base.usageIterations, 1),
-    // A smoke run must not replace the committed results of a full run.
-    outDir: path.resolve(take("out") ?? (smoke ? path.join(tmpdir(), "alwrity-bench-smoke") : path.join(PROJECT_ROOT, "bench", "results"))),
+    cases,
+    // A smoke run or a run of some cases must not replace the committed results of a full run.
+    outDir: path.resolve(
+      take("out") ?? (smoke ? path.join(tmpdir(), "alwrity-bench-smoke") : partial ? path.join(tmpdir(), "alwrity-bench-cases") : path.join(PROJECT_ROOT, "bench", "results")),
+    ),
   };
   const unknown = [...flags.keys()];
   if (unknown.length > 0) throw new Error(`unknown flag --${unknown[0]}\n${USAGE}`);

@@ -1,6 +1,7 @@
 /**
  * A server to profile, as its own process (driven by bench/profile.ts): `api`
- * is the real GraphQL API (startApiServer, production mode), `hand` the
+ * is the real GraphQL API (startApiServer, production mode), `vanilla`
+ * PostGraphile as it comes (vanilla-postgraphile.ts), `hand` the
  * hand-written handler. It prints its URL, then takes commands on stdin:
  * `start` begins sampling the CPU (V8's profiler, through node:inspector) and
  * `stop <file>` writes the profile there and exits. Only the measured load
@@ -17,6 +18,7 @@ import { createDatabases } from "../src/db/databases.ts";
 import type { DatabaseEndpoints } from "../src/db/endpoints.ts";
 import { resolveTopology } from "../src/topology.ts";
 import { startHandWrittenServer } from "./hand-written-server.ts";
+import { startVanillaPostGraphile } from "./vanilla-postgraphile.ts";
 
 interface Target {
   prefix: string;
@@ -38,12 +40,16 @@ if (kind === "api") {
     await api.stop();
     await databases.close();
   };
+} else if (kind === "vanilla") {
+  const vanilla = await startVanillaPostGraphile(config, deployment);
+  console.log(vanilla.url);
+  stop = () => vanilla.stop();
 } else if (kind === "hand") {
   const hand = await startHandWrittenServer(config, deployment);
   console.log(hand.url);
   stop = () => hand.stop();
 } else {
-  throw new Error(`profile-target: expected api or hand, got ${kind}`);
+  throw new Error(`profile-target: expected api, vanilla or hand, got ${kind}`);
 }
 
 const session = new Session();

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 /**
  * `npm run bench:profile`: where a request's CPU goes. For each hot operation,
- * the GraphQL API and the hand-written handler each run as their own process
+ * the GraphQL API, vanilla PostGraphile and the hand-written handler each run as their own process
  * (bench/profile-target.ts) on a fresh copy of a small data set, under the
  * same HTTP load (8 concurrent, one user per request in turn); V8's sampling
  * profiler runs only while the load does. Each sample's own frame is put in a
  * layer (HTTP, token check, GraphQL parse/validate, planning and execution,
  * SQL generation, the pg driver, JSON, GC, …) and the table shows CPU time per
  * request in each layer, side by side. `--seconds N` (default 8), `--out FILE`
- * (default: print only).
+ * (default: print only). `--heavy` adds one more table, the API only: the
+ * tenant-skew case's heavy listing (the heaviest user's newest assets across
+ * projects with totalCount) beside a small user's project page, so the two
+ * requests' costs compare layer by layer.
  */
 import "./production-mode.ts";
 import { spawn } from "node:child_process";
@@ -18,10 +21,10 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Deployment } from "../src/bootstrap/deployment.ts";
-import { primeAndCheck } from "./api-under-test.ts";
-import { runHttpLoad } from "./load/http-load.ts";
+import { primeAndCheck, productionEnv } from "./api-under-test.ts";
+import { runHttpLoad, type HttpRequestSpec } from "./load/http-load.ts";
 import { prepareServers } from "./servers.ts";
-import { BENCH_API_ENV, graphqlRequests, handWrittenRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor, type Operation } from "./workload.ts";
+import { graphqlDocumentRequests, graphqlRequests, HEAVY_LISTING, handWrittenRequests, makeClerkKeys, OPERATION_LABELS, sampleUsers, tokensFor, vanillaRequests, type Operation } from "./workload.ts";
 
 const TARGET = fileURLToPath(new URL("./profile-target.ts", import.meta.url));
 
@@ -56,6 +59,7 @@ export function layerOf(frame: ProfileNode["callFrame"]): string {
   if (/^node:(_http|http|net|internal\/(http|net|stream|streams|js_stream))/.test(url)) return "HTTP and sockets (node)";
   if (url.startsWith("node:")) return "node internals (other)";
   if (url.includes("/src/")) return "this project's code";
+  if (url.includes("/bench/vanilla-postgraphile")) return "vanilla's context (token check into settings)";
   if (url.includes("/bench/")) return "the hand-written handler";
   if (url === "" && /^(stringify|parse)$/.test(functionName)) return "JSON";
   return "V8 builtins (other)";
@@ -92,7 +96,16 @@ function option(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-async function profileOne(kind: "api" | "hand", env: Record<string, string>, deployment: Deployment, op: Operation, seconds: number, dir: string) {
+type Kind = "api" | "vanilla" | "hand";
+const KIND_LABELS: Record<Kind, string> = { api: "GraphQL API", vanilla: "vanilla PostGraphile", hand: "hand-written" };
+
+interface Measured {
+  label: string;
+  perRequest: Map<string, number>;
+  rps: number;
+}
+
+async function profileOne(kind: Kind, env: Record<string, string>, deployment: Deployment) {
   const target = { prefix: deployment.topology.prefix, platform: deployment.platform, userData: deployment.userData };
   const child = spawn(process.execPath, [TARGET, kind, JSON.stringify(env), JSON.stringify(target)], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -115,45 +128,57 @@ async function main(): Promise<void> {
   const keys = makeClerkKeys();
   const users = tokensFor(keys, sampleUsers(shape, 200, 4));
   const lines: string[] = [];
+  /** One server process under the load of `requests`, sampled: CPU µs per request by layer. */
+  const measure = async (deployment: Deployment, kind: Kind, label: string, requests: HttpRequestSpec[], name: string): Promise<Measured> => {
+    const target = await profileOne(kind, productionEnv(deployment, keys), deployment);
+    await primeAndCheck(target.url, requests);
+    target.child.stdin!.write("start\n");
+    await target.next();
+    const load = await runHttpLoad({ url: target.url, connections: 8, seconds, warmupSeconds: 0, requests });
+    const file = path.join(dir, `${name}.cpuprofile`);
+    target.child.stdin!.write(`stop ${file}\n`);
+    await target.exited;
+    const served = load.rps * seconds;
+    const perRequest = new Map([...cpuByLayer(JSON.parse(readFileSync(file, "utf8")) as CpuProfile)].map(([layer, ms]) => [layer, (ms * 1000) / served]));
+    return { label, perRequest, rps: load.rps };
+  };
+  /** One table: the first column's layers, biggest first. */
+  const table = (title: string, results: Measured[]) => {
+    const first = results[0]!;
+    const layers = [...new Set(results.flatMap((r) => [...r.perRequest.keys()]))].sort((a, b) => (first.perRequest.get(b) ?? 0) - (first.perRequest.get(a) ?? 0));
+    const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    lines.push(`### ${title}`, "", `${results.map((r) => `${r.label} ${r.rps.toFixed(0)} req/s`).join(", ")} (8 concurrent, ${seconds} s each)`, "");
+    lines.push(`| layer | ${results.map((r) => `${r.label} µs/request`).join(" | ")} |`, `| --- |${results.map(() => " ---: |").join("")}`);
+    for (const layer of layers) lines.push(`| ${layer} | ${results.map((r) => (r.perRequest.get(layer) ?? 0).toFixed(0)).join(" | ")} |`);
+    lines.push(`| **CPU per request** | ${results.map((r) => `**${total(r.perRequest).toFixed(0)}**`).join(" | ")} |`, "");
+  };
   try {
     for (const op of Object.keys(OPERATION_LABELS) as Operation[]) {
       const deployment = await servers.fresh(`profile-${op}`);
-      const env = {
-        ENVIRONMENT: "production",
-        PLATFORM_DATABASE_URL: deployment.platform.apiUrl,
-        USER_DATA_DATABASE_URL: deployment.userData.apiUrl,
-        DATABASE_ENV_PREFIX: deployment.topology.prefix,
-        CLERK_JWT_KEY: keys.publicKey,
-        ...BENCH_API_ENV,
-        API_HOST: "127.0.0.1",
-        PORT: "0",
-      };
-      const results: Array<{ kind: string; perRequest: Map<string, number>; rps: number }> = [];
+      const results: Measured[] = [];
       try {
-        for (const kind of ["api", "hand"] as const) {
-          const target = await profileOne(kind, env, deployment, op, seconds, dir);
-          const requests = kind === "api" ? graphqlRequests(op, users) : handWrittenRequests(op, users);
-          await primeAndCheck(target.url, requests);
-          target.child.stdin!.write("start\n");
-          await target.next();
-          const load = await runHttpLoad({ url: target.url, connections: 8, seconds, warmupSeconds: 0, requests });
-          const file = path.join(dir, `${op}-${kind}.cpuprofile`);
-          target.child.stdin!.write(`stop ${file}\n`);
-          await target.exited;
-          const served = load.rps * seconds;
-          const perRequest = new Map([...cpuByLayer(JSON.parse(readFileSync(file, "utf8")) as CpuProfile)].map(([layer, ms]) => [layer, (ms * 1000) / served]));
-          results.push({ kind, perRequest, rps: load.rps });
+        for (const kind of ["api", "vanilla", "hand"] as const) {
+          const requests = kind === "api" ? graphqlRequests(op, users) : kind === "vanilla" ? vanillaRequests(op, users) : handWrittenRequests(op, users);
+          results.push(await measure(deployment, kind, KIND_LABELS[kind], requests, `${op}-${kind}`));
         }
       } finally {
         await deployment.close();
       }
-      const [api, hand] = results as [(typeof results)[0], (typeof results)[0]];
-      const layers = [...new Set([...api.perRequest.keys(), ...hand.perRequest.keys()])].sort((a, b) => (api.perRequest.get(b) ?? 0) - (api.perRequest.get(a) ?? 0));
-      const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-      lines.push(`### ${OPERATION_LABELS[op]}`, "", `GraphQL API ${api.rps.toFixed(0)} req/s, hand-written ${hand.rps.toFixed(0)} req/s (8 concurrent, ${seconds} s each)`, "");
-      lines.push("| layer | API µs/request | hand-written µs/request |", "| --- | ---: | ---: |");
-      for (const layer of layers) lines.push(`| ${layer} | ${(api.perRequest.get(layer) ?? 0).toFixed(0)} | ${(hand.perRequest.get(layer) ?? 0).toFixed(0)} |`);
-      lines.push(`| **CPU per request** | **${total(api.perRequest).toFixed(0)}** | **${total(hand.perRequest).toFixed(0)}** |`, "");
+      table(OPERATION_LABELS[op], results);
+    }
+    if (process.argv.includes("--heavy")) {
+      const deployment = await servers.fresh("profile-heavy");
+      try {
+        const small = graphqlRequests("projectAssets", users);
+        const heavy = graphqlDocumentRequests(HEAVY_LISTING, tokensFor(keys, [1]));
+        const results: Measured[] = [];
+        for (const [label, requests, name] of [[`small users: ${OPERATION_LABELS.projectAssets}`, small, "small"], ["heavy user: newest 20 of all + totalCount", heavy, "heavy"]] as const) {
+          results.push(await measure(deployment, "api", label, requests, `heavy-${name}`));
+        }
+        table("tenant skew (GraphQL API only)", results);
+      } finally {
+        await deployment.close();
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

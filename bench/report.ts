@@ -31,7 +31,7 @@ export interface ResultRow {
 export interface BenchReport {
   startedAt: string;
   seconds: number;
-  mode: "full" | "smoke";
+  mode: "full" | "smoke" | `cases ${string}`;
   machine: Machine;
   dataset: Record<string, unknown>;
   /** Headline numbers (also stated in bench/README.md). */
@@ -87,7 +87,7 @@ export function markdown(report: BenchReport): string {
   return [
     `# Benchmark results (${report.mode} run)`,
     "",
-    `Measured ${report.startedAt} in ${Math.round(report.seconds)} s by \`npm run bench\`${report.mode === "smoke" ? " -- --smoke" : ""}; see [bench/README.md](../README.md) for how to read this.`,
+    `Measured ${report.startedAt} in ${Math.round(report.seconds)} s by \`npm run bench\`${report.mode === "smoke" ? " -- --smoke" : report.mode.startsWith("cases") ? ` -- --${report.mode}` : ""}; see [bench/README.md](../README.md) for how to read this.`,
     "",
     ...machineLines(report),
     "",

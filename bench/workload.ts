@@ -4,7 +4,7 @@
  * Clerk-style session tokens for many of the data set's users.
  */
 import { generateClerkKeyPair, signToken } from "../src/api/auth/dev-keys.ts";
-import { clerkId, emailOf, projectId, type DatasetShape } from "./dataset.ts";
+import { clerkId, emailOf, projectId, userId, type DatasetShape } from "./dataset.ts";
 import type { HttpRequestSpec } from "./load/http-load.ts";
 
 export type Operation = "projects" | "projectAssets" | "createAsset";
@@ -23,6 +23,32 @@ const GRAPHQL: Record<Operation, string> = {
     "query ProjectAssets($id: UUID!) { project(rowId: $id) { rowId projectName assets(first: 20, orderBy: CREATED_AT_DESC) { nodes { rowId title assetType createdAt } } } }",
   createAsset: `mutation CreateAsset($projectId: UUID!, $title: String!) { createAsset(input: { asset: { projectId: $projectId, assetType: BLOG_POST, title: $title, content: ${JSON.stringify(ASSET_CONTENT)} } }) { asset { rowId title createdAt } } }`,
 };
+
+/**
+ * The same three operations in vanilla PostGraphile's names (bench/vanilla-postgraphile.ts): the Amber
+ * preset prefixes the second service's names, keeps table names and enum values as the database has
+ * them, finds a project by its whole primary key (user_id, id), and has no default page size.
+ */
+const VANILLA_GRAPHQL: Record<Operation, string> = {
+  // The API's connections return API_DEFAULT_PAGE_SIZE (20) rows unless asked; vanilla's return all.
+  projects: "query Projects { allUserDataUserProjects(first: 20, orderBy: CREATED_AT_DESC) { nodes { rowId projectName projectType createdAt } } }",
+  projectAssets:
+    "query ProjectAssets($userId: UUID!, $id: UUID!) { userDataUserProjectByUserIdAndRowId(userId: $userId, rowId: $id) { rowId projectName userDataUserContentAssetsByUserIdAndProjectId(first: 20, orderBy: CREATED_AT_DESC) { nodes { rowId title assetType createdAt } } } }",
+  createAsset: `mutation CreateAsset($projectId: UUID!, $title: String!) { createUserDataUserContentAsset(input: { userDataUserContentAsset: { projectId: $projectId, assetType: blog_post, title: $title, content: ${JSON.stringify(ASSET_CONTENT)} } }) { userDataUserContentAsset { rowId title createdAt } } }`,
+};
+
+/** A vanilla answer in the API's names and enum spelling, to check both answer the same. */
+export function vanillaAnswerAsApi(op: Operation, data: any): unknown {
+  const upper = (value: string) => value.toUpperCase();
+  if (op === "projects") return { projects: { nodes: data.allUserDataUserProjects.nodes.map((n: any) => ({ ...n, projectType: upper(n.projectType) })) } };
+  if (op === "projectAssets") {
+    const p = data.userDataUserProjectByUserIdAndRowId;
+    if (!p) return { project: null };
+    const nodes = p.userDataUserContentAssetsByUserIdAndProjectId.nodes.map((n: any) => ({ ...n, assetType: upper(n.assetType) }));
+    return { project: { rowId: p.rowId, projectName: p.projectName, assets: { nodes } } };
+  }
+  return { createAsset: { asset: data.createUserDataUserContentAsset.userDataUserContentAsset } };
+}
 
 /** A heavy user's most expensive listing: their newest assets across all projects, with the total. */
 export const HEAVY_LISTING = "query AllAssets { assets(first: 20, orderBy: CREATED_AT_DESC) { totalCount nodes { rowId title createdAt } } }";
@@ -74,8 +100,9 @@ export function sampleUsers(shape: DatasetShape, count: number, from = 1): numbe
 
 const headers = (user: BenchUser) => ({ "content-type": "application/json", authorization: `Bearer ${user.token}` });
 
-function variables(op: Operation, user: BenchUser): Record<string, string> {
+function variables(op: Operation, user: BenchUser, vanilla = false): Record<string, string> {
   if (op === "projects") return {};
+  if (op === "projectAssets" && vanilla) return { userId: userId(user.n), id: projectId(user.n, 1) };
   if (op === "projectAssets") return { id: projectId(user.n, 1) };
   return { projectId: projectId(user.n, 1), title: `Bench post of user ${user.n}` };
 }
@@ -86,6 +113,16 @@ export function graphqlRequests(op: Operation, users: BenchUser[]): HttpRequestS
     path: "/graphql",
     headers: headers(user),
     body: JSON.stringify({ query: GRAPHQL[op], variables: variables(op, user) }),
+  }));
+}
+
+/** The same operations for vanilla PostGraphile, in its names. */
+export function vanillaRequests(op: Operation, users: BenchUser[]): HttpRequestSpec[] {
+  return users.map((user) => ({
+    method: "POST",
+    path: "/graphql",
+    headers: headers(user),
+    body: JSON.stringify({ query: VANILLA_GRAPHQL[op], variables: variables(op, user, true) }),
   }));
 }
 

@@ -7,13 +7,14 @@
  * DATABASE_POOLER_MODE=transaction and the revocation listener on a direct
  * DATABASE_LISTEN_URL (LISTEN hears nothing through the pooler; without it no
  * account is cached and every request registers its account again). Reported,
- * not failed: the pooler adds a hop and takes away prepared statements; the
- * numbers say what that costs (docs/many-processes.md aims at ≥ 80 % of direct).
+ * not failed: the pooler adds a hop (and PgBouncer's own CPU on the same cores);
+ * prepared statements are kept per server connection (src/db/server-statements.ts).
+ * The numbers say what the hop costs (docs/many-processes.md aims at ≥ 80 % of direct).
  */
 import type { Deployment } from "../../src/bootstrap/deployment.ts";
 // The API process and the PgBouncer the tests start (PgBouncer fetched from Debian when not installed).
-import { startApiProcess } from "../../test/support/api-process.ts";
-import { startPgbouncer } from "../../test/support/pgbouncer.ts";
+import { startApiProcess, type ApiProcess } from "../../test/support/api-process.ts";
+import { processCpuSeconds, startPgbouncer } from "../../test/support/pgbouncer.ts";
 import { primeAndCheck } from "../api-under-test.ts";
 import type { DatasetShape } from "../dataset.ts";
 import { runHttpLoad } from "../load/http-load.ts";
@@ -46,33 +47,39 @@ export async function runPgbouncerCase(deployment: Deployment, shape: DatasetSha
       env: { ...common, PLATFORM_DATABASE_URL: bouncer.through(urls.platform), USER_DATA_DATABASE_URL: bouncer.through(urls.userData), DATABASE_POOLER_MODE: "transaction", DATABASE_LISTEN_URL: urls.platform },
     },
   ];
+  // Both processes run side by side and each measurement of one is followed at once by the
+  // same measurement of the other, so a change in the machine's load (other work on shared
+  // cores) falls on both variants alike rather than on whichever ran second.
+  const apis: Array<{ variant: string; child: ApiProcess; url: string }> = [];
   try {
     for (const { variant, env } of variants) {
       // Production mode on loopback, signed in with the benchmark's keys (the same child process the tests run).
       const child = await startApiProcess({ ENVIRONMENT: "production", API_HOST: "127.0.0.1", ...BENCH_API_ENV, ...env }, keys);
-      const api = {
-        url: new URL(child.url).origin,
-        async stop() {
-          child.child.kill("SIGTERM");
-          await child.exited;
-        },
-      };
-      try {
-        for (const op of options.operations) {
-          const requests = graphqlRequests(op, users);
-          await primeAndCheck(api.url, requests);
-          for (const connections of options.concurrency) {
-            const result = await runHttpLoad({ connections, seconds: options.seconds, warmupSeconds: options.warmupSeconds, url: api.url, requests });
-            const problem = failureProblem(`${OPERATION_LABELS[op]}, ${variant}, ${connections} concurrent`, result);
-            if (problem) problems.push(problem);
-            rows.push({ case: CASE, subject: OPERATION_LABELS[op], variant, concurrency: connections, rps: result.rps, latency: result.latency, outcome: "info" });
-          }
+      apis.push({ variant, child, url: new URL(child.url).origin });
+    }
+    for (const op of options.operations) {
+      const requests = graphqlRequests(op, users);
+      for (const api of apis) await primeAndCheck(api.url, requests);
+      for (const connections of options.concurrency) {
+        for (const { variant, child, url } of apis) {
+          // CPU per request of the API process and of PgBouncer (over warm-up and load alike): where the pooled path's time goes on shared cores.
+          const cpuBefore = { api: processCpuSeconds(child.child.pid!), bouncer: bouncer.cpuSeconds() };
+          const result = await runHttpLoad({ connections, seconds: options.seconds, warmupSeconds: options.warmupSeconds, url, requests });
+          const requestsServed = result.rps * (options.seconds + options.warmupSeconds);
+          const perRequest = (before: number, after: number) => `${Math.round(((after - before) / Math.max(requestsServed, 1)) * 1e6)} µs`;
+          const cpu = [`API CPU ${perRequest(cpuBefore.api, processCpuSeconds(child.child.pid!))}/req`];
+          if (variant === "API through PgBouncer") cpu.push(`PgBouncer ${perRequest(cpuBefore.bouncer, bouncer.cpuSeconds())}/req`);
+          const problem = failureProblem(`${OPERATION_LABELS[op]}, ${variant}, ${connections} concurrent`, result);
+          if (problem) problems.push(problem);
+          rows.push({ case: CASE, subject: OPERATION_LABELS[op], variant, concurrency: connections, rps: result.rps, latency: result.latency, outcome: "info", note: cpu.join(", ") });
         }
-      } finally {
-        await api.stop();
       }
     }
   } finally {
+    for (const { child } of apis) {
+      child.child.kill("SIGTERM");
+      await child.exited;
+    }
     await bouncer.stop();
   }
   // Side by side: the pooled variant's share of the direct one's throughput.

@@ -21,7 +21,7 @@ const USER = "md5('bench-user-' || :n::text)::uuid";
 const FIRST_PROJECT = "md5('bench-project-' || :n::text || '-1')::uuid";
 
 const STATEMENTS: Record<Operation, string> = {
-  projects: "select id, project_name, project_type, created_at from user_data.user_projects order by created_at desc;",
+  projects: "select id, project_name, project_type, created_at from user_data.user_projects order by created_at desc limit 20;",
   projectAssets: `select p.id, p.project_name, a.id as asset_id, a.title, a.asset_type, a.created_at from user_data.user_projects p left join lateral (select id, title, asset_type, created_at from user_data.user_content_assets a where a.user_id = p.user_id and a.project_id = p.id order by a.created_at desc limit 20) a on true where p.id = ${FIRST_PROJECT};`,
   createAsset: `insert into user_data.user_content_assets (project_id, asset_type, title, content) values (${FIRST_PROJECT}, 'blog_post', 'Bench post of user ' || :n::text, '${ASSET_CONTENT.replace(/'/g, "''")}') returning id, title, created_at;`,
 };
