@@ -209,6 +209,8 @@ export interface WorkerSettings {
   inProcess: boolean;
   /** USAGE_PARTITIONS_AHEAD: months of usage-log partitions the daily ensure_usage_partitions job keeps ready beyond this one. */
   usagePartitionsAhead: number;
+  /** IDEMPOTENCY_KEY_SWEEP_MINUTES: the worker deletes expired idempotency keys at every minute divisible by this (UTC). */
+  idempotencySweepMinutes: number;
 }
 
 /** METRICS: who may read `/metrics`: `off`; `open` (refused in production); `token` (needs METRICS_TOKEN); `port` (only on METRICS_PORT). */
@@ -390,6 +392,7 @@ export function loadConfig(env: Env = process.env, record?: (setting: SettingRea
   const worker: WorkerSettings = {
     inProcess: read.boolean("WORKER_IN_PROCESS", true),
     usagePartitionsAhead: read.integer("USAGE_PARTITIONS_AHEAD", 3, 1, 36),
+    idempotencySweepMinutes: read.integer("IDEMPOTENCY_KEY_SWEEP_MINUTES", 10, 1, 30),
   };
   const billing = readBilling(read, problems);
   const observability = readObservability(read, environment, problems);

@@ -58,6 +58,7 @@ export async function startPlatform(config: Config): Promise<RunningPlatform> {
         databases,
         log,
         usagePartitionsAhead: config.worker.usagePartitionsAhead,
+        idempotencySweepMinutes: config.worker.idempotencySweepMinutes,
         metrics,
       });
     }

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { ConfigError, PROJECT_ROOT, loadConfig, redactUrl } from "../src/config.ts";
+import { crontab } from "../src/worker/tasks.ts";
 
 const PLATFORM = "postgresql://api:s3cret-platform@db.example.com:5432/alwrity_platform";
 const USER_DATA = "postgresql://api:s3cret-userdata@db.example.com:5432/alwrity_user_data";
@@ -151,6 +152,14 @@ describe("loadConfig", () => {
   test("USAGE_PARTITIONS_AHEAD defaults to 3 months and stays within 1..36", () => {
     expect(loadConfig({}).worker.usagePartitionsAhead).toBe(3);
     expect(problemsOf({ USAGE_PARTITIONS_AHEAD: "0" })).toEqual([expect.stringMatching(/^USAGE_PARTITIONS_AHEAD must be/)]);
+  });
+
+  test("IDEMPOTENCY_KEY_SWEEP_MINUTES defaults to 10 and stays within 1..30; the worker's crontab follows it", () => {
+    expect(loadConfig({}).worker.idempotencySweepMinutes).toBe(10);
+    expect(crontab({ idempotencySweepMinutes: loadConfig({ IDEMPOTENCY_KEY_SWEEP_MINUTES: "1" }).worker.idempotencySweepMinutes })).toContain("*/1 * * * * expire_idempotency_keys");
+    for (const value of ["0", "31", "5m"]) {
+      expect(problemsOf({ IDEMPOTENCY_KEY_SWEEP_MINUTES: value })).toEqual([expect.stringMatching(/^IDEMPOTENCY_KEY_SWEEP_MINUTES must be a whole number from 1 to 30/)]);
+    }
   });
 
   test("IDEMPOTENCY_KEY_TTL defaults to 24 h; a malformed, too short or too long one is refused, naming the variable", () => {

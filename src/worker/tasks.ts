@@ -17,13 +17,15 @@ import { expireIdempotencyKeys } from "../services/idempotency.ts";
 /**
  * The scheduled jobs (graphile-worker's crontab, UTC): the usage log's monthly partitions are
  * made ahead every day; fill=1d runs a missed one when the worker starts within a day.
- * Expired idempotency keys are deleted every 10 minutes, in batches (a missed run is not
- * filled: the next one deletes what it would have).
+ * Expired idempotency keys are deleted at every minute divisible by IDEMPOTENCY_KEY_SWEEP_MINUTES
+ * (10 by default), in batches (a missed run is not filled: the next one deletes what it would have).
  */
-export const CRONTAB = [
-  "0 3 * * * ensure_usage_partitions ?fill=1d&jobKey=ensure_usage_partitions",
-  "*/10 * * * * expire_idempotency_keys ?jobKey=expire_idempotency_keys",
-].join("\n");
+export function crontab(settings: { readonly idempotencySweepMinutes: number }): string {
+  return [
+    "0 3 * * * ensure_usage_partitions ?fill=1d&jobKey=ensure_usage_partitions",
+    `*/${settings.idempotencySweepMinutes} * * * * expire_idempotency_keys ?jobKey=expire_idempotency_keys`,
+  ].join("\n");
+}
 
 export interface TaskSettings {
   /** USAGE_PARTITIONS_AHEAD: months of usage-log partitions kept ready beyond the current one. */

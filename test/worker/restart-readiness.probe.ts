@@ -5,8 +5,12 @@
  * the process, the default) and a real `alwrity worker` (its /ready beside its
  * METRICS port) both answer /ready 200 again within 10 s of the server
  * accepting connections, and neither exited. Their workers take their
- * liveness locks back (checked on the server: one lock per worker). On a
- * server of the test's own (own-server.ts).
+ * liveness locks back (checked on the server: one lock per worker). The last
+ * case keeps the server down across the turn of a minute: the crontab's tick
+ * then finds no server, which ends graphile-worker's runner (its cron stops on
+ * any error and expects its caller to start it again), so the worker must start
+ * a new runner, and the process must not die of the rejection the library
+ * leaves unhandled on the way. On a server of the test's own (own-server.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -25,11 +29,13 @@ let workerReady: string;
 
 beforeAll(async () => {
   server = await startOwnServer();
-  api = await startApiProcess(server.env);
+  // Expired idempotency keys swept every minute: a crontab tick falls in the last outage below.
+  const env = { ...server.env, IDEMPOTENCY_KEY_SWEEP_MINUTES: "1" };
+  api = await startApiProcess(env);
   const port = await freePort();
   worker = spawn(process.execPath, [path.join(PROJECT_ROOT, "src", "cli", "alwrity.ts"), "worker"], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ENVIRONMENT: "test", ...server.env, METRICS: "port", METRICS_PORT: String(port) },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ENVIRONMENT: "test", ...env, METRICS: "port", METRICS_PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   worker.stdout!.on("data", (c: Buffer) => (workerOutput += c.toString()));
@@ -86,10 +92,21 @@ test("both are ready before the restarts", async () => {
   expect(await livenessLocks()).toBe(2);
 }, 120_000);
 
+const ACROSS_A_TICK = "down across the turn of a minute (a crontab tick finds no server), then start";
 const restarts: [string, () => Promise<void>][] = [
   ["pg_ctl stop -m fast, then start", () => server.stop()],
   ["stop -m immediate (SIGQUIT), then start", () => server.stopImmediately()],
   ["SIGKILL of the postmaster, then start", async () => server.kill()],
+  [
+    ACROSS_A_TICK,
+    async () => {
+      // Down from 3 s before the minute turns until 1 s after it (the sleep below adds 2 s).
+      const untilTurn = 60_000 - (Date.now() % 60_000);
+      await sleep(untilTurn > 5_000 ? untilTurn - 3_000 : untilTurn + 57_000);
+      await server.stopImmediately();
+      await sleep(2000);
+    },
+  ],
 ];
 
 for (const [kind, down] of restarts) {
@@ -107,6 +124,12 @@ for (const [kind, down] of restarts) {
     expect(await livenessLocks()).toBe(2);
     expect(api.output()).toContain("worker_liveness_regained");
     expect(workerOutput).toContain("worker_liveness_regained");
+    if (kind === ACROSS_A_TICK) {
+      // The tick ended both runners (graphile-worker's cron stops at its first error); both were replaced.
+      expect(api.output()).toContain("worker_runner_ended");
+      expect(api.output()).toContain("worker_runner_restarted");
+      expect(workerOutput).toContain("worker_runner_restarted");
+    }
   }, 120_000);
 }
 
