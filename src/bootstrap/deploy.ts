@@ -22,14 +22,11 @@ import * as gm from "graphile-migrate";
 import pg from "pg";
 import { redactUrl } from "../config.ts";
 import type { Deployment } from "./deployment.ts";
-import { installJobQueue } from "./job-queue.ts";
-import { prepareMigrationSets } from "./migration-sets.ts";
-import { migrateInTurn, migrationSettings, releaseMigrationPools } from "./migrations.ts";
-import { DATABASE_KEYS, SCHEMA_CHANNEL, type DatabaseKey } from "../topology.ts";
+import { migrateAll, migrateInTurn, type MigrateAllOptions } from "./migrations.ts";
+import { SCHEMA_CHANNEL, type DatabaseKey } from "../topology.ts";
 
 export interface DeployOptions {
-  /** Other migration folders than the databases' own (tests that deploy a migration of their own). */
-  readonly migrationsFolders?: Partial<Record<DatabaseKey, string>>;
+  readonly migrationsFolders?: MigrateAllOptions["migrationsFolders"];
   /** Progress lines for whoever runs it. */
   readonly progress?: (line: string) => void;
 }
@@ -45,11 +42,10 @@ export class DeployFailed extends Error {}
 export async function deploy(deployment: Deployment, options: DeployOptions = {}): Promise<DeployResult> {
   const progress = options.progress ?? (() => undefined);
   const applied: Record<string, string[]> = {};
-  await prepareMigrationSets(deployment);
-  for (const key of DATABASE_KEYS) {
-    const name = deployment.endpoints(key).name;
-    const settings = migrationSettings(deployment, key, false, options.migrationsFolders?.[key]);
-    try {
+  await migrateAll(deployment, {
+    migrationsFolders: options.migrationsFolders,
+    async migrate(key, settings) {
+      const name = deployment.endpoints(key).name;
       const pending = await remaining(settings);
       progress(`${name}: ${pending.length} pending migration(s)${pending.length ? `: ${pending.join(", ")}` : ""}`);
       try {
@@ -60,12 +56,8 @@ export async function deploy(deployment: Deployment, options: DeployOptions = {}
         throw new DeployFailed(guidance(deployment, key, applied, left[0], error));
       }
       applied[name] = pending;
-    } finally {
-      releaseMigrationPools();
-    }
-    // The job queue's own schema follows the platform's migrations, as at every start.
-    if (key === "platform") await installJobQueue(settings.connectionString!, deployment.topology);
-  }
+    },
+  });
   await announce(deployment, applied);
   progress(`told the running API processes on ${deployment.platform.name} to take up the new schema (LISTEN ${SCHEMA_CHANNEL})`);
   return { applied };

@@ -126,20 +126,33 @@ export async function migrateInTurn(settings: gm.Settings): Promise<void> {
   }
 }
 
-/** Applies committed migrations to both databases. */
-export async function migrateAll(deployment: Deployment): Promise<void> {
+export interface MigrateAllOptions {
+  /** Other migration folders than the databases' own (tests that deploy a migration of their own). */
+  readonly migrationsFolders?: Partial<Record<DatabaseKey, string>>;
+  /** How one database's migrations are applied (`alwrity deploy` reports and explains); migrateInTurn by default. */
+  readonly migrate?: (key: DatabaseKey, settings: gm.Settings) => Promise<void>;
+}
+
+/** Applies committed migrations to both databases, and the job queue's schema after the platform's. */
+export async function migrateAll(deployment: Deployment, options: MigrateAllOptions = {}): Promise<void> {
   await prepareMigrationSets(deployment);
   for (const key of DATABASE_KEYS) {
-    const settings = migrationSettings(deployment, key);
+    const settings = migrationSettings(deployment, key, false, options.migrationsFolders?.[key]);
+    try {
+      await (options.migrate ?? migrateOrSay)(key, settings);
+    } finally {
+      releaseMigrationPools();
+    }
+    if (key === "platform") await installJobQueue(settings.connectionString!, deployment.topology);
+  }
+
+  async function migrateOrSay(key: DatabaseKey, settings: gm.Settings): Promise<void> {
     try {
       await migrateInTurn(settings);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(`migrating ${deployment.endpoints(key).name} (${redactUrl(settings.connectionString!)}) failed: ${reason}`);
-    } finally {
-      releaseMigrationPools();
     }
-    if (key === "platform") await installJobQueue(settings.connectionString!, deployment.topology);
   }
 }
 

@@ -41,12 +41,6 @@ export interface JobWorker {
    * with it, so its supervisor starts a fresh one. Never resolves.
    */
   readonly fatal: Promise<never>;
-  /**
-   * Resolves with "stopped" once stop() has ended it. A runner that ends on its own
-   * (graphile-worker's cron stops at its first error) is replaced by a new one once
-   * the server answers; health() is not ok meanwhile.
-   */
-  readonly ended: Promise<string>;
   /** Resolves when the running job (if any) has finished and every connection is closed. */
   stop(): Promise<void>;
 }
@@ -93,8 +87,6 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   let fail: (reason: Error) => void = () => undefined;
   const fatal = new Promise<never>((_, reject) => (fail = reject));
   fatal.catch(() => undefined); // observed by whoever awaits it
-  let stopped: (how: string) => void = () => undefined;
-  const endedPromise = new Promise<string>((resolve) => (stopped = resolve));
   const running = new Set<string>();
   let runner: Runner | undefined;
   let sweeper: NodeJS.Timeout | undefined;
@@ -156,8 +148,9 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
         replacing = undefined;
         options.log("worker_runner_restarted", { workerId });
       } catch (error) {
-        options.log("worker_runner_restart_failed", { workerId, message: error instanceof Error ? error.message : String(error), retryInMs: Math.min(delayMs * 2, RESTART_MAX_MS) });
-        return attempt(Math.min(delayMs * 2, RESTART_MAX_MS));
+        const retryInMs = Math.min(delayMs * 2, RESTART_MAX_MS);
+        options.log("worker_runner_restart_failed", { workerId, message: error instanceof Error ? error.message : String(error), retryInMs });
+        return attempt(retryInMs);
       }
     };
     void attempt(RESTART_MS);
@@ -218,7 +211,6 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       return detail === undefined ? { ok: true } : { ok: false, detail };
     },
     fatal,
-    ended: endedPromise,
     stop() {
       ended ??= "stopped";
       stopping ??= (async () => {
@@ -228,7 +220,6 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
         if (replacing === undefined) await runner!.stop();
         await liveness!.end();
         await pool.end();
-        stopped("stopped");
       })();
       return stopping;
     },

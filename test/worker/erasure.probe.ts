@@ -15,6 +15,7 @@ import { createDatabases, type Databases } from "../../src/db/databases.ts";
 import { findOrCreateUser } from "../../src/services/accounts.ts";
 import { requestAccountDeletion } from "../../src/services/erasure.ts";
 import { startOwnServer, type OwnServer } from "../support/own-server.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 let own: OwnServer;
 let databases: Databases;
@@ -51,15 +52,6 @@ function startWorkerProcess(): { child: ChildProcess; output: () => string; exit
   return { child, output: () => output, exited: new Promise((resolve) => child.once("exit", resolve)) };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000, everyMs = 25): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
 
 async function register(clerkId: string): Promise<string> {
   return (await databases.platform.withPlatformAdmin((admin) => findOrCreateUser(admin, { clerkId, email: `${clerkId}@example.com`, displayName: clerkId }))).id;
@@ -136,7 +128,7 @@ test("a worker killed with SIGKILL mid-erasure is restarted and finishes it; no 
   await waitFor("the erasure to be under way", async () => {
     const d = await deletionState(victim);
     return d && Number(d.rows_erased) > 0 ? true : undefined;
-  }).catch((error: Error) => {
+  }, 90_000, 25).catch((error: Error) => {
     throw new Error(`${error.message}; the worker printed:\n${first.output()}`);
   });
   first.child.kill("SIGKILL");

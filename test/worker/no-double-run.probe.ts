@@ -14,9 +14,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { PROJECT_ROOT } from "../../src/config.ts";
+import { connect } from "../support/connect.ts";
 import { startOwnServer, type OwnServer } from "../support/own-server.ts";
 
 let server: OwnServer;
@@ -78,14 +78,15 @@ async function until(what: string, condition: () => boolean, timeoutMs: number):
   }
 }
 
+/** Enqueues a job of the recording task that runs for 20 s, writing its start and end to `runs`. */
+async function addRecordedJob(): Promise<void> {
+  await connect(server.ownerUrls.platform, (owner) =>
+    owner.query(`select graphile_worker.add_job('record_run', json_build_object('file', $1::text, 'ms', 20000))`, [runs]),
+  );
+}
+
 test("a server restart in the middle of a job: the job runs once, in one worker, and no worker exits", async () => {
-  const owner = new pg.Client(server.ownerUrls.platform);
-  await owner.connect();
-  try {
-    await owner.query(`select graphile_worker.add_job('record_run', json_build_object('file', $1::text, 'ms', 20000))`, [runs]);
-  } finally {
-    await owner.end();
-  }
+  await addRecordedJob();
   await until("the job to start", () => recorded().some((r) => r.event === "start"), 30_000);
   const runner = workers.find((w) => w.output().includes(`worker ${recorded()[0]!.workerId} ready`))!;
   await sleep(1000);
@@ -114,13 +115,7 @@ test("a server restart in the middle of a job: the job runs once, in one worker,
 
 test("a worker stalled for longer than the grace comes back to find its job freed: it exits 1 at once, and never finishes the job", async () => {
   writeFileSync(runs, "");
-  const owner = new pg.Client(server.ownerUrls.platform);
-  await owner.connect();
-  try {
-    await owner.query(`select graphile_worker.add_job('record_run', json_build_object('file', $1::text, 'ms', 20000))`, [runs]);
-  } finally {
-    await owner.end();
-  }
+  await addRecordedJob();
   await until("the job to start", () => recorded().some((r) => r.event === "start"), 30_000);
   const stalledId = recorded()[0]!.workerId;
   const stalled = workers.find((w) => w.output().includes(`worker ${stalledId} ready`))!;

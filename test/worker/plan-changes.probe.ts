@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from "../../src/config.ts";
 import type { Databases } from "../../src/db/databases.ts";
 import { requestPlanChange } from "../../src/services/plans.ts";
 import { databasesFor, endpointsEnv, newUser, ownDeployment } from "../support/databases.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const endpoints = ownDeployment();
 let databases: Databases;
@@ -48,15 +49,6 @@ function startWorkerProcess() {
   return { child, started, exited, output: () => output };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const entitlementsPlan = async (userId: string) =>
   (await databases.userData.withUserContext(userId, (s) => s.query<{ plan_name: string }>("select plan_name from user_data.user_entitlements"))).rows[0]?.plan_name;
@@ -88,7 +80,7 @@ test("a scheduled downgrade is applied by the job when the period ends, after it
   const second = startWorkerProcess();
   try {
     await second.started;
-    const applied = await waitFor("the downgrade", async () => ((await livePlan(userId))[0] === "Pro" ? Date.now() : undefined));
+    const applied = await waitFor("the downgrade", async () => ((await livePlan(userId))[0] === "Pro" ? Date.now() : undefined), 60_000, 50);
     expect(applied).toBeGreaterThanOrEqual(periodEnd.getTime());
     await waitFor("Pro entitlements", async () => ((await entitlementsPlan(userId)) === "Pro" ? true : undefined));
     const history = await databases.platform.withPlatformAdmin((admin) =>

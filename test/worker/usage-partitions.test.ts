@@ -15,6 +15,7 @@ import type { Databases } from "../../src/db/databases.ts";
 import { detachUsagePartitions, recordUsage } from "../../src/services/usage.ts";
 import { fileClient } from "../support/connect.ts";
 import { databasesFor, endpointsEnv, newUser, ownDeployment } from "../support/databases.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const own = ownDeployment();
 let databases: Databases;
@@ -44,15 +45,6 @@ function monthName(offset: number): string {
   return `platform_usage_logs_y${d.getUTCFullYear()}m${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 test("the worker schedules ensure_usage_partitions daily, and the job creates partitions ahead", async () => {
   expect(await partitions()).toEqual(expect.arrayContaining([monthName(0), monthName(3)]));
